@@ -1,0 +1,121 @@
+// Everything every command shares, written once: global flags, config and environment, plan
+// printing and execution, JSON results, and one error path with documented exit codes.
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import chalk from 'chalk'
+import {createInterface} from 'node:readline/promises'
+import {loadConfig, resolveEnvironment, type LoadedConfig, type ResolvedEnvironment} from './lib/config/load.js'
+import {redact} from './lib/config/secrets.js'
+import {ExitCode, VaultctlError, usageError} from './lib/errors.js'
+import {defaultAuditFile, expandHome} from './lib/paths.js'
+import {planData} from './lib/plan/data.js'
+import {executePlan} from './lib/plan/execute.js'
+import {formatPlan} from './lib/plan/print.js'
+import type {ExecutionResult, Plan, PlanData} from './lib/plan/types.js'
+
+export type PlanRunResult = {dryRun: true; plan: PlanData} | {dryRun: false; plan: PlanData; execution: ExecutionResult}
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    env: Flags.string({char: 'e', description: 'environment from the config (default: VAULTCTL_ENV, the file\'s defaultEnvironment, else "lab")', helpGroup: 'GLOBAL'}),
+    config: Flags.string({description: 'config file (default: VAULTCTL_CONFIG, ./vaultctl.yaml, ~/.config/vaultctl/config.yaml)', helpGroup: 'GLOBAL'}),
+    'dry-run': Flags.boolean({description: 'print the plan, step by step with the manual command for each; change nothing', helpGroup: 'GLOBAL'}),
+    yes: Flags.boolean({char: 'y', description: 'do not ask before destructive steps (not enough on a protected environment)', helpGroup: 'GLOBAL'}),
+    confirm: Flags.string({description: 'confirm destructive steps on this environment by naming it', helpValue: 'ENV', helpGroup: 'GLOBAL'}),
+    debug: Flags.boolean({description: 'show stack traces and internal detail on errors', helpGroup: 'GLOBAL'}),
+  }
+
+  protected flags!: BaseFlags<T>
+  private loaded?: LoadedConfig
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {flags} = await this.parse({flags: this.ctor.flags, baseFlags: (super.ctor as typeof BaseCommand).baseFlags, args: this.ctor.args, enableJsonFlag: this.ctor.enableJsonFlag, strict: this.ctor.strict})
+    this.flags = flags as BaseFlags<T>
+    if (process.env.NO_COLOR !== undefined || this.jsonEnabled() || !process.stdout.isTTY) chalk.level = 0
+  }
+
+  protected config_(): LoadedConfig {
+    this.loaded ??= loadConfig(this.flags.config)
+    return this.loaded
+  }
+
+  protected environment(): ResolvedEnvironment {
+    return resolveEnvironment(this.config_(), this.flags.env)
+  }
+
+  protected auditFile(): string {
+    const fromConfig = this.loaded?.config.audit?.path
+    return fromConfig ? expandHome(fromConfig) : defaultAuditFile()
+  }
+
+  protected get interactive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stderr.isTTY)
+  }
+
+  /** Human output goes to stdout unless --json, where only the returned result is printed. */
+  protected out(text: string): void {
+    if (!this.jsonEnabled()) this.log(redact(text))
+  }
+
+  /** Progress and warnings: stderr, silent under --json. */
+  protected note(text: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(redact(text) + '\n')
+  }
+
+  /** --dry-run: print the plan and return it. Otherwise confirm, execute, and return the outcome. */
+  protected async runPlan(plan: Plan): Promise<PlanRunResult> {
+    const data = planData(plan)
+    if (this.flags['dry-run']) {
+      this.out(formatPlan(data))
+      this.out(chalk.dim('\nDry run: nothing was changed.'))
+      return {dryRun: true, plan: data}
+    }
+    if (!this.jsonEnabled() && process.env.VAULTCTL_QUIET_PLAN === undefined) process.stderr.write(formatPlan(data) + '\n\n')
+    const execution = await executePlan(plan, {
+      confirm: this.flags.confirm,
+      yes: this.flags.yes,
+      interactive: this.interactive,
+      prompt: async (q) => {
+        const rl = createInterface({input: process.stdin, output: process.stderr})
+        try {
+          return await rl.question(q)
+        } finally {
+          rl.close()
+        }
+      },
+      progress: this.jsonEnabled() ? 'silent' : process.stderr.isTTY && process.env.NO_COLOR === undefined ? 'live' : 'plain',
+      auditFile: this.auditFile(),
+      argv: [this.id ?? '', ...this.argv],
+    })
+    return {dryRun: false, plan: data, execution}
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    const debug = this.argv.includes('--debug')
+    let error: VaultctlError
+    if (err instanceof VaultctlError) error = err
+    else if (err.oclif?.exit !== undefined && err.oclif.exit !== 1 && !(err.code ?? '').startsWith('ERR_')) {
+      // oclif's own exits (help, version) and flag parsing errors.
+      if (err.oclif.exit === 0) throw err
+      error = usageError('USAGE', err.message, [`Run \`vaultctl ${this.id?.replaceAll(':', ' ') ?? ''} --help\`.`])
+    } else if (/Unexpected argument|Nonexistent flag|Expected --|Missing required flag|Parsing --/i.test(err.message)) {
+      error = usageError('USAGE', err.message.split('\n')[0]!, [`Run \`vaultctl ${this.id?.replaceAll(':', ' ') ?? ''} --help\`.`])
+    } else {
+      error = new VaultctlError(`unexpected error: ${err.message}`, {code: 'INTERNAL', exit: ExitCode.failed, kind: 'system', cause: err,
+        suggestions: ['Re-run with --debug for the stack trace, and report it.']})
+    }
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify({error: {...error.toJSON(), message: redact(error.message)}}, null, 2) + '\n')
+    } else {
+      process.stderr.write(chalk.red('Error: ') + redact(error.message) + '\n')
+      for (const s of error.suggestions) process.stderr.write(chalk.dim('  → ') + redact(s) + '\n')
+      if (debug) process.stderr.write(redact(String((error.cause as Error | undefined)?.stack ?? error.stack)) + '\n')
+    }
+    process.exitCode = error.exit
+    return undefined
+  }
+}

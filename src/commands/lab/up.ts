@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+import {resolve} from 'node:path'
+import {BaseCommand} from '../../base-command.js'
+import {labDirFlag} from '../../lib/lab/flags.js'
+import {newLayout, parsePortOverrides, readLayout, type S3Server} from '../../lib/lab/layout.js'
+import {planLabUp} from '../../lib/lab/plan.js'
+import {labSummary, type LabUpResult} from '../../lib/lab/summary.js'
+
+export default class LabUp extends BaseCommand<typeof LabUp> {
+  static override summary = 'Start the lab: Patroni PostgreSQL 15 + etcd, a Redis Cluster, S3 with versioning, Prometheus'
+  static override description = 'Idempotent: starts only what is missing, waits until each service really answers, then writes the `lab` environment. Ports and the S3 server are remembered in the lab dir.'
+  static override examples = ['<%= config.bin %> lab up', '<%= config.bin %> lab up --install', '<%= config.bin %> lab up --dry-run', '<%= config.bin %> lab up --dir /tmp/lab2 --base-port 22000 --s3 minio']
+  static override flags = {
+    dir: labDirFlag,
+    install: Flags.boolean({description: 'install missing programs (apt, pip, go) as part of the plan'}),
+    'base-port': Flags.integer({description: 'shift every default port: etcd BASE+379, Patroni BASE+8.., PostgreSQL BASE+432.., Redis BASE+701.., S3 BASE+900, Prometheus BASE+90 (default 12000; only when the lab is first created)'}),
+    port: Flags.string({description: 'override one port, NAME=PORT (repeatable), e.g. redis-1=7001', multiple: true}),
+    s3: Flags.string({description: 'S3 server for a new lab', options: ['moto', 'minio']}),
+  }
+
+  async run(): Promise<LabUpResult> {
+    const dir = resolve(this.flags.dir)
+    const existing = readLayout(dir)
+    if (existing && (this.flags['base-port'] !== undefined || this.flags.port || (this.flags.s3 && this.flags.s3 !== existing.s3Server))) {
+      this.note(`note: ${dir} already has a lab (ports and S3 server kept); use \`vaultctl lab down --purge\` to change them`)
+    }
+    const layout = existing ?? newLayout(dir, {basePort: this.flags['base-port'], ports: parsePortOverrides(this.flags.port), s3Server: this.flags.s3 as S3Server | undefined})
+    const plan = await planLabUp(layout, {install: this.flags.install, s3Servers: [layout.s3Server]})
+    const outcome = await this.runPlan(plan)
+    if (outcome.dryRun) return {dryRun: true, plan: outcome.plan}
+    const result = await labSummary(layout, outcome.execution)
+    this.out(result.table)
+    return result.json
+  }
+}

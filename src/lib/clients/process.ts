@@ -1,0 +1,159 @@
+// Starting and stopping the lab's daemons: detached children with a pid file each, so that
+// `lab down` stops exactly what `lab up` started (checked against /proc, not just the number).
+import {spawn} from 'node:child_process'
+import {closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {createConnection} from 'node:net'
+import {userInfo} from 'node:os'
+
+export type SpawnSpec = {
+  command: string
+  args: string[]
+  cwd?: string
+  env?: Record<string, string>
+  /** Environment variables read from files at start (secrets: never in argv or the plan). */
+  envFromFiles?: Record<string, string>
+  logFile: string
+  pidFile: string
+  /** Run as this user (when we are root; PostgreSQL refuses to run as root). */
+  user?: {uid: number; gid: number}
+}
+
+export function spawnDaemon(spec: SpawnSpec): number {
+  const log = openSync(spec.logFile, 'a')
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: {...process.env, ...spec.env, ...Object.fromEntries(Object.entries(spec.envFromFiles ?? {}).map(([k, f]) => [k, readFileSync(f, 'utf8').trim()]))},
+      detached: true,
+      stdio: ['ignore', log, log],
+      ...(spec.user ? {uid: spec.user.uid, gid: spec.user.gid} : {}),
+    })
+    if (child.pid === undefined) throw new Error(`could not start ${spec.command}`)
+    child.unref()
+    writeFileSync(spec.pidFile, `${child.pid}\n${spec.command}\n`)
+    return child.pid
+  } finally {
+    closeSync(log)
+  }
+}
+
+/** The pid in the file, if that process is alive and still runs the command we started. */
+export function runningPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined
+  const [pidText, command] = readFileSync(pidFile, 'utf8').split('\n')
+  const pid = Number(pidText)
+  if (!Number.isInteger(pid) || pid <= 0) return undefined
+  try {
+    // Interpreters (python3 patroni) put the script second; redis-server rewrites its title.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ')
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    if (/\) Z /.test(stat)) return undefined
+    const base = (command ?? '').split('/').pop() ?? ''
+    if (base && !cmdline.includes(base)) return undefined
+    return pid
+  } catch {
+    return undefined
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** SIGTERM, wait up to timeoutMs, then SIGKILL. Removes the pid file. */
+export async function stopDaemon(pidFile: string, timeoutMs = 15_000): Promise<'stopped' | 'killed' | 'not-running'> {
+  const pid = runningPid(pidFile)
+  if (pid === undefined) {
+    rmSync(pidFile, {force: true})
+    return 'not-running'
+  }
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    // gone already
+  }
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (runningPid(pidFile) === undefined) {
+      rmSync(pidFile, {force: true})
+      return 'stopped'
+    }
+    await sleep(100)
+  }
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone
+    }
+  }
+  rmSync(pidFile, {force: true})
+  return 'killed'
+}
+
+export function killNow(pidFile: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+  const pid = runningPid(pidFile)
+  if (pid === undefined) return false
+  process.kill(pid, signal)
+  return true
+}
+
+/** Is something accepting TCP connections on 127.0.0.1:port? */
+export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({port, host})
+    s.setTimeout(500)
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('timeout', () => {
+      s.destroy()
+      resolve(false)
+    })
+    s.once('error', () => resolve(false))
+  })
+}
+
+/** uid/gid of a system user, from /etc/passwd. */
+export function lookupUser(name: string): {uid: number; gid: number; home: string} | undefined {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`))
+    if (!line) return undefined
+    const f = line.split(':')
+    return {uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/'}
+  } catch {
+    return undefined
+  }
+}
+
+export const isRoot = (): boolean => userInfo().uid === 0
+
+/** Which program holds a TCP port (best effort, from /proc/net/tcp + /proc/<pid>/fd). */
+export function whoListens(port: number): string | undefined {
+  try {
+    const hex = port.toString(16).toUpperCase().padStart(4, '0')
+    const inodes = new Set<string>()
+    for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      if (!existsSync(f)) continue
+      for (const l of readFileSync(f, 'utf8').split('\n').slice(1)) {
+        const c = l.trim().split(/\s+/)
+        if (c[1]?.endsWith(`:${hex}`) && c[3] === '0A') inodes.add(c[9]!)
+      }
+    }
+    if (inodes.size === 0) return undefined
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+          const m = /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+          if (m && inodes.has(m[1]!)) return `pid ${pid} (${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()})`
+        }
+      } catch {
+        // not ours to read
+      }
+    }
+    return 'another process'
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,128 @@
+// The shape of vaultctl.yaml. Strict objects everywhere: a misspelt key is an error that names
+// its path, never silently ignored. Defaults come from the architecture document (sections 2.1,
+// 6.3 and 8.1-8.2).
+import {z} from 'zod'
+import {parseDuration, parseSize} from '../units.js'
+
+/** A secret is never written in the file: only where to read it from. */
+export const SecretRefSchema = z.union([
+  z.strictObject({env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')}),
+  z.strictObject({file: z.string().min(1)}),
+], {error: 'expected {env: NAME} or {file: PATH}; secrets are never written in the config itself'})
+export type SecretRef = z.infer<typeof SecretRefSchema>
+
+const Duration = z.string().refine((s) => parseDuration(s) !== undefined, {
+  error: 'expected a duration such as 30s, 15m, 24h',
+}).transform((s) => parseDuration(s)!)
+
+const Size = z.union([z.number().nonnegative(), z.string().refine((s) => parseSize(s) !== undefined, {
+  error: 'expected a size such as 16MiB or 1GB',
+}).transform((s) => parseSize(s)!)])
+
+const HostPort = z.string().regex(/^[A-Za-z0-9_.:[\]-]+:\d{1,5}$/, 'expected HOST:PORT')
+const Url = z.url({protocol: /^https?$/, error: 'expected an http(s) URL'})
+const DnsName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a lowercase DNS label')
+
+const WarnCrit = <T extends z.ZodType>(t: T) => z.strictObject({warn: t, crit: t})
+
+export const KubernetesSchema = z.strictObject({
+  context: z.string().optional(),
+  kubeconfig: z.string().optional(),
+  namespaces: z.strictObject({
+    app: DnsName.default('llm-vault-prod'),
+    data: DnsName.default('llm-vault-data'),
+    jobs: DnsName.default('llm-vault-jobs'),
+  }).prefault({}),
+})
+
+const BackupLocation = z.strictObject({
+  bucket: z.string().min(3),
+  prefix: z.string().default('postgres/'),
+})
+
+const PatroniSchema = z.strictObject({
+  kind: z.literal('patroni'),
+  cluster: z.string().min(1),
+  endpoints: z.array(Url).min(1, 'list at least one Patroni REST endpoint'),
+  host: z.string().optional(),
+  database: z.string().default('postgres'),
+  user: z.string().default('postgres'),
+  passwordFrom: SecretRefSchema.optional(),
+  binDir: z.string().optional(),
+  backup: BackupLocation.optional(),
+})
+
+const RdsSchema = z.strictObject({
+  kind: z.literal('rds'),
+  engine: z.enum(['aurora-postgresql', 'postgres']).default('aurora-postgresql'),
+  clusterId: z.string().min(1),
+  region: z.string().min(1),
+  database: z.string().default('postgres'),
+  user: z.string().default('postgres'),
+  passwordFrom: SecretRefSchema.optional(),
+})
+
+export const PostgresSchema = z.discriminatedUnion('kind', [PatroniSchema, RdsSchema], {
+  error: 'postgres.kind must be "patroni" or "rds"',
+})
+
+export const RedisSchema = z.strictObject({
+  nodes: z.array(HostPort).min(1, 'list at least one Redis Cluster seed node'),
+  passwordFrom: SecretRefSchema.optional(),
+})
+
+export const S3Schema = z.strictObject({
+  endpoint: Url.optional(),
+  region: z.string().default('us-west-2'),
+  forcePathStyle: z.boolean().default(false),
+  accessKeyIdFrom: SecretRefSchema.optional(),
+  secretAccessKeyFrom: SecretRefSchema.optional(),
+  buckets: z.strictObject({
+    data: z.string().min(3),
+    backups: z.string().min(3),
+    audit: z.string().min(3),
+  }),
+})
+
+export const SloSchema = z.strictObject({
+  // Architecture 6.3: PostgreSQL replication lag warning 30s, critical 60s.
+  replicationLag: WarnCrit(Duration).default({warn: 30, crit: 60}),
+  // Patroni reports lag in bytes; rate it too.
+  replicationLagBytes: WarnCrit(Size).default({warn: 16 * 1024 ** 2, crit: 64 * 1024 ** 2}),
+  // Architecture 8.2: RPO/RTO per system.
+  rpo: z.strictObject({
+    postgres: Duration.default(60), redis: Duration.default(1), s3: Duration.default(0), kubernetes: Duration.default(86_400),
+  }).prefault({}),
+  rto: z.strictObject({
+    postgres: Duration.default(900), redis: Duration.default(300), s3: Duration.default(300), kubernetes: Duration.default(7200),
+  }).prefault({}),
+}).prefault({})
+
+export const PricingSchema = z.strictObject({
+  currency: z.string().default('USD'),
+  cpuCoreHour: z.number().nonnegative().default(0.0316),
+  memoryGiBHour: z.number().nonnegative().default(0.0042),
+}).prefault({})
+
+export const EnvironmentSchema = z.strictObject({
+  description: z.string().optional(),
+  protected: z.boolean().default(false),
+  kubernetes: KubernetesSchema.optional(),
+  postgres: PostgresSchema.optional(),
+  redis: RedisSchema.optional(),
+  s3: S3Schema.optional(),
+  velero: z.strictObject({namespace: z.string().default('velero')}).optional(),
+  prometheus: z.strictObject({url: Url}).optional(),
+  slo: SloSchema,
+  pricing: PricingSchema,
+})
+export type Environment = z.infer<typeof EnvironmentSchema>
+export type EnvironmentInput = z.input<typeof EnvironmentSchema>
+
+export const ConfigSchema = z.strictObject({
+  apiVersion: z.literal('vaultctl/v1', {error: 'expected apiVersion: vaultctl/v1'}),
+  defaultEnvironment: z.string().optional(),
+  audit: z.strictObject({path: z.string().optional()}).optional(),
+  environments: z.record(DnsName, EnvironmentSchema),
+})
+export type Config = z.infer<typeof ConfigSchema>

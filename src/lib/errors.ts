@@ -1,0 +1,56 @@
+// The one error family. Every error a user can hit carries a stable code, an exit code with a
+// documented meaning, and what to do next. Anything else reaching the top is a bug (exit 1).
+
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  refused: 3,
+  timeout: 4,
+} as const
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export type ErrorKind = 'user' | 'system'
+
+export class VaultctlError extends Error {
+  readonly code: string
+  readonly exit: ExitCodeValue
+  readonly suggestions: string[]
+  readonly kind: ErrorKind
+  readonly details?: unknown
+
+  constructor(
+    message: string,
+    opts: {code: string; exit: ExitCodeValue; suggestions?: string[]; kind?: ErrorKind; cause?: unknown; details?: unknown},
+  ) {
+    super(message, {cause: opts.cause})
+    this.name = 'VaultctlError'
+    this.code = opts.code
+    this.exit = opts.exit
+    this.suggestions = opts.suggestions ?? []
+    this.kind = opts.kind ?? 'user'
+    this.details = opts.details
+  }
+
+  toJSON(): {code: string; message: string; exit: number; suggestions: string[]; details?: unknown} {
+    return {code: this.code, message: this.message, exit: this.exit, suggestions: this.suggestions, ...(this.details === undefined ? {} : {details: this.details})}
+  }
+}
+
+/** Bad flags, bad config file, unknown environment: exit 2. */
+export const usageError = (code: string, message: string, suggestions: string[] = [], details?: unknown) =>
+  new VaultctlError(message, {code, exit: ExitCode.usage, suggestions, details})
+
+/** A safety check or precondition said no: exit 3. */
+export const refusal = (code: string, message: string, suggestions: string[] = [], details?: unknown) =>
+  new VaultctlError(message, {code, exit: ExitCode.refused, suggestions, details})
+
+/** The operation was tried and failed: exit 1. */
+export const failure = (code: string, message: string, suggestions: string[] = [], cause?: unknown, details?: unknown) =>
+  new VaultctlError(message, {code, exit: ExitCode.failed, suggestions, cause, kind: 'system', details})
+
+/** We stopped waiting; the operation may still be running: exit 4. */
+export const timedOut = (code: string, message: string, suggestions: string[] = [], details?: unknown) =>
+  new VaultctlError(message, {code, exit: ExitCode.timeout, suggestions, kind: 'system', details})
+
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err))

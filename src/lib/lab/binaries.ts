@@ -1,0 +1,81 @@
+// The programs the lab runs, where to find them, and the exact command that installs each.
+import {accessSync, constants, existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {homedir} from 'node:os'
+import type {S3Server} from './layout.js'
+
+export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin'
+export const MINIO_MODULE = 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c'
+export const minioCacheBin = () => join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? homedir(), '.cache'), 'vaultctl', 'minio', 'bin')
+
+export function which(name: string, extraDirs: string[] = []): string | undefined {
+  if (name.includes('/')) return isExec(name) ? name : undefined
+  for (const d of [...extraDirs, ...(process.env.PATH ?? '').split(':')]) {
+    if (!d) continue
+    const p = join(d, name)
+    if (isExec(p)) return p
+  }
+  return undefined
+}
+
+function isExec(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK)
+    return existsSync(p)
+  } catch {
+    return false
+  }
+}
+
+export type Requirement = {
+  binary: string
+  path?: string
+  /** How it is installed: the exact command, as the operator would type it. */
+  install: {kind: 'apt'; packages: string[]} | {kind: 'pip'; packages: string[]} | {kind: 'go'; module: string; gobin: string}
+  neededFor: string
+}
+
+export function requirements(s3: S3Server[]): Requirement[] {
+  const apt = (binary: string, packages: string[], neededFor: string, dirs: string[] = []): Requirement =>
+    ({binary, path: which(binary, dirs), install: {kind: 'apt', packages}, neededFor})
+  const reqs: Requirement[] = [
+    apt('etcd', ['etcd-server', 'etcd-client'], 'Patroni DCS'),
+    apt('patroni', ['patroni'], 'PostgreSQL HA'),
+    apt('postgres', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]),
+    apt('pg_basebackup', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]),
+    apt('redis-server', ['redis-server'], 'Redis Cluster'),
+    apt('prometheus', ['prometheus'], 'Prometheus'),
+    apt('promtool', ['prometheus'], 'Prometheus TSDB backfill'),
+  ]
+  if (s3.includes('moto')) reqs.push({binary: 'moto_server', path: which('moto_server'), install: {kind: 'pip', packages: ['moto[server]']}, neededFor: 'S3 (moto)'})
+  if (s3.includes('minio')) {
+    reqs.push({binary: 'minio', path: which('minio', [minioCacheBin()]), install: {kind: 'go', module: MINIO_MODULE, gobin: minioCacheBin()}, neededFor: 'S3 (MinIO)'})
+  }
+  return reqs
+}
+
+export function binaryPath(binary: string): string | undefined {
+  return which(binary, binary === 'minio' ? [minioCacheBin()] : binary.startsWith('pg_') || binary === 'postgres' ? [PG_BIN_DIR] : [])
+}
+
+/** Group missing requirements into the fewest install commands (argv form, and as typed by hand). */
+export function installCommands(missing: Requirement[]): {title: string; argv: string[]; env?: Record<string, string>; manual: string}[] {
+  const out: {title: string; argv: string[]; env?: Record<string, string>; manual: string}[] = []
+  const aptPkgs = [...new Set(missing.flatMap((r) => (r.install.kind === 'apt' ? r.install.packages : [])))]
+  if (aptPkgs.length) {
+    const script = `apt-get update -qq && ( [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; }; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${aptPkgs.join(' ')} )`
+    out.push({title: `install Debian packages ${aptPkgs.join(', ')}`, argv: ['sh', '-c', script],
+      manual: `sudo apt-get update && sudo apt-get install -y --no-install-recommends ${aptPkgs.join(' ')}`})
+  }
+  const pipPkgs = [...new Set(missing.flatMap((r) => (r.install.kind === 'pip' ? r.install.packages : [])))]
+  if (pipPkgs.length) {
+    out.push({title: `install ${pipPkgs.join(', ')} from PyPI`, argv: ['python3', '-m', 'pip', 'install', '-q', ...pipPkgs],
+      manual: `python3 -m pip install ${pipPkgs.map((p) => `'${p}'`).join(' ')}`})
+  }
+  for (const r of missing) {
+    if (r.install.kind !== 'go') continue
+    out.push({title: `build MinIO from its Go module (cached in ${r.install.gobin}; several minutes the first time)`, argv: ['go', 'install', r.install.module],
+      env: {GOBIN: r.install.gobin}, manual: `GOBIN=${r.install.gobin} go install ${r.install.module}`})
+  }
+  return out
+}

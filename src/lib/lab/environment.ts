@@ -1,0 +1,46 @@
+// The `lab` environment that `lab up` writes: a normal vaultctl config file in the lab dir, with
+// secrets referenced by file, so every other command works against the lab with no config.
+import {writeFileSync} from 'node:fs'
+import {stringify} from 'yaml'
+import {labConfigFile} from '../paths.js'
+import type {EnvironmentInput} from '../config/schema.js'
+import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabLayout} from './layout.js'
+import {PG_BIN_DIR} from './binaries.js'
+import {LAB_REGION, patroniUrl, secretFile} from './services.js'
+
+export function labEnvironment(l: LabLayout): EnvironmentInput {
+  return {
+    description: `local lab (vaultctl lab up) in ${l.dir}`,
+    protected: false,
+    kubernetes: {namespaces: {app: 'llm-vault-prod', data: 'llm-vault-data', jobs: 'llm-vault-jobs'}},
+    postgres: {
+      kind: 'patroni',
+      cluster: l.cluster,
+      endpoints: PG_MEMBERS.map((i) => patroniUrl(l, i)),
+      host: '127.0.0.1',
+      database: 'postgres',
+      user: 'postgres',
+      passwordFrom: {file: secretFile(l, 'postgres-superuser')},
+      binDir: PG_BIN_DIR,
+      backup: {bucket: LAB_BUCKETS.backups, prefix: 'postgres/'},
+    },
+    redis: {nodes: REDIS_NODES.map((i) => `127.0.0.1:${portOf(l, `redis-${i}`)}`)},
+    s3: {
+      endpoint: `http://127.0.0.1:${l.ports.s3}`,
+      region: LAB_REGION,
+      forcePathStyle: true,
+      accessKeyIdFrom: {file: secretFile(l, 's3-access-key')},
+      secretAccessKeyFrom: {file: secretFile(l, 's3-secret-key')},
+      buckets: {...LAB_BUCKETS},
+    },
+    velero: {namespace: 'velero'},
+    prometheus: {url: `http://127.0.0.1:${l.ports.prometheus}`},
+  }
+}
+
+export function writeLabEnvironment(l: LabLayout): string {
+  const file = labConfigFile(l.dir)
+  const doc = {apiVersion: 'vaultctl/v1', defaultEnvironment: 'lab', environments: {lab: labEnvironment(l)}}
+  writeFileSync(file, `# Written by \`vaultctl lab up\`; rewritten on every run.\n${stringify(doc)}`)
+  return file
+}

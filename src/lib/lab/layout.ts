@@ -1,0 +1,93 @@
+// Where the lab keeps its files and which ports it uses. Saved as lab.json in the lab dir so
+// that up, status and down agree on them.
+import {createHash} from 'node:crypto'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {isRoot, lookupUser} from '../clients/process.js'
+import {usageError} from '../errors.js'
+
+export const PORT_NAMES = ['etcd', 'etcd-peer', 'patroni-1', 'patroni-2', 'patroni-3', 'postgres-1', 'postgres-2', 'postgres-3',
+  'redis-1', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6', 's3', 's3-console', 'prometheus'] as const
+export type PortName = (typeof PORT_NAMES)[number]
+
+export const DEFAULT_BASE_PORT = 12000
+const OFFSETS: Record<PortName, number> = {
+  etcd: 379, 'etcd-peer': 380,
+  'patroni-1': 8, 'patroni-2': 9, 'patroni-3': 10,
+  'postgres-1': 432, 'postgres-2': 433, 'postgres-3': 434,
+  'redis-1': 701, 'redis-2': 702, 'redis-3': 703, 'redis-4': 704, 'redis-5': 705, 'redis-6': 706,
+  s3: 900, 's3-console': 901, prometheus: 90,
+}
+
+export type S3Server = 'moto' | 'minio'
+
+export type LabLayout = {
+  dir: string
+  /** PostgreSQL data, Patroni configs and the WAL archive: must be reachable by the postgres user. */
+  pgRoot: string
+  ports: Record<PortName, number>
+  s3Server: S3Server
+  cluster: string
+}
+
+export function portsFrom(base: number, overrides: Partial<Record<PortName, number>> = {}): Record<PortName, number> {
+  const ports = Object.fromEntries(PORT_NAMES.map((n) => [n, overrides[n] ?? base + OFFSETS[n]])) as Record<PortName, number>
+  for (const [n, p] of Object.entries(ports)) {
+    if (!Number.isInteger(p) || p < 1024 || p > 65_535) throw usageError('LAB_PORT', `port for ${n} must be 1024-65535, got ${p}`, ['Pick another --base-port or --port NAME=PORT.'])
+  }
+  const seen = new Map<number, string>()
+  for (const [n, p] of Object.entries(ports)) {
+    if (seen.has(p)) throw usageError('LAB_PORT', `ports for ${seen.get(p)} and ${n} are both ${p}`, ['Give each service its own port.'])
+    seen.set(p, n)
+  }
+  return ports
+}
+
+export function parsePortOverrides(items: string[] = []): Partial<Record<PortName, number>> {
+  const out: Partial<Record<PortName, number>> = {}
+  for (const item of items) {
+    const m = /^([a-z0-9-]+)=(\d+)$/.exec(item)
+    if (!m || !(PORT_NAMES as readonly string[]).includes(m[1]!)) {
+      throw usageError('LAB_PORT', `--port ${item}: expected NAME=PORT with NAME one of ${PORT_NAMES.join(', ')}`)
+    }
+    out[m[1] as PortName] = Number(m[2])
+  }
+  return out
+}
+
+/** As root, PostgreSQL's files live under the postgres user's home (root's home is not reachable). */
+export function pgRootFor(dir: string): string {
+  if (!isRoot()) return join(dir, 'postgres')
+  const pg = lookupUser('postgres')
+  const hash = createHash('sha256').update(dir).digest('hex').slice(0, 8)
+  return join(pg?.home ?? '/var/lib/postgresql', `vaultctl-lab-${hash}`)
+}
+
+export const layoutFile = (dir: string) => join(dir, 'lab.json')
+
+export function readLayout(dir: string): LabLayout | undefined {
+  const f = layoutFile(dir)
+  if (!existsSync(f)) return undefined
+  return JSON.parse(readFileSync(f, 'utf8')) as LabLayout
+}
+
+export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial<Record<PortName, number>>; s3Server?: S3Server}): LabLayout {
+  return {
+    dir,
+    pgRoot: pgRootFor(dir),
+    ports: portsFrom(opts.basePort ?? DEFAULT_BASE_PORT, opts.ports),
+    s3Server: opts.s3Server ?? 'moto',
+    cluster: 'vault-lab',
+  }
+}
+
+export const LAB_BUCKETS = {data: 'vault-data', backups: 'vault-backups', audit: 'vault-audit'} as const
+export const PG_MEMBERS = [1, 2, 3] as const
+export const REDIS_NODES = [1, 2, 3, 4, 5, 6] as const
+
+/** The port of a named service ("patroni-2", "redis-5", ...). */
+export const portOf = (l: LabLayout, name: string): number => {
+  const p = l.ports[name as PortName]
+  if (p === undefined) throw new Error(`no lab port named ${name}`)
+  return p
+}

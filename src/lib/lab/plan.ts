@@ -1,0 +1,254 @@
+// Plans for `lab up` and `lab down`. The planner looks at what is already running and plans only
+// what is missing; each step carries the command an operator would type to do it by hand.
+import {createWriteStream, existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {once} from 'node:events'
+import {join} from 'node:path'
+import {run} from '../clients/exec.js'
+import {portInUse, spawnDaemon, stopDaemon, whoListens} from '../clients/process.js'
+import {getCluster} from '../clients/patroni.js'
+import {VaultctlError, failure, refusal, timedOut} from '../errors.js'
+import type {Plan, Precondition, Step} from '../plan/types.js'
+import {installCommands, requirements, binaryPath, type Requirement} from './binaries.js'
+import {writeLabEnvironment} from './environment.js'
+import {PG_MEMBERS, REDIS_NODES, portOf, type LabLayout, type S3Server} from './layout.js'
+import {generateOpenMetrics} from './metrics.js'
+import {clusterFormed, createCluster, waitClusterHealthy} from './redis-cluster.js'
+import {
+  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberName, patroniUrl,
+  pidFile, prepareFiles, secretFile, spawnSpec, type ServiceName,
+} from './services.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export async function waitFor(what: string, timeoutMs: number, fn: () => Promise<{ready: boolean; detail: string}>, hint: string): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer yet'
+  while (Date.now() < deadline) {
+    const r = await fn().catch((e: Error) => {
+      if (e instanceof VaultctlError) throw e
+      return {ready: false, detail: e.message}
+    })
+    if (r.ready) return r.detail
+    last = r.detail
+    await sleep(200)
+  }
+  throw timedOut('LAB_NOT_READY', `${what} not ready after ${Math.round(timeoutMs / 1000)} s (last: ${last})`, [hint])
+}
+
+/** nodes.conf lists more than the node itself once the cluster has been formed. */
+function clusterEverFormed(l: LabLayout): boolean {
+  const f = join(l.dir, 'redis-1', 'nodes.conf')
+  return existsSync(f) && readFileSync(f, 'utf8').split('\n').filter((x) => /\b(master|slave)\b/.test(x)).length > 1
+}
+
+const redisConns = (l: LabLayout) => REDIS_NODES.map((i) => ({host: '127.0.0.1', port: portOf(l, `redis-${i}`)}))
+
+function portFree(l: LabLayout, s: ServiceName, port: number): Precondition {
+  return {
+    id: `port-${s}`,
+    description: `127.0.0.1:${port} is free for ${s}`,
+    observed: {port},
+    async check() {
+      if (isRunning(l, s)) return {ok: true, detail: 'ours'}
+      if (!(await portInUse(port))) return {ok: true, detail: 'free'}
+      return {ok: false, detail: `port ${port} is taken by ${whoListens(port) ?? 'another process'}`,
+        suggestions: [`Stop that process, or choose other ports: vaultctl lab up --base-port N (or --port ${s.replace(/^patroni/, 'patroni')}=PORT).`]}
+    },
+  }
+}
+
+function startStep(l: LabLayout, s: ServiceName, timeoutMs: number): Step {
+  return {
+    id: `start-${s}`,
+    title: `start ${s}`,
+    risk: 'write',
+    manual: manualCommand(l, s),
+    async run(ctx) {
+      if (!isRunning(l, s)) spawnDaemon(spawnSpec(l, s))
+      const t0 = Date.now()
+      const detail = await waitFor(s, timeoutMs, async () => {
+        if (!isRunning(l, s)) throw failure('LAB_START_FAILED', `${s} exited during start-up; see ${logFile(l, s)}`, [`tail ${logFile(l, s)}`])
+        ctx.note(`waiting for ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
+        return checkReady(l, s)
+      }, `See ${logFile(l, s)}.`)
+      return {detail: `${detail} in ${((Date.now() - t0) / 1000).toFixed(2)} s`}
+    },
+  }
+}
+
+export type LabUpOptions = {install: boolean; s3Servers: S3Server[]}
+
+export function missingBinaries(s3: S3Server[]): Requirement[] {
+  return requirements(s3).filter((r) => !r.path)
+}
+
+export function installSteps(missing: Requirement[]): Step[] {
+  return installCommands(missing).map((c, k) => ({
+    id: `install-${k + 1}`,
+    title: c.title,
+    risk: 'write' as const,
+    manual: c.manual,
+    async run() {
+      const r = await run(c.argv[0]!, c.argv.slice(1), {env: c.env, timeoutMs: 30 * 60_000})
+      if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`)
+    },
+  }))
+}
+
+export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan> {
+  const missing = missingBinaries([l.s3Server])
+  if (missing.length > 0 && !opts.install) {
+    const cmds = installCommands(missing).map((c) => c.manual)
+    throw refusal('LAB_MISSING_BINARY', `missing program${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `${m.binary} (${m.neededFor})`).join(', ')}`,
+      [`Install with: ${cmds.join(' && ')}`, 'or run `vaultctl lab up --install` to do it for you.'])
+  }
+  const running = Object.fromEntries(allServices().map((s) => [s, isRunning(l, s)])) as Record<ServiceName, boolean>
+  const steps: Step[] = installSteps(missing)
+  const pre: Precondition[] = []
+
+  steps.push({
+    id: 'prepare', title: `prepare ${l.dir}`, risk: 'write',
+    manual: `mkdir -p ${l.dir}/{run,logs,secrets} ${l.pgRoot} && write patroni.yml x3, prometheus.yml, secrets (mode 600)`,
+    async run() {
+      prepareFiles(l)
+    },
+  })
+
+  const want = (s: ServiceName, port: number, timeoutMs: number) => {
+    if (running[s]) return
+    pre.push(portFree(l, s, port))
+    steps.push(startStep(l, s, timeoutMs))
+  }
+  want('etcd', l.ports.etcd, 20_000)
+  for (const i of PG_MEMBERS) want(`patroni-${i}`, l.ports[`patroni-${i}`], 90_000)
+  if (PG_MEMBERS.some((i) => !running[`patroni-${i}`])) {
+    steps.push({
+      id: 'patroni-healthy', title: `wait for Patroni cluster ${l.cluster}: a leader and 2 streaming replicas`, risk: 'read',
+      manual: `patronictl -c ${join(l.pgRoot, 'pg-1', 'patroni.yml')} list`,
+      async run() {
+        const detail = await waitFor('Patroni cluster', 120_000, async () => {
+          const c = await getCluster(patroniUrl(l, 1))
+          const leader = c.members.find((m) => ['leader', 'master', 'primary', 'standby_leader'].includes(m.role))
+          const healthy = c.members.filter((m) => ['running', 'streaming'].includes(m.state))
+          return {ready: !!leader && healthy.length === PG_MEMBERS.length, detail: c.members.map((m) => `${m.name}:${m.role}/${m.state}`).join(' ')}
+        }, `See ${logFile(l, 'patroni-1')}.`)
+        return {detail}
+      },
+    })
+  }
+  for (const i of REDIS_NODES) want(`redis-${i}`, l.ports[`redis-${i}`], 15_000)
+  const redisNew = REDIS_NODES.some((i) => !running[`redis-${i}`])
+  const formed = redisNew ? false : await clusterFormed(redisConns(l))
+  if (!formed) {
+    const nodes = redisConns(l).map((c) => `${c.host}:${c.port}`)
+    steps.push({
+      id: 'redis-cluster', title: 'form the Redis Cluster (3 masters + 3 replicas) or wait for it to heal', risk: 'write',
+      manual: `redis-cli --cluster create ${nodes.join(' ')} --cluster-replicas 1 --cluster-yes`,
+      async run() {
+        const conns = redisConns(l)
+        const everFormed = clusterEverFormed(l)
+        if (everFormed) await waitClusterHealthy(conns, 30_000)
+        else await createCluster(conns)
+        return {detail: everFormed ? 'existing cluster healthy' : 'created'}
+      },
+    })
+  }
+  want('s3', l.ports.s3, 30_000)
+  steps.push({
+    id: 's3-buckets', title: `buckets ${Object.values(LAB_BUCKETS).join(', ')} with versioning enabled`, risk: 'write',
+    manual: Object.values(LAB_BUCKETS).map((b) => `aws --endpoint-url http://127.0.0.1:${l.ports.s3} s3api put-bucket-versioning --bucket ${b} --versioning-configuration Status=Enabled`).join(' && '),
+    async run() {
+      const {s3Client, ensureVersionedBucket} = await import('../clients/s3.js')
+      const client = await s3Client({endpoint: `http://127.0.0.1:${l.ports.s3}`, region: LAB_REGION, forcePathStyle: true,
+        accessKeyId: readFileSync(secretFile(l, 's3-access-key'), 'utf8').trim(), secretAccessKey: readFileSync(secretFile(l, 's3-secret-key'), 'utf8').trim()})
+      for (const b of Object.values(LAB_BUCKETS)) await ensureVersionedBucket(client, b, LAB_REGION)
+      client.destroy()
+    },
+  })
+  const marker = join(l.dir, 'prometheus', 'backfilled')
+  if (!existsSync(marker)) {
+    const om = join(l.dir, 'prometheus', 'vault-metrics.om')
+    steps.push({
+      id: 'prometheus-backfill', title: 'generate 7 days of container CPU/memory metrics and backfill the TSDB', risk: 'write',
+      manual: `vaultctl lab metrics > ${om} && promtool tsdb create-blocks-from openmetrics --max-block-duration=24h ${om} ${join(l.dir, 'prometheus', 'tsdb')}`,
+      async run() {
+        const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000)
+        const out = createWriteStream(om)
+        for (const line of generateOpenMetrics({end, days: 7, stepSeconds: 300})) {
+          if (!out.write(line + '\n')) await once(out, 'drain')
+        }
+        out.end()
+        await once(out, 'finish')
+        const r = await run(binaryPath('promtool') ?? 'promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=24h', om, join(l.dir, 'prometheus', 'tsdb')], {timeoutMs: 10 * 60_000})
+        if (r.exitCode !== 0) throw new Error(`promtool failed: ${(r.stderr || r.stdout).trim().slice(-400)}`)
+        rmSync(om, {force: true})
+        writeFileSync(marker, JSON.stringify({end: end.toISOString(), days: 7, stepSeconds: 300, seed: 42}) + '\n')
+        return {detail: `data until ${end.toISOString()}`}
+      },
+    })
+  }
+  want('prometheus', l.ports.prometheus, 60_000)
+  steps.push({
+    id: 'lab-environment', title: `write the lab environment to ${join(l.dir, 'vaultctl.yaml')}`, risk: 'write',
+    manual: `$EDITOR ${join(l.dir, 'vaultctl.yaml')}`,
+    async run() {
+      return {detail: writeLabEnvironment(l)}
+    },
+  })
+
+  const toStart = allServices().filter((s) => !running[s])
+  return {
+    command: 'lab up',
+    env: 'lab',
+    protected: false,
+    summary: toStart.length === 0 ? `lab in ${l.dir} is already running; re-check buckets and environment` : `start ${toStart.length} lab service(s): ${toStart.join(', ')}`,
+    observed: {dir: l.dir, running: allServices().filter((s) => running[s]), s3Server: l.s3Server},
+    preconditions: pre,
+    steps,
+    recovery: `Logs are in ${join(l.dir, 'logs')}. \`vaultctl lab up\` is safe to re-run: it starts only what is missing.`,
+  }
+}
+
+export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string}): Plan {
+  // Replicas before the leader (no needless failover), etcd last.
+  const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
+  const order: ServiceName[] = ['prometheus', 's3', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 'etcd']
+  const steps: Step[] = order.filter((s) => isRunning(l, s)).map((s) => ({
+    id: `stop-${s}`, title: `stop ${s}`, risk: 'write' as const,
+    manual: `kill $(head -1 ${pidFile(l, s)})`,
+    async run() {
+      return {detail: await stopDaemon(pidFile(l, s), s.startsWith('patroni') ? 60_000 : 15_000)}
+    },
+  }))
+  if (opts.purge) {
+    steps.push({
+      id: 'purge', title: `delete all lab data in ${l.dir} and ${l.pgRoot}`, risk: 'destructive',
+      manual: `rm -rf ${l.dir} ${l.pgRoot}`,
+      async run() {
+        const still = allServices().filter((s) => isRunning(l, s))
+        if (still.length) throw new Error(`still running: ${still.join(', ')}`)
+        rmSync(l.pgRoot, {recursive: true, force: true})
+        rmSync(l.dir, {recursive: true, force: true})
+      },
+    })
+  }
+  return {
+    command: 'lab down', env: 'lab', protected: false,
+    summary: `${steps.filter((s) => s.id.startsWith('stop')).length === 0 ? 'nothing is running' : `stop ${steps.filter((s) => s.id.startsWith('stop')).length} lab service(s)`}${opts.purge ? ' and delete all lab data' : ''}`,
+    observed: {dir: l.dir, running: order.filter((s) => isRunning(l, s))},
+    preconditions: [], steps,
+  }
+}
+
+export type LabServiceStatus = {service: ServiceName; pid?: number; port: number; running: boolean; ready: boolean; detail: string}
+
+export async function labStatus(l: LabLayout): Promise<LabServiceStatus[]> {
+  const {runningPid} = await import('../clients/process.js')
+  return Promise.all(allServices().map(async (s) => {
+    const pid = runningPid(pidFile(l, s))
+    const port = portOf(l, s)
+    if (pid === undefined) return {service: s, port, running: false, ready: false, detail: 'not running'}
+    const r = await checkReady(l, s)
+    return {service: s, pid, port, running: true, ready: r.ready, detail: r.detail}
+  }))
+}

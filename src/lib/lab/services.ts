@@ -1,0 +1,218 @@
+// The lab's daemons: how each is started (argv, as an operator would type it), where its pid
+// file and log live, and how we know it is really ready (not just that the process exists).
+import {chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {join} from 'node:path'
+import {stringify} from 'yaml'
+import {httpJson} from '../clients/http.js'
+import {getCluster} from '../clients/patroni.js'
+import {isRoot, lookupUser, runningPid, type SpawnSpec} from '../clients/process.js'
+import {PG_BIN_DIR, binaryPath} from './binaries.js'
+import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabLayout} from './layout.js'
+
+export type ServiceName = 'etcd' | `patroni-${1 | 2 | 3}` | `redis-${1 | 2 | 3 | 4 | 5 | 6}` | 's3' | 'prometheus'
+
+export const pidFile = (l: LabLayout, s: string) => join(l.dir, 'run', `${s}.pid`)
+export const logFile = (l: LabLayout, s: string) => join(l.dir, 'logs', `${s}.log`)
+export const secretFile = (l: LabLayout, name: string) => join(l.dir, 'secrets', name)
+export const memberName = (i: number) => `pg-${i}`
+export const memberDir = (l: LabLayout, i: number) => join(l.pgRoot, memberName(i))
+export const walArchiveDir = (l: LabLayout) => join(l.pgRoot, 'wal-archive')
+export const redisDir = (l: LabLayout, i: number) => join(l.dir, `redis-${i}`)
+export const patroniUrl = (l: LabLayout, i: number) => `http://127.0.0.1:${portOf(l, `patroni-${i}`)}`
+
+export const allServices = (): ServiceName[] => [
+  'etcd', ...PG_MEMBERS.map((i) => `patroni-${i}` as const), ...REDIS_NODES.map((i) => `redis-${i}` as const), 's3', 'prometheus',
+]
+
+export const isRunning = (l: LabLayout, s: string) => runningPid(pidFile(l, s)) !== undefined
+
+/** The user PostgreSQL runs as: `postgres` when we are root, else ourselves. */
+export function pgUser(): {uid: number; gid: number} | undefined {
+  if (!isRoot()) return undefined
+  const u = lookupUser('postgres')
+  if (!u) throw new Error('running as root but there is no "postgres" user: install postgresql-15 (it creates one)')
+  return {uid: u.uid, gid: u.gid}
+}
+
+function secret(l: LabLayout, name: string, length = 24): string {
+  const f = secretFile(l, name)
+  if (!existsSync(f)) writeFileSync(f, randomBytes(length).toString('base64url').slice(0, length), {mode: 0o600})
+  return readFileSync(f, 'utf8').trim()
+}
+
+/** Directories, secrets and config files. Idempotent: existing secrets and data are kept. */
+export function prepareFiles(l: LabLayout): void {
+  for (const d of ['run', 'logs', 'secrets', 'prometheus', 's3']) mkdirSync(join(l.dir, d), {recursive: true, mode: 0o700})
+  writeFileSync(join(l.dir, 'lab.json'), JSON.stringify(l, null, 2) + '\n')
+  const su = secret(l, 'postgres-superuser')
+  const repl = secret(l, 'postgres-replication')
+  secret(l, 's3-access-key', 12)
+  secret(l, 's3-secret-key', 32)
+  mkdirSync(l.pgRoot, {recursive: true, mode: 0o700})
+  mkdirSync(join(l.pgRoot, 'run'), {recursive: true})
+  mkdirSync(walArchiveDir(l), {recursive: true})
+  for (const i of PG_MEMBERS) {
+    mkdirSync(memberDir(l, i), {recursive: true, mode: 0o700})
+    writeFileSync(join(memberDir(l, i), 'patroni.yml'), patroniConfig(l, i, su, repl), {mode: 0o600})
+  }
+  for (const i of REDIS_NODES) mkdirSync(redisDir(l, i), {recursive: true})
+  writeFileSync(join(l.dir, 'prometheus', 'prometheus.yml'), stringify({
+    global: {scrape_interval: '15s'},
+    scrape_configs: [
+      {job_name: 'prometheus', static_configs: [{targets: [`127.0.0.1:${l.ports.prometheus}`]}]},
+      {job_name: 'patroni', static_configs: [{targets: PG_MEMBERS.map((i) => `127.0.0.1:${portOf(l, `patroni-${i}`)}`)}]},
+    ],
+  }))
+  const u = pgUser()
+  if (u) chownTree(l.pgRoot, u.uid, u.gid)
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  const st = statSync(path)
+  if (st.uid !== uid || st.gid !== gid) chownSync(path, uid, gid)
+  if (st.isDirectory() && !path.endsWith('/data')) {
+    for (const e of readdirSync(path)) chownTree(join(path, e), uid, gid)
+  }
+}
+
+function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: string): string {
+  const rest = portOf(l, `patroni-${i}`)
+  const pg = portOf(l, `postgres-${i}`)
+  const dir = memberDir(l, i)
+  return stringify({
+    scope: l.cluster,
+    namespace: '/vaultctl/',
+    name: memberName(i),
+    log: {level: 'INFO'},
+    restapi: {listen: `127.0.0.1:${rest}`, connect_address: `127.0.0.1:${rest}`},
+    etcd3: {hosts: `127.0.0.1:${l.ports.etcd}`},
+    bootstrap: {
+      dcs: {
+        ttl: 20, loop_wait: 2, retry_timeout: 5, maximum_lag_on_failover: 1_048_576,
+        postgresql: {
+          use_pg_rewind: true,
+          use_slots: true,
+          parameters: {
+            wal_level: 'replica', hot_standby: 'on', max_wal_senders: 10, max_replication_slots: 10, wal_log_hints: 'on',
+            archive_mode: 'on', archive_timeout: 60,
+            archive_command: `test ! -f ${walArchiveDir(l)}/%f && cp %p ${walArchiveDir(l)}/%f`,
+          },
+        },
+      },
+      initdb: [{encoding: 'UTF8'}, {locale: 'C'}, 'data-checksums'],
+    },
+    postgresql: {
+      listen: `127.0.0.1:${pg}`,
+      connect_address: `127.0.0.1:${pg}`,
+      data_dir: join(dir, 'data'),
+      bin_dir: PG_BIN_DIR,
+      pgpass: join(dir, 'pgpass'),
+      authentication: {
+        superuser: {username: 'postgres', password: superPw},
+        replication: {username: 'replicator', password: replPw},
+        rewind: {username: 'postgres', password: superPw},
+      },
+      parameters: {unix_socket_directories: join(l.pgRoot, 'run'), shared_buffers: '32MB', max_connections: 50},
+      pg_hba: [
+        'local all all trust',
+        'host all all 127.0.0.1/32 scram-sha-256',
+        'host replication replicator 127.0.0.1/32 scram-sha-256',
+      ],
+    },
+    tags: {nofailover: false, noloadbalance: false, clonefrom: false, nosync: false},
+  })
+}
+
+const bin = (name: string) => binaryPath(name) ?? name
+
+/** How each service is started. */
+export function spawnSpec(l: LabLayout, s: ServiceName): SpawnSpec {
+  const common = {pidFile: pidFile(l, s), logFile: logFile(l, s)}
+  if (s === 'etcd') {
+    const peer = `http://127.0.0.1:${l.ports['etcd-peer']}`
+    return {...common, command: bin('etcd'), args: [
+      '--name', 'lab', '--data-dir', join(l.dir, 'etcd'),
+      '--listen-client-urls', `http://127.0.0.1:${l.ports.etcd}`, '--advertise-client-urls', `http://127.0.0.1:${l.ports.etcd}`,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `lab=${peer}`,
+      '--initial-cluster-state', existsSync(join(l.dir, 'etcd')) ? 'existing' : 'new', '--log-level', 'warn',
+    ]}
+  }
+  if (s.startsWith('patroni-')) {
+    const i = Number(s.split('-')[1])
+    const u = pgUser()
+    return {...common, command: bin('patroni'), args: [join(memberDir(l, i), 'patroni.yml')], cwd: memberDir(l, i),
+      env: {HOME: memberDir(l, i)}, ...(u ? {user: u} : {})}
+  }
+  if (s.startsWith('redis-')) {
+    const i = Number(s.split('-')[1])
+    return {...common, command: bin('redis-server'), args: [
+      '--port', String(portOf(l, `redis-${i}`)), '--bind', '127.0.0.1', '--protected-mode', 'no', '--daemonize', 'no',
+      '--dir', redisDir(l, i), '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+    ]}
+  }
+  if (s === 's3') {
+    const access = secretFile(l, 's3-access-key')
+    const secretKey = secretFile(l, 's3-secret-key')
+    if (l.s3Server === 'minio') {
+      return {...common, command: bin('minio'), args: ['server', join(l.dir, 's3'), '--address', `127.0.0.1:${l.ports.s3}`,
+        '--console-address', `127.0.0.1:${l.ports['s3-console']}`, '--quiet'],
+      env: {MINIO_BROWSER: 'off'}, envFromFiles: {MINIO_ROOT_USER: access, MINIO_ROOT_PASSWORD: secretKey}}
+    }
+    return {...common, command: bin('moto_server'), args: ['-H', '127.0.0.1', '-p', String(l.ports.s3)],
+      envFromFiles: {AWS_ACCESS_KEY_ID: access, AWS_SECRET_ACCESS_KEY: secretKey}}
+  }
+  return {...common, command: bin('prometheus'), args: [
+    `--config.file=${join(l.dir, 'prometheus', 'prometheus.yml')}`, `--storage.tsdb.path=${join(l.dir, 'prometheus', 'tsdb')}`,
+    `--web.listen-address=127.0.0.1:${l.ports.prometheus}`, '--storage.tsdb.retention.time=30d', '--log.level=warn',
+  ]}
+}
+
+/** The start command as an operator would type it (secrets shown as $VARS, never values). */
+export function manualCommand(l: LabLayout, s: ServiceName): string {
+  const spec = spawnSpec(l, s)
+  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)
+  const env = [
+    ...Object.entries(spec.env ?? {}).filter(([k]) => k !== 'HOME').map(([k, v]) => `${k}=${q(v)}`),
+    ...Object.entries(spec.envFromFiles ?? {}).map(([k, f]) => `${k}=$(cat ${f})`),
+  ].join(' ')
+  const asUser = spec.user ? 'runuser -u postgres -- ' : ''
+  return `${env ? env + ' ' : ''}${asUser}${[spec.command, ...spec.args].map(q).join(' ')} > ${spec.logFile} 2>&1 &`
+}
+
+export type Readiness = {ready: boolean; detail: string}
+
+/** Is the service answering on its own protocol? */
+export async function checkReady(l: LabLayout, s: ServiceName): Promise<Readiness> {
+  try {
+    if (s === 'etcd') {
+      const r = await httpJson<{health?: string}>(`http://127.0.0.1:${l.ports.etcd}/health`, {timeoutMs: 1500})
+      return {ready: r.body?.health === 'true', detail: `health=${r.body?.health ?? r.status}`}
+    }
+    if (s.startsWith('patroni-')) {
+      const i = Number(s.split('-')[1])
+      const c = await getCluster(patroniUrl(l, i), 1500)
+      const me = c.members.find((m) => m.name === memberName(i))
+      const ok = !!me && ['running', 'streaming'].includes(me.state)
+      return {ready: ok, detail: me ? `${me.role} ${me.state}` : 'not yet a cluster member'}
+    }
+    if (s.startsWith('redis-')) {
+      const {redisCommand} = await import('../clients/redis.js')
+      const pong = await redisCommand({host: '127.0.0.1', port: portOf(l, s)}, 'PING')
+      return {ready: pong === 'PONG', detail: String(pong)}
+    }
+    if (s === 's3') {
+      const path = l.s3Server === 'minio' ? '/minio/health/ready' : '/moto-api/'
+      const r = await httpJson(`http://127.0.0.1:${l.ports.s3}${path}`, {timeoutMs: 1500})
+      return {ready: r.status === 200, detail: `${l.s3Server} HTTP ${r.status}`}
+    }
+    const r = await httpJson(`http://127.0.0.1:${l.ports.prometheus}/-/ready`, {timeoutMs: 1500})
+    return {ready: r.status === 200, detail: `HTTP ${r.status}`}
+  } catch (error) {
+    return {ready: false, detail: (error as Error).message}
+  }
+}
+
+export const LAB_REGION = 'us-east-1'
+export {LAB_BUCKETS}

@@ -1,0 +1,33 @@
+// What `lab up` reports: each service's endpoint, state and how long it took to start.
+import type {ExecutionResult, PlanData} from '../plan/types.js'
+import {labConfigFile} from '../paths.js'
+import {table} from '../table.js'
+import {portOf, type LabLayout} from './layout.js'
+import {labStatus} from './plan.js'
+
+export type LabServiceRow = {service: string; endpoint: string; ready: boolean; startSeconds?: number; detail: string}
+export type LabUpResult =
+  | {dryRun: true; plan: PlanData}
+  | {dryRun: false; dir: string; environmentFile: string; services: LabServiceRow[]; execution: ExecutionResult}
+
+export function endpointOf(l: LabLayout, service: string, port: number): string {
+  if (service.startsWith('redis')) return `redis://127.0.0.1:${port}`
+  if (service.startsWith('patroni')) return `http://127.0.0.1:${port} (postgres 127.0.0.1:${portOf(l, `postgres-${service.split('-')[1]}`)})`
+  return `http://127.0.0.1:${port}`
+}
+
+export async function labSummary(l: LabLayout, execution: ExecutionResult): Promise<{table: string; json: LabUpResult}> {
+  const status = await labStatus(l)
+  const services: LabServiceRow[] = status.map((s) => {
+    const step = execution.steps.find((x) => x.id === `start-${s.service}`)
+    return {service: s.service, endpoint: endpointOf(l, s.service, s.port), ready: s.ready,
+      ...(step?.status === 'succeeded' ? {startSeconds: step.durationMs / 1000} : {}), detail: s.detail}
+  })
+  const t = table(['SERVICE', 'ENDPOINT', 'READY', 'STARTED IN', 'DETAIL'],
+    services.map((s) => [s.service, s.endpoint, s.ready ? 'yes' : 'NO', s.startSeconds === undefined ? 'already up' : `${s.startSeconds.toFixed(2)} s`, s.detail]))
+  const file = labConfigFile(l.dir)
+  return {
+    table: `${t}\n\nLab environment written to ${file}\nTotal: ${(execution.durationMs / 1000).toFixed(1)} s. Try: vaultctl status${l.dir === undefined ? '' : ''}`,
+    json: {dryRun: false, dir: l.dir, environmentFile: file, services, execution},
+  }
+}

@@ -1,0 +1,151 @@
+// Runs a plan: confirm, re-check preconditions right before the first change, run steps in
+// order with progress on stderr, stop at the first failure, and always append an audit record.
+import {Listr, ListrLogger, ProcessOutput} from 'listr2'
+import {redact} from '../config/secrets.js'
+import {VaultctlError, errorMessage, failure, refusal} from '../errors.js'
+import {formatDuration} from '../units.js'
+import {appendAudit, auditRecord} from './audit.js'
+import {confirmPlan, type ConfirmOptions} from './confirm.js'
+import {blocks, planData} from './data.js'
+import type {ExecutionResult, Plan, RunContext, Step, StepRecord} from './types.js'
+
+export type ExecuteOptions = ConfirmOptions & {
+  /** `silent` under --json; `plain` without a TTY or with NO_COLOR; `live` otherwise. */
+  progress: 'live' | 'plain' | 'silent'
+  auditFile: string
+  argv: string[]
+  signal?: AbortSignal
+}
+
+async function checkPreconditions(plan: Plan): Promise<void> {
+  for (const p of plan.preconditions) {
+    let res
+    try {
+      res = await p.check()
+    } catch (error) {
+      res = {ok: false, detail: `could not be checked: ${errorMessage(error)}`}
+    }
+    if (!res.ok) {
+      throw refusal('PRECONDITION_FAILED', `precondition "${p.description}" no longer holds: ${res.detail}`,
+        res.suggestions ?? ['Nothing was changed. Re-run to build a fresh plan from the current state.'], {precondition: p.id})
+    }
+  }
+}
+
+function nextAdvice(plan: Plan, failed: Step, done: StepRecord[]): string {
+  const parts = [`Step "${failed.title}" failed.`]
+  parts.push(done.length ? `Completed before it: ${done.map((d) => d.id).join(', ')}.` : 'No step had completed.')
+  parts.push(`To do it by hand: ${failed.manual}`)
+  if (plan.recovery) parts.push(plan.recovery)
+  else parts.push('Fix the cause and re-run the same command: completed steps are planned again from the current state.')
+  return parts.join(' ')
+}
+
+export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<ExecutionResult> {
+  const data = planData(plan)
+  const started = Date.now()
+  const records: StepRecord[] = plan.steps.map((s) => ({id: s.id, title: s.title, risk: s.risk, status: 'not-run', durationMs: 0}))
+  const result: ExecutionResult = {command: plan.command, env: plan.env, planHash: data.hash, status: 'succeeded', durationMs: 0, steps: records}
+  const finish = (status: ExecutionResult['status'], next?: string): ExecutionResult => {
+    result.status = status
+    result.durationMs = Date.now() - started
+    if (next) result.next = redact(next)
+    appendAudit(opts.auditFile, auditRecord(result, opts.argv))
+    return result
+  }
+
+  try {
+    await confirmPlan(data, opts)
+  } catch (error) {
+    finish('refused')
+    throw error
+  }
+
+  const firstChange = plan.steps.findIndex((s) => s.risk !== 'read')
+  const controller = new AbortController()
+  opts.signal?.addEventListener('abort', () => controller.abort(opts.signal?.reason))
+  const state: Record<string, unknown> = {}
+  let failedAt: number | undefined
+  let failError: unknown
+
+  const runOne = async (i: number, note: (m: string) => void): Promise<void> => {
+    const step = plan.steps[i]!
+    if (i === firstChange || (firstChange === -1 && i === 0)) await checkPreconditions(plan)
+    if (controller.signal.aborted) {
+      records[i]!.status = 'interrupted'
+      throw failure('INTERRUPTED', 'interrupted before this step started')
+    }
+    const ctx: RunContext = {signal: controller.signal, note, state}
+    const t0 = Date.now()
+    try {
+      const out = await step.run(ctx)
+      if (step.verify) await step.verify(ctx)
+      records[i]!.status = 'succeeded'
+      if (out && out.detail) records[i]!.detail = redact(out.detail)
+    } catch (error) {
+      records[i]!.status = controller.signal.aborted ? 'interrupted' : 'failed'
+      records[i]!.error = redact(errorMessage(error))
+      failedAt = i
+      failError = error
+      throw error
+    } finally {
+      records[i]!.durationMs = Date.now() - t0
+    }
+  }
+
+  if (plan.preconditions.length > 0 && plan.steps.length === 0) await checkPreconditions(plan)
+
+  const stderr = new ProcessOutput(process.stderr, process.stderr)
+  const logger = new ListrLogger({processOutput: stderr, toStderr: ['STARTED', 'COMPLETED', 'FAILED', 'SKIPPED', 'OUTPUT', 'TITLE', 'RETRY', 'ROLLBACK', 'PAUSED', 'PROMPT']})
+  const tasks = new Listr(
+    blocks(plan.steps.map((s, i) => ({...s, index: i}))).map((b) => ({
+      title: b.steps.length === 1 ? b.steps[0]!.title : `${b.group} (0/${b.steps.length})`,
+      task: async (_ctx: unknown, task: {title: string; output: string}) => {
+        for (const [k, s] of b.steps.entries()) {
+          let last = 0
+          await runOne(s.index, (m) => {
+            // at most one progress line a second: plain output (CI logs) stays readable
+            if (Date.now() - last < 1000) return
+            last = Date.now()
+            task.output = redact(m)
+          })
+          if (b.steps.length > 1 && (k % 100 === 99 || k === b.steps.length - 1)) task.title = `${b.group} (${k + 1}/${b.steps.length})`
+        }
+      },
+    })),
+    {
+      concurrent: false,
+      exitOnError: true,
+      registerSignalListeners: false,
+      renderer: opts.progress === 'live' ? 'default' : 'simple',
+      rendererOptions: {logger, timer: {condition: true, field: (d: number) => formatDuration(d / 1000)}} as never,
+      fallbackRenderer: 'simple',
+      fallbackRendererOptions: {logger, timestamp: undefined} as never,
+      fallbackRendererCondition: opts.progress !== 'live',
+      silentRendererCondition: opts.progress === 'silent',
+    },
+  )
+
+  const onSigint = () => controller.abort(new Error('interrupted by SIGINT'))
+  process.once('SIGINT', onSigint)
+  try {
+    await tasks.run()
+  } catch (error) {
+    if (failedAt === undefined) {
+      // A precondition refusal (or an interrupt) before any step ran.
+      finish(controller.signal.aborted ? 'interrupted' : 'refused')
+      throw error
+    }
+    const step = plan.steps[failedAt]!
+    const next = nextAdvice(plan, step, records.filter((r) => r.status === 'succeeded'))
+    finish(controller.signal.aborted ? 'interrupted' : 'failed', next)
+    const cause = failError ?? error
+    if (cause instanceof VaultctlError && cause.exit !== 1) {
+      throw new VaultctlError(`${step.title}: ${redact(cause.message)}`, {code: cause.code, exit: cause.exit, suggestions: [next, ...cause.suggestions], details: result, cause})
+    }
+    throw failure(controller.signal.aborted ? 'INTERRUPTED' : 'STEP_FAILED', `step ${failedAt + 1}/${plan.steps.length} "${step.title}" failed: ${redact(errorMessage(cause))}`, [next], cause, result)
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+  }
+  return finish('succeeded')
+}

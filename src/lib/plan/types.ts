@@ -1,0 +1,80 @@
+// A change is data: a Plan lists what was observed, what must still hold, and the typed steps
+// that would act. Printing and executing are separate from building, so --dry-run never runs a step.
+
+export type Risk = 'read' | 'write' | 'destructive'
+
+export type RunContext = {
+  signal: AbortSignal
+  /** A line of progress for the current step (shown on stderr, never in --json output). */
+  note(message: string): void
+  /** Shared between steps of one run (e.g. an id learnt in step 1 used in step 3). */
+  state: Record<string, unknown>
+}
+
+export type StepOutcome = {detail?: string; data?: unknown}
+
+export type Step = {
+  id: string
+  title: string
+  risk: Risk
+  /** The command an operator would type by hand to do the same thing. */
+  manual: string
+  /** Steps that share a group are shown and tracked as one line (e.g. 40,000 object copies). */
+  group?: string
+  run(ctx: RunContext): Promise<StepOutcome | void>
+  /** Throws when the step's effect cannot be observed afterwards. */
+  verify?(ctx: RunContext): Promise<void>
+}
+
+export type CheckResult = {ok: boolean; detail: string; suggestions?: string[]}
+
+export type Precondition = {
+  id: string
+  description: string
+  /** What the planner saw when it built the plan (recorded in the plan and its hash). */
+  observed?: unknown
+  check(): Promise<CheckResult>
+}
+
+export type Plan = {
+  /** Command id, e.g. "lab up". */
+  command: string
+  env: string
+  protected: boolean
+  summary: string
+  /** State read while planning, shown with the plan. */
+  observed?: Record<string, unknown>
+  preconditions: Precondition[]
+  steps: Step[]
+  /** What to tell the operator when a step fails, in addition to the failed step itself. */
+  recovery?: string
+}
+
+export type StepData = Pick<Step, 'id' | 'title' | 'risk' | 'manual'> & {group?: string}
+
+/** The printable, hashable form of a plan: the same data for the table and for --json. */
+export type PlanData = {
+  command: string
+  env: string
+  protected: boolean
+  summary: string
+  hash: string
+  observed?: Record<string, unknown>
+  preconditions: {id: string; description: string; observed?: unknown}[]
+  steps: StepData[]
+  counts: Record<Risk, number>
+}
+
+export type StepStatus = 'succeeded' | 'failed' | 'not-run' | 'interrupted'
+
+export type StepRecord = {id: string; title: string; risk: Risk; status: StepStatus; durationMs: number; detail?: string; error?: string}
+
+export type ExecutionResult = {
+  command: string
+  env: string
+  planHash: string
+  status: 'succeeded' | 'failed' | 'refused' | 'interrupted'
+  durationMs: number
+  steps: StepRecord[]
+  next?: string
+}
