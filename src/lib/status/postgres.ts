@@ -1,0 +1,124 @@
+// PostgreSQL under Patroni: members, roles, state, lag, timeline, pause, from the REST API, plus
+// replay lag in seconds from each replica when credentials are configured.
+import {getCluster, getNode, type PatroniCluster} from '../clients/patroni.js'
+import type {Environment} from '../config/schema.js'
+import {resolveSecret} from '../config/secrets.js'
+import {errorMessage} from '../errors.js'
+import {isHealthyState, lagBytes, normalizeRole} from '../postgres/roles.js'
+import {formatBytes} from '../units.js'
+import {rateAgainst, worst, type Rating, type StatusRow} from './types.js'
+
+type Patroni = Extract<NonNullable<Environment['postgres']>, {kind: 'patroni'}>
+
+async function replayLagSeconds(pg: Patroni, host: string, port: number, password: string | undefined): Promise<number> {
+  const {withPg} = await import('../clients/postgres.js')
+  return withPg({host, port, user: pg.user, password, database: pg.database}, async (c) => {
+    const r = await c.query<{lag: string | null}>(
+      `select case when not pg_is_in_recovery() then 0
+                   when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
+                   else extract(epoch from now() - pg_last_xact_replay_timestamp()) end as lag`)
+    return Number(r.rows[0]?.lag ?? 0)
+  }, 2000)
+}
+
+export async function postgresStatus(env: Environment): Promise<StatusRow[]> {
+  const pg = env.postgres
+  if (!pg) return []
+  if (pg.kind === 'rds') {
+    return [{component: 'postgres', name: pg.clusterId, state: 'not checked', rating: 'warn', detail: 'RDS/Aurora status is not implemented yet'}]
+  }
+  const rows: StatusRow[] = []
+  const reach = await Promise.all(pg.endpoints.map(async (ep) => {
+    try {
+      const node = await getNode(ep)
+      return {ep, ok: true as const, name: node.patroni?.name}
+    } catch (error) {
+      return {ep, ok: false as const, error: errorMessage(error)}
+    }
+  }))
+  let cluster: PatroniCluster | undefined
+  for (const r of reach.filter((x) => x.ok)) {
+    try {
+      cluster = await getCluster(r.ep)
+      break
+    } catch {
+      // try the next endpoint
+    }
+  }
+  if (!cluster) {
+    return [{component: 'postgres', name: pg.cluster, state: 'unreachable', rating: 'crit',
+      detail: `no Patroni endpoint answered: ${reach.map((r) => `${r.ep} (${r.ok ? 'no /cluster' : r.error})`).join('; ')}`}]
+  }
+  const password = pg.passwordFrom ? (() => {
+    try {
+      return resolveSecret(pg.passwordFrom, 'postgres.passwordFrom')
+    } catch {
+      return undefined
+    }
+  })() : undefined
+  const leader = cluster.members.find((m) => normalizeRole(m.role) === 'leader' || normalizeRole(m.role) === 'standby-leader')
+  const down = reach.filter((r) => !r.ok)
+  for (const m of cluster.members) {
+    const role = normalizeRole(m.role)
+    const ratings: Rating[] = []
+    const notes: string[] = []
+    const facts: Record<string, unknown> = {role, rawRole: m.role, state: m.state, timeline: m.timeline, host: m.host, port: m.port}
+    const apiDown = down.find((d) => m.api_url?.startsWith(d.ep.replace(/\/$/, '')))
+    if (apiDown) {
+      ratings.push('crit')
+      notes.push(`Patroni API unreachable (${apiDown.error})`)
+    }
+    if (!isHealthyState(m.state)) {
+      ratings.push(['starting', 'creating replica', 'restarting', 'running custom bootstrap script'].includes(m.state) ? 'warn' : 'crit')
+      notes.push(`state ${m.state}`)
+    }
+    if (role === 'replica') {
+      const lb = lagBytes(m.lag ?? m.replay_lag)
+      facts.lagBytes = lb ?? null
+      if (lb === undefined) {
+        ratings.push('crit')
+        notes.push('lag unknown (not replicating)')
+      } else {
+        ratings.push(rateAgainst(lb, env.slo.replicationLagBytes))
+        notes.push(`lag ${formatBytes(lb)}`)
+      }
+      if (leader?.timeline !== undefined && m.timeline !== undefined && m.timeline !== leader.timeline) {
+        ratings.push('warn')
+        notes.push(`timeline ${m.timeline} != leader's ${leader.timeline}`)
+      }
+      if (password !== undefined && m.host && m.port && isHealthyState(m.state)) {
+        try {
+          const s = await replayLagSeconds(pg, m.host, m.port, password)
+          facts.lagSeconds = s
+          ratings.push(rateAgainst(s, env.slo.replicationLag))
+          notes.push(`replay lag ${s.toFixed(1)} s`)
+        } catch (error) {
+          notes.push(`replay lag not measured (${errorMessage(error)})`)
+        }
+      }
+    }
+    if (m.tags?.nofailover) notes.push('tagged nofailover')
+    rows.push({component: 'postgres', name: m.name, role, state: m.state, rating: worst(ratings), detail: notes.join('; ') || `timeline ${m.timeline}`, facts})
+  }
+  // Configured endpoints that answer nothing and belong to no listed member (its key expired).
+  for (const d of down) {
+    if (cluster.members.some((m) => m.api_url?.startsWith(d.ep.replace(/\/$/, '')))) continue
+    rows.push({component: 'postgres', name: d.ep, state: 'unreachable', rating: 'crit', detail: `member not in the cluster and its Patroni API does not answer (${d.error})`})
+  }
+  const clusterRatings: Rating[] = []
+  const notes: string[] = []
+  if (!leader) {
+    clusterRatings.push('crit')
+    notes.push('no leader')
+  } else notes.push(`leader ${leader.name}, timeline ${leader.timeline}`)
+  if (cluster.pause) {
+    clusterRatings.push('warn')
+    notes.push('maintenance mode (paused): no automatic failover')
+  }
+  if (cluster.scheduled_switchover) notes.push(`switchover scheduled at ${cluster.scheduled_switchover.at}`)
+  notes.push(`${cluster.members.length}/${pg.endpoints.length} members`)
+  if (cluster.members.length < pg.endpoints.length) clusterRatings.push('crit')
+  rows.unshift({component: 'postgres', name: pg.cluster, role: 'cluster', state: cluster.pause ? 'paused' : leader ? 'has leader' : 'no leader',
+    rating: worst(clusterRatings), detail: notes.join('; '), facts: {paused: Boolean(cluster.pause), leader: leader?.name ?? null, timeline: leader?.timeline ?? null, members: cluster.members.length}})
+  return rows
+}
