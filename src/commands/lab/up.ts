@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {BaseCommand} from '../../base-command.js'
 import {labDirFlag} from '../../lib/lab/flags.js'
-import {newLayout, parsePortOverrides, readLayout, type S3Server} from '../../lib/lab/layout.js'
+import {LAB_COMPONENTS, newLayout, parsePortOverrides, readLayout, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
 import {planLabUp} from '../../lib/lab/plan.js'
 import {labSummary, type LabUpResult} from '../../lib/lab/summary.js'
 
@@ -15,17 +15,18 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     install: Flags.boolean({description: 'install missing programs (apt, pip, go) as part of the plan'}),
     'base-port': Flags.integer({description: 'shift every default port: etcd BASE+379, Patroni BASE+8.., PostgreSQL BASE+432.., Redis BASE+701.., S3 BASE+900, Prometheus BASE+90 (default 12000; only when the lab is first created)'}),
     port: Flags.string({description: 'override one port, NAME=PORT (repeatable), e.g. redis-1=7001', multiple: true}),
-    s3: Flags.string({description: 'S3 server for a new lab', options: ['moto', 'minio']}),
+    s3: Flags.string({description: 'S3 server for a new lab: moto (default; AWS semantics) or minio (the on-prem target)', options: ['moto', 'minio']}),
+    only: Flags.string({description: 'run only these components in a new lab (default: all)', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
   }
 
   async run(): Promise<LabUpResult> {
     const dir = resolve(this.flags.dir)
     const existing = readLayout(dir)
-    if (existing && (this.flags['base-port'] !== undefined || this.flags.port || (this.flags.s3 && this.flags.s3 !== existing.s3Server))) {
+    if (existing && (this.flags['base-port'] !== undefined || this.flags.port || (this.flags.s3 && this.flags.s3 !== existing.s3Server) || this.flags.only)) {
       this.note(`note: ${dir} already has a lab (ports and S3 server kept); use \`vaultctl lab down --purge\` to change them`)
     }
-    const layout = existing ?? newLayout(dir, {basePort: this.flags['base-port'], ports: parsePortOverrides(this.flags.port), s3Server: this.flags.s3 as S3Server | undefined})
-    const plan = await planLabUp(layout, {install: this.flags.install, s3Servers: [layout.s3Server]})
+    const layout = existing ?? newLayout(dir, {basePort: this.flags['base-port'], ports: parsePortOverrides(this.flags.port), s3Server: this.flags.s3 as S3Server | undefined, components: this.flags.only as LabComponent[] | undefined})
+    const plan = await planLabUp(layout, {install: this.flags.install})
     const outcome = await this.runPlan(plan)
     if (outcome.dryRun) return {dryRun: true, plan: outcome.plan}
     const result = await labSummary(layout, outcome.execution)

@@ -2,7 +2,7 @@
 import {accessSync, constants, existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {homedir} from 'node:os'
-import type {S3Server} from './layout.js'
+import type {LabComponent, S3Server} from './layout.js'
 
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin'
 export const MINIO_MODULE = 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c'
@@ -35,18 +35,17 @@ export type Requirement = {
   neededFor: string
 }
 
-export function requirements(s3: S3Server[]): Requirement[] {
+export function requirements(components: readonly LabComponent[], s3: S3Server[]): Requirement[] {
   const apt = (binary: string, packages: string[], neededFor: string, dirs: string[] = []): Requirement =>
     ({binary, path: which(binary, dirs), install: {kind: 'apt', packages}, neededFor})
-  const reqs: Requirement[] = [
-    apt('etcd', ['etcd-server', 'etcd-client'], 'Patroni DCS'),
-    apt('patroni', ['patroni'], 'PostgreSQL HA'),
-    apt('postgres', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]),
-    apt('pg_basebackup', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]),
-    apt('redis-server', ['redis-server'], 'Redis Cluster'),
-    apt('prometheus', ['prometheus'], 'Prometheus'),
-    apt('promtool', ['prometheus'], 'Prometheus TSDB backfill'),
-  ]
+  const reqs: Requirement[] = []
+  if (components.includes('postgres')) {
+    reqs.push(apt('etcd', ['etcd-server', 'etcd-client'], 'Patroni DCS'), apt('patroni', ['patroni'], 'PostgreSQL HA'),
+      apt('postgres', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]), apt('pg_basebackup', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]))
+  }
+  if (components.includes('redis')) reqs.push(apt('redis-server', ['redis-server'], 'Redis Cluster'))
+  if (components.includes('prometheus')) reqs.push(apt('prometheus', ['prometheus'], 'Prometheus'), apt('promtool', ['prometheus'], 'Prometheus TSDB backfill'))
+  if (!components.includes('s3')) return reqs
   if (s3.includes('moto')) reqs.push({binary: 'moto_server', path: which('moto_server'), install: {kind: 'pip', packages: ['moto[server]']}, neededFor: 'S3 (moto)'})
   if (s3.includes('minio')) {
     reqs.push({binary: 'minio', path: which('minio', [minioCacheBin()]), install: {kind: 'go', module: MINIO_MODULE, gobin: minioCacheBin()}, neededFor: 'S3 (MinIO)'})

@@ -4,12 +4,13 @@ import {writeFileSync} from 'node:fs'
 import {stringify} from 'yaml'
 import {labConfigFile} from '../paths.js'
 import type {EnvironmentInput} from '../config/schema.js'
-import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabLayout} from './layout.js'
+import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabComponent, type LabLayout} from './layout.js'
 import {PG_BIN_DIR} from './binaries.js'
 import {LAB_REGION, patroniUrl, secretFile} from './services.js'
 
 export function labEnvironment(l: LabLayout): EnvironmentInput {
-  return {
+  const has = (c: LabComponent) => l.components.includes(c)
+  const env: EnvironmentInput = {
     description: `local lab (vaultctl lab up) in ${l.dir}`,
     protected: false,
     kubernetes: {namespaces: {app: 'llm-vault-prod', data: 'llm-vault-data', jobs: 'llm-vault-jobs'}},
@@ -36,6 +37,11 @@ export function labEnvironment(l: LabLayout): EnvironmentInput {
     velero: {namespace: 'velero'},
     prometheus: {url: `http://127.0.0.1:${l.ports.prometheus}`},
   }
+  if (!has('postgres')) delete env.postgres
+  if (!has('redis')) delete env.redis
+  if (!has('s3')) delete env.s3
+  if (!has('prometheus')) delete env.prometheus
+  return env
 }
 
 export function writeLabEnvironment(l: LabLayout): string {

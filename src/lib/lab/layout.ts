@@ -21,6 +21,9 @@ const OFFSETS: Record<PortName, number> = {
 
 export type S3Server = 'moto' | 'minio'
 
+export const LAB_COMPONENTS = ['postgres', 'redis', 's3', 'prometheus'] as const
+export type LabComponent = (typeof LAB_COMPONENTS)[number]
+
 export type LabLayout = {
   dir: string
   /** PostgreSQL data, Patroni configs and the WAL archive: must be reachable by the postgres user. */
@@ -28,6 +31,8 @@ export type LabLayout = {
   ports: Record<PortName, number>
   s3Server: S3Server
   cluster: string
+  /** What this lab runs (all four by default; `lab up --only s3` for a light one). */
+  components: LabComponent[]
 }
 
 export function portsFrom(base: number, overrides: Partial<Record<PortName, number>> = {}): Record<PortName, number> {
@@ -68,16 +73,18 @@ export const layoutFile = (dir: string) => join(dir, 'lab.json')
 export function readLayout(dir: string): LabLayout | undefined {
   const f = layoutFile(dir)
   if (!existsSync(f)) return undefined
-  return JSON.parse(readFileSync(f, 'utf8')) as LabLayout
+  const l = JSON.parse(readFileSync(f, 'utf8')) as LabLayout
+  return {...l, components: l.components ?? [...LAB_COMPONENTS]}
 }
 
-export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial<Record<PortName, number>>; s3Server?: S3Server}): LabLayout {
+export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial<Record<PortName, number>>; s3Server?: S3Server; components?: LabComponent[]}): LabLayout {
   return {
     dir,
     pgRoot: pgRootFor(dir),
     ports: portsFrom(opts.basePort ?? DEFAULT_BASE_PORT, opts.ports),
     s3Server: opts.s3Server ?? 'moto',
     cluster: 'vault-lab',
+    components: opts.components && opts.components.length ? [...opts.components] : [...LAB_COMPONENTS],
   }
 }
 

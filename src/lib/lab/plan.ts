@@ -10,7 +10,7 @@ import {VaultctlError, failure, refusal, timedOut} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import {installCommands, requirements, binaryPath, type Requirement} from './binaries.js'
 import {writeLabEnvironment} from './environment.js'
-import {PG_MEMBERS, REDIS_NODES, portOf, type LabLayout, type S3Server} from './layout.js'
+import {PG_MEMBERS, REDIS_NODES, portOf, type LabComponent, type LabLayout, type S3Server} from './layout.js'
 import {generateOpenMetrics} from './metrics.js'
 import {clusterFormed, createCluster, waitClusterHealthy} from './redis-cluster.js'
 import {
@@ -76,10 +76,10 @@ function startStep(l: LabLayout, s: ServiceName, timeoutMs: number): Step {
   }
 }
 
-export type LabUpOptions = {install: boolean; s3Servers: S3Server[]}
+export type LabUpOptions = {install: boolean}
 
-export function missingBinaries(s3: S3Server[]): Requirement[] {
-  return requirements(s3).filter((r) => !r.path)
+export function missingBinaries(components: readonly LabComponent[], s3: S3Server[]): Requirement[] {
+  return requirements(components, s3).filter((r) => !r.path)
 }
 
 export function installSteps(missing: Requirement[]): Step[] {
@@ -96,13 +96,14 @@ export function installSteps(missing: Requirement[]): Step[] {
 }
 
 export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan> {
-  const missing = missingBinaries([l.s3Server])
+  const missing = missingBinaries(l.components, [l.s3Server])
   if (missing.length > 0 && !opts.install) {
     const cmds = installCommands(missing).map((c) => c.manual)
     throw refusal('LAB_MISSING_BINARY', `missing program${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `${m.binary} (${m.neededFor})`).join(', ')}`,
       [`Install with: ${cmds.join(' && ')}`, 'or run `vaultctl lab up --install` to do it for you.'])
   }
-  const running = Object.fromEntries(allServices().map((s) => [s, isRunning(l, s)])) as Record<ServiceName, boolean>
+  const running = Object.fromEntries(allServices(l).map((s) => [s, isRunning(l, s)])) as Record<ServiceName, boolean>
+  const has = (c: LabComponent) => l.components.includes(c)
   const steps: Step[] = installSteps(missing)
   const pre: Precondition[] = []
 
@@ -119,6 +120,34 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     pre.push(portFree(l, s, port))
     steps.push(startStep(l, s, timeoutMs))
   }
+  if (has('postgres')) planPostgres(l, running, want, steps)
+  if (has('redis')) await planRedis(l, running, want, steps)
+  if (has('s3')) planS3(l, want, steps)
+  if (has('prometheus')) planPrometheus(l, want, steps)
+  steps.push({
+    id: 'lab-environment', title: `write the lab environment to ${join(l.dir, 'vaultctl.yaml')}`, risk: 'write',
+    manual: `$EDITOR ${join(l.dir, 'vaultctl.yaml')}`,
+    async run() {
+      return {detail: writeLabEnvironment(l)}
+    },
+  })
+
+  const toStart = allServices(l).filter((s) => !running[s])
+  return {
+    command: 'lab up',
+    env: 'lab',
+    protected: false,
+    summary: toStart.length === 0 ? `lab in ${l.dir} is already running; re-check buckets and environment` : `start ${toStart.length} lab service(s): ${toStart.join(', ')}`,
+    observed: {dir: l.dir, components: l.components, running: allServices(l).filter((s) => running[s]), s3Server: l.s3Server},
+    preconditions: pre,
+    steps,
+    recovery: `Logs are in ${join(l.dir, 'logs')}. \`vaultctl lab up\` is safe to re-run: it starts only what is missing.`,
+  }
+}
+
+type Want = (s: ServiceName, port: number, timeoutMs: number) => void
+
+function planPostgres(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[]): void {
   want('etcd', l.ports.etcd, 20_000)
   for (const i of PG_MEMBERS) want(`patroni-${i}`, l.ports[`patroni-${i}`], 90_000)
   if (PG_MEMBERS.some((i) => !running[`patroni-${i}`])) {
@@ -136,6 +165,9 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
       },
     })
   }
+}
+
+async function planRedis(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[]): Promise<void> {
   for (const i of REDIS_NODES) want(`redis-${i}`, l.ports[`redis-${i}`], 15_000)
   const redisNew = REDIS_NODES.some((i) => !running[`redis-${i}`])
   const formed = redisNew ? false : await clusterFormed(redisConns(l))
@@ -153,6 +185,9 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
       },
     })
   }
+}
+
+function planS3(l: LabLayout, want: Want, steps: Step[]): void {
   want('s3', l.ports.s3, 30_000)
   steps.push({
     id: 's3-buckets', title: `buckets ${Object.values(LAB_BUCKETS).join(', ')} with versioning enabled`, risk: 'write',
@@ -165,6 +200,9 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
       client.destroy()
     },
   })
+}
+
+function planPrometheus(l: LabLayout, want: Want, steps: Step[]): void {
   const marker = join(l.dir, 'prometheus', 'backfilled')
   if (!existsSync(marker)) {
     const om = join(l.dir, 'prometheus', 'vault-metrics.om')
@@ -188,32 +226,13 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     })
   }
   want('prometheus', l.ports.prometheus, 60_000)
-  steps.push({
-    id: 'lab-environment', title: `write the lab environment to ${join(l.dir, 'vaultctl.yaml')}`, risk: 'write',
-    manual: `$EDITOR ${join(l.dir, 'vaultctl.yaml')}`,
-    async run() {
-      return {detail: writeLabEnvironment(l)}
-    },
-  })
-
-  const toStart = allServices().filter((s) => !running[s])
-  return {
-    command: 'lab up',
-    env: 'lab',
-    protected: false,
-    summary: toStart.length === 0 ? `lab in ${l.dir} is already running; re-check buckets and environment` : `start ${toStart.length} lab service(s): ${toStart.join(', ')}`,
-    observed: {dir: l.dir, running: allServices().filter((s) => running[s]), s3Server: l.s3Server},
-    preconditions: pre,
-    steps,
-    recovery: `Logs are in ${join(l.dir, 'logs')}. \`vaultctl lab up\` is safe to re-run: it starts only what is missing.`,
-  }
 }
 
 export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string}): Plan {
   // Replicas before the leader (no needless failover), etcd last.
   const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
   const order: ServiceName[] = ['prometheus', 's3', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 'etcd']
-  const steps: Step[] = order.filter((s) => isRunning(l, s)).map((s) => ({
+  const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).map((s) => ({
     id: `stop-${s}`, title: `stop ${s}`, risk: 'write' as const,
     manual: `kill $(head -1 ${pidFile(l, s)})`,
     async run() {
@@ -225,7 +244,7 @@ export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string
       id: 'purge', title: `delete all lab data in ${l.dir} and ${l.pgRoot}`, risk: 'destructive',
       manual: `rm -rf ${l.dir} ${l.pgRoot}`,
       async run() {
-        const still = allServices().filter((s) => isRunning(l, s))
+        const still = allServices(l).filter((s) => isRunning(l, s))
         if (still.length) throw new Error(`still running: ${still.join(', ')}`)
         rmSync(l.pgRoot, {recursive: true, force: true})
         rmSync(l.dir, {recursive: true, force: true})
@@ -244,7 +263,7 @@ export type LabServiceStatus = {service: ServiceName; pid?: number; port: number
 
 export async function labStatus(l: LabLayout): Promise<LabServiceStatus[]> {
   const {runningPid} = await import('../clients/process.js')
-  return Promise.all(allServices().map(async (s) => {
+  return Promise.all(allServices(l).map(async (s) => {
     const pid = runningPid(pidFile(l, s))
     const port = portOf(l, s)
     if (pid === undefined) return {service: s, port, running: false, ready: false, detail: 'not running'}

@@ -21,8 +21,12 @@ export const walArchiveDir = (l: LabLayout) => join(l.pgRoot, 'wal-archive')
 export const redisDir = (l: LabLayout, i: number) => join(l.dir, `redis-${i}`)
 export const patroniUrl = (l: LabLayout, i: number) => `http://127.0.0.1:${portOf(l, `patroni-${i}`)}`
 
-export const allServices = (): ServiceName[] => [
-  'etcd', ...PG_MEMBERS.map((i) => `patroni-${i}` as const), ...REDIS_NODES.map((i) => `redis-${i}` as const), 's3', 'prometheus',
+/** The services a lab runs, in start order. */
+export const allServices = (l: LabLayout): ServiceName[] => [
+  ...(l.components.includes('postgres') ? ['etcd' as const, ...PG_MEMBERS.map((i) => `patroni-${i}` as const)] : []),
+  ...(l.components.includes('redis') ? REDIS_NODES.map((i) => `redis-${i}` as const) : []),
+  ...(l.components.includes('s3') ? ['s3' as const] : []),
+  ...(l.components.includes('prometheus') ? ['prometheus' as const] : []),
 ]
 
 export const isRunning = (l: LabLayout, s: string) => runningPid(pidFile(l, s)) !== undefined
@@ -49,6 +53,12 @@ export function prepareFiles(l: LabLayout): void {
   const repl = secret(l, 'postgres-replication')
   secret(l, 's3-access-key', 12)
   secret(l, 's3-secret-key', 32)
+  if (l.components.includes('postgres')) preparePostgres(l, su, repl)
+  if (l.components.includes('redis')) for (const i of REDIS_NODES) mkdirSync(redisDir(l, i), {recursive: true})
+  if (l.components.includes('prometheus')) writePrometheusConfig(l)
+}
+
+function preparePostgres(l: LabLayout, su: string, repl: string): void {
   mkdirSync(l.pgRoot, {recursive: true, mode: 0o700})
   mkdirSync(join(l.pgRoot, 'run'), {recursive: true})
   mkdirSync(walArchiveDir(l), {recursive: true})
@@ -56,16 +66,18 @@ export function prepareFiles(l: LabLayout): void {
     mkdirSync(memberDir(l, i), {recursive: true, mode: 0o700})
     writeFileSync(join(memberDir(l, i), 'patroni.yml'), patroniConfig(l, i, su, repl), {mode: 0o600})
   }
-  for (const i of REDIS_NODES) mkdirSync(redisDir(l, i), {recursive: true})
+  const u = pgUser()
+  if (u) chownTree(l.pgRoot, u.uid, u.gid)
+}
+
+function writePrometheusConfig(l: LabLayout): void {
   writeFileSync(join(l.dir, 'prometheus', 'prometheus.yml'), stringify({
     global: {scrape_interval: '15s'},
     scrape_configs: [
       {job_name: 'prometheus', static_configs: [{targets: [`127.0.0.1:${l.ports.prometheus}`]}]},
-      {job_name: 'patroni', static_configs: [{targets: PG_MEMBERS.map((i) => `127.0.0.1:${portOf(l, `patroni-${i}`)}`)}]},
+      ...(l.components.includes('postgres') ? [{job_name: 'patroni', static_configs: [{targets: PG_MEMBERS.map((i) => `127.0.0.1:${portOf(l, `patroni-${i}`)}`)}]}] : []),
     ],
   }))
-  const u = pgUser()
-  if (u) chownTree(l.pgRoot, u.uid, u.gid)
 }
 
 function chownTree(path: string, uid: number, gid: number): void {

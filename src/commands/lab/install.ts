@@ -1,0 +1,25 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand, type PlanRunResult} from '../../base-command.js'
+import {LAB_COMPONENTS, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
+import {installSteps, missingBinaries} from '../../lib/lab/plan.js'
+
+export default class LabInstall extends BaseCommand<typeof LabInstall> {
+  static override summary = 'Install the programs the lab runs (Debian packages, moto from PyPI, MinIO built from its Go module); only what is missing'
+  static override examples = ['<%= config.bin %> lab install --dry-run', '<%= config.bin %> lab install --s3 moto,minio']
+  static override flags = {
+    s3: Flags.string({description: 'S3 servers to install', options: ['moto', 'minio'], multiple: true, delimiter: ',', default: ['moto']}),
+    only: Flags.string({description: 'only for these components', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
+  }
+
+  async run(): Promise<PlanRunResult> {
+    const components = (this.flags.only ?? [...LAB_COMPONENTS]) as LabComponent[]
+    const missing = missingBinaries(components, this.flags.s3 as S3Server[])
+    const result = await this.runPlan({
+      command: 'lab install', env: 'lab', protected: false,
+      summary: missing.length ? `install ${missing.map((m) => m.binary).join(', ')}` : 'everything the lab needs is installed',
+      observed: {missing: missing.map((m) => m.binary)}, preconditions: [], steps: installSteps(missing),
+    })
+    if (!result.dryRun) this.out(missing.length ? `Installed: ${missing.map((m) => m.binary).join(', ')}` : 'Nothing to install.')
+    return result
+  }
+}
