@@ -41,7 +41,9 @@ export function portsFrom(base: number, overrides: Partial<Record<PortName, numb
     if (!Number.isInteger(p) || p < 1024 || p > 65_535) throw usageError('LAB_PORT', `port for ${n} must be 1024-65535, got ${p}`, ['Pick another --base-port or --port NAME=PORT.'])
   }
   const seen = new Map<number, string>()
-  for (const [n, p] of Object.entries(ports)) {
+  const all = [...Object.entries(ports), ...Object.entries(ports).filter(([n]) => n.startsWith('redis-')).map(([n, p]) => [`${n} cluster bus`, p + 10_000] as const)]
+  for (const [n, p] of all) {
+    if (p > 65_535) throw usageError('LAB_PORT', `${n} would need port ${p}: Redis Cluster uses client port + 10000`, ['Pick a lower --base-port.'])
     if (seen.has(p)) throw usageError('LAB_PORT', `ports for ${seen.get(p)} and ${n} are both ${p}`, ['Give each service its own port.'])
     seen.set(p, n)
   }

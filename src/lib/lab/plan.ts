@@ -43,10 +43,10 @@ function clusterEverFormed(l: LabLayout): boolean {
 
 const redisConns = (l: LabLayout) => REDIS_NODES.map((i) => ({host: '127.0.0.1', port: portOf(l, `redis-${i}`)}))
 
-function portFree(l: LabLayout, s: ServiceName, port: number): Precondition {
+function portFree(l: LabLayout, s: ServiceName, port: number, what = s): Precondition {
   return {
-    id: `port-${s}`,
-    description: `127.0.0.1:${port} is free for ${s}`,
+    id: `port-${what}`,
+    description: `127.0.0.1:${port} is free for ${what}`,
     observed: {port},
     async check() {
       if (isRunning(l, s)) return {ok: true, detail: 'ours'}
@@ -118,6 +118,8 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
   const want = (s: ServiceName, port: number, timeoutMs: number) => {
     if (running[s]) return
     pre.push(portFree(l, s, port))
+    // Redis Cluster also listens on its bus port, client port + 10000.
+    if (s.startsWith('redis-')) pre.push(portFree(l, s, port + 10_000, `${s} cluster bus`))
     steps.push(startStep(l, s, timeoutMs))
   }
   if (has('postgres')) planPostgres(l, running, want, steps)

@@ -1,0 +1,87 @@
+// The built CLI's conventions: exit codes, --json, errors with fixes, and a --help that loads no SDK.
+import {mkdtempSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {describe, expect, it} from 'vitest'
+import {BIN, vaultctl} from '../helpers/cli.js'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'vaultctl-cli-'))
+const isolated = (dir: string) => ({HOME: dir, VAULTCTL_LAB_DIR: join(dir, 'lab'), VAULTCTL_AUDIT_FILE: join(dir, 'audit.jsonl'), VAULTCTL_CONFIG: undefined, VAULTCTL_ENV: undefined})
+
+describe('help is fast because it loads nothing heavy', () => {
+  const heavy = /node_modules\/(@aws-sdk|@smithy|ioredis|execa|pg|@kubernetes|listr2)\//
+  for (const args of [['--help'], ['status', '--help'], ['lab', 'up', '--help'], ['config', 'validate', '--help']]) {
+    it(`vaultctl ${args.join(' ')}`, () => {
+      const trace = join(tmp(), 'imports.txt')
+      const hook = fileURLToPath(new URL('../helpers/trace-imports.mjs', import.meta.url))
+      const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], {env: {...process.env, TRACE_IMPORTS_FILE: trace}, encoding: 'utf8'})
+      expect(r.status).toBe(0)
+      expect(r.stdout).toMatch(/USAGE|COMMANDS/)
+      const loaded = readFileSync(trace, 'utf8').split('\n')
+      expect(loaded.length).toBeGreaterThan(10) // the hook did record something
+      expect(loaded.filter((u) => heavy.test(u))).toEqual([])
+    })
+  }
+})
+
+describe('errors and exit codes', () => {
+  it('an invalid config: exit 2, the exact path, and the fix; --json puts the error on stdout', async () => {
+    const d = tmp()
+    const cfg = join(d, 'vaultctl.yaml')
+    writeFileSync(cfg, 'apiVersion: vaultctl/v1\nenvironments:\n  prod:\n    protectd: true\n')
+    const r = await vaultctl(['config', 'validate', '--config', cfg], {env: isolated(d)})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('environments.prod.protectd (line 4): unknown key "protectd"')
+    expect(r.stderr).toContain('vaultctl config validate')
+    expect(r.stdout).toBe('')
+    const j = await vaultctl(['config', 'validate', '--config', cfg, '--json'], {env: isolated(d)})
+    expect(j.code).toBe(2)
+    expect(j.json<{error: {code: string; exit: number; details: {problems: {path: string}[]}}}>().error).toMatchObject({code: 'CONFIG_INVALID', exit: 2, details: {problems: [{path: 'environments.prod.protectd'}]}})
+  })
+
+  it('an unknown environment: exit 2 naming the known ones', async () => {
+    const d = tmp()
+    const cfg = join(d, 'vaultctl.yaml')
+    writeFileSync(cfg, 'apiVersion: vaultctl/v1\nenvironments:\n  prod: {}\n  staging: {}\n')
+    const r = await vaultctl(['status', '--config', cfg, '--env', 'qa'], {env: isolated(d)})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/environment "qa" is not defined/)
+    expect(r.stderr).toMatch(/Known environments: prod, staging/)
+  })
+
+  it('an unknown flag: exit 2', async () => {
+    const d = tmp()
+    const r = await vaultctl(['status', '--frobnicate'], {env: isolated(d)})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/frobnicate/)
+  })
+
+  it('no config and no lab: exit 2 and the advice to run lab up', async () => {
+    const d = tmp()
+    const r = await vaultctl(['status'], {env: isolated(d)})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/vaultctl lab up/)
+  })
+
+  it('a missing program: exit 3 with the exact install command, and nothing written', async () => {
+    const d = tmp()
+    const r = await vaultctl(['lab', 'up', '--dir', join(d, 'lab')], {env: {...isolated(d), PATH: '/nonexistent'}})
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/missing programs: etcd \(Patroni DCS\), patroni/)
+    expect(r.stderr).toMatch(/apt-get install -y --no-install-recommends etcd-server etcd-client patroni/)
+    expect(r.stderr).toMatch(/lab up --install/)
+    expect(existsSync(join(d, 'lab'))).toBe(false)
+  })
+
+  it('config show never prints a secret value', async () => {
+    const d = tmp()
+    const cfg = join(d, 'vaultctl.yaml')
+    writeFileSync(cfg, 'apiVersion: vaultctl/v1\nenvironments:\n  prod:\n    redis:\n      nodes: [10.0.0.1:6379]\n      passwordFrom: {env: TEST_REDIS_PW}\n')
+    const r = await vaultctl(['config', 'show', '--config', cfg, '--env', 'prod', '--json'], {env: {...isolated(d), TEST_REDIS_PW: 'correct-horse-battery'}})
+    expect(r.code).toBe(0)
+    expect(r.stdout).not.toContain('correct-horse-battery')
+    expect(r.json<{environment: {redis: {passwordFrom: string}}}>().environment.redis.passwordFrom).toBe('env:TEST_REDIS_PW (set; value hidden)')
+  })
+})
