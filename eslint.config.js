@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'bench/**/*.mjs', 'eslint.config.js'],
+    files: ['bin/**/*.js', 'bench/**/*.mjs', 'test/**/*.mjs', 'eslint.config.js'],
     languageOptions: {globals: {process: 'readonly', console: 'readonly', URL: 'readonly'}},
   },
 )

@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// Entry point. Kept tiny: oclif reads oclif.manifest.json for help, and command modules import
-// SDKs and drivers only lazily, so `vaultctl --help` loads none of them.
-import {execute} from '@oclif/core'
+// Entry point. Help is answered from the build's manifest without loading oclif (see
+// src/help.ts); everything else goes to oclif. Command modules import SDKs and drivers lazily,
+// and Node's on-disk compile cache cuts the cost of loading oclif on later runs.
+import module from 'node:module'
 
+const argv = process.argv.slice(2)
+const dash = argv.indexOf('--')
+const opts = dash === -1 ? argv : argv.slice(0, dash)
+if (argv.length === 0 || opts.includes('--help') || opts.includes('-h') || argv[0] === 'help') {
+  const {printHelp} = await import('../dist/help.js')
+  if (printHelp(argv, new URL('../', import.meta.url))) process.exit(0)
+}
+module.enableCompileCache?.()
+const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

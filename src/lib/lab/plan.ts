@@ -43,7 +43,7 @@ function clusterEverFormed(l: LabLayout): boolean {
 
 const redisConns = (l: LabLayout) => REDIS_NODES.map((i) => ({host: '127.0.0.1', port: portOf(l, `redis-${i}`)}))
 
-function portFree(l: LabLayout, s: ServiceName, port: number, what = s): Precondition {
+function portFree(l: LabLayout, s: ServiceName, port: number, what: string = s): Precondition {
   return {
     id: `port-${what}`,
     description: `127.0.0.1:${port} is free for ${what}`,
