@@ -40,21 +40,28 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
     ({binary, path: which(binary, dirs), install: {kind: 'apt', packages}, neededFor})
   const reqs: Requirement[] = []
   if (components.includes('postgres')) {
-    reqs.push(apt('etcd', ['etcd-server', 'etcd-client'], 'Patroni DCS'), apt('patroni', ['patroni'], 'PostgreSQL HA'),
+    reqs.push(apt('etcd', ['etcd-server', 'etcd-client'], 'Patroni DCS'), apt('patroni', ['patroni', 'python3-etcd'], 'PostgreSQL HA'),
       apt('postgres', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]), apt('pg_basebackup', ['postgresql-15'], 'PostgreSQL 15', [PG_BIN_DIR]))
   }
   if (components.includes('redis')) reqs.push(apt('redis-server', ['redis-server'], 'Redis Cluster'))
   if (components.includes('prometheus')) reqs.push(apt('prometheus', ['prometheus'], 'Prometheus'), apt('promtool', ['prometheus'], 'Prometheus TSDB backfill'))
   if (!components.includes('s3')) return reqs
-  if (s3.includes('moto')) reqs.push({binary: 'moto_server', path: which('moto_server'), install: {kind: 'pip', packages: ['moto[server]']}, neededFor: 'S3 (moto)'})
+  if (s3.includes('moto')) reqs.push({binary: 'moto_server', path: binaryPath('moto_server'), install: {kind: 'pip', packages: ['moto[server]']}, neededFor: 'S3 (moto)'})
   if (s3.includes('minio')) {
     reqs.push({binary: 'minio', path: which('minio', [minioCacheBin()]), install: {kind: 'go', module: MINIO_MODULE, gobin: minioCacheBin()}, neededFor: 'S3 (MinIO)'})
   }
   return reqs
 }
 
+/** Where pip puts console scripts when its dir is not on PATH (pyenv, --user installs). */
+const pipScriptDirs = () => [join(process.env.HOME ?? homedir(), '.pyenv', 'shims'), join(process.env.HOME ?? homedir(), '.local', 'bin'), '/usr/local/bin']
+
 export function binaryPath(binary: string): string | undefined {
-  return which(binary, binary === 'minio' ? [minioCacheBin()] : binary.startsWith('pg_') || binary === 'postgres' ? [PG_BIN_DIR] : [])
+  if (binary === 'minio') return which(binary, [minioCacheBin()])
+  if (binary === 'postgres' || binary.startsWith('pg_')) return which(binary, [PG_BIN_DIR])
+  const found = which(binary)
+  if (found || binary !== 'moto_server') return found
+  return which(binary, pipScriptDirs())
 }
 
 /** Group missing requirements into the fewest install commands (argv form, and as typed by hand). */
@@ -73,7 +80,7 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
   }
   for (const r of missing) {
     if (r.install.kind !== 'go') continue
-    out.push({title: `build MinIO from its Go module (cached in ${r.install.gobin}; several minutes the first time)`, argv: ['go', 'install', r.install.module],
+    out.push({title: `build MinIO from its Go module (cached in ${r.install.gobin}; several minutes the first time)`, argv: [which('go', ['/usr/local/go/bin']) ?? 'go', 'install', r.install.module],
       env: {GOBIN: r.install.gobin}, manual: `GOBIN=${r.install.gobin} go install ${r.install.module}`})
   }
   return out
