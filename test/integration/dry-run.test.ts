@@ -14,12 +14,12 @@ describe('dry run', () => {
   it('lab up --dry-run on a new dir prints every step with its manual command and creates nothing', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'vaultctl-dry-')), 'lab')
     const before = auditLines().length
-    const r = await labCli(['lab', 'up', '--dir', dir, '--dry-run', '--base-port', '24000', '--json'])
+    const r = await labCli(['lab', 'up', '--dir', dir, '--dry-run', '--base-port', '20000', '--json'])
     expect(r.code).toBe(0)
     const {plan} = r.json<{dryRun: true; plan: PlanData}>()
     expect(plan.steps.map((s) => s.id)).toEqual(expect.arrayContaining(['prepare', 'start-etcd', 'start-patroni-1', 'redis-cluster', 'start-s3', 's3-buckets', 'prometheus-backfill', 'start-prometheus', 'lab-environment']))
-    expect(plan.steps.find((s) => s.id === 'start-etcd')?.manual).toMatch(/^\S*etcd --name lab .*--listen-client-urls http:\/\/127\.0\.0\.1:24379/)
-    expect(plan.steps.find((s) => s.id === 'redis-cluster')?.manual).toMatch(/redis-cli --cluster create 127.0.0.1:24701 .* --cluster-replicas 1/)
+    expect(plan.steps.find((s) => s.id === 'start-etcd')?.manual).toMatch(/^\S*etcd --name lab .*--listen-client-urls http:\/\/127\.0\.0\.1:20379/)
+    expect(plan.steps.find((s) => s.id === 'redis-cluster')?.manual).toMatch(/redis-cli --cluster create 127.0.0.1:20701 .* --cluster-replicas 1/)
     expect(plan.steps.every((s) => s.manual.length > 0)).toBe(true)
     expect(existsSync(dir)).toBe(false)
     expect(auditLines().length).toBe(before)

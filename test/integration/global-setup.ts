@@ -25,10 +25,10 @@ function cli(args: string[]): void {
 
 export default function setup(project: TestProject) {
   const t0 = Date.now()
-  cli(['lab', 'up', '--dir', labDir, '--base-port', '32000'])
+  cli(['lab', 'up', '--dir', labDir, '--base-port', '14000'])
   let minio: string | null = minioLabDir
   if (process.env.VAULTCTL_TEST_SKIP_MINIO === '1') minio = null
-  else cli(['lab', 'up', '--dir', minioLabDir, '--base-port', '33000', '--only', 's3', '--s3', 'minio'])
+  else cli(['lab', 'up', '--dir', minioLabDir, '--base-port', '15000', '--only', 's3', '--s3', 'minio'])
   process.stderr.write(`test labs up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
   project.provide('labDir', labDir)
   project.provide('minioLabDir', minio)

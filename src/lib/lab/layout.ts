@@ -36,18 +36,43 @@ export type LabLayout = {
 }
 
 export function portsFrom(base: number, overrides: Partial<Record<PortName, number>> = {}): Record<PortName, number> {
-  const ports = Object.fromEntries(PORT_NAMES.map((n) => [n, overrides[n] ?? base + OFFSETS[n]])) as Record<PortName, number>
-  for (const [n, p] of Object.entries(ports)) {
-    if (!Number.isInteger(p) || p < 1024 || p > 65_535) throw usageError('LAB_PORT', `port for ${n} must be 1024-65535, got ${p}`, ['Pick another --base-port or --port NAME=PORT.'])
-  }
+  return Object.fromEntries(PORT_NAMES.map((n) => [n, overrides[n] ?? base + OFFSETS[n]])) as Record<PortName, number>
+}
+
+const COMPONENT_PORTS: Record<LabComponent, (n: PortName) => boolean> = {
+  postgres: (n) => n.startsWith('etcd') || n.startsWith('patroni-') || n.startsWith('postgres-'),
+  redis: (n) => n.startsWith('redis-'),
+  s3: (n) => n.startsWith('s3'),
+  prometheus: (n) => n === 'prometheus',
+}
+
+/** The ports a lab with these components listens on (Redis Cluster also on client port + 10000). */
+export function listeningPorts(ports: Record<PortName, number>, components: readonly LabComponent[]): [string, number][] {
+  const used = PORT_NAMES.filter((n) => components.some((c) => COMPONENT_PORTS[c](n)))
+  return [...used.map((n) => [n, ports[n]] as [string, number]), ...used.filter((n) => n.startsWith('redis-')).map((n) => [`${n} cluster bus`, ports[n] + 10_000] as [string, number])]
+}
+
+export function validatePorts(ports: Record<PortName, number>, components: readonly LabComponent[], ephemeral = ephemeralRange()): void {
   const seen = new Map<number, string>()
-  const all = [...Object.entries(ports), ...Object.entries(ports).filter(([n]) => n.startsWith('redis-')).map(([n, p]) => [`${n} cluster bus`, p + 10_000] as const)]
-  for (const [n, p] of all) {
-    if (p > 65_535) throw usageError('LAB_PORT', `${n} would need port ${p}: Redis Cluster uses client port + 10000`, ['Pick a lower --base-port.'])
+  for (const [n, p] of listeningPorts(ports, components)) {
+    if (!Number.isInteger(p) || p < 1024 || p > 65_535) throw usageError('LAB_PORT', `port for ${n} must be 1024-65535, got ${p}`, ['Pick another --base-port or --port NAME=PORT.'])
+    if (ephemeral && p >= ephemeral[0] && p <= ephemeral[1]) {
+      throw usageError('LAB_PORT', `${n} would use port ${p}, inside the kernel's ephemeral range ${ephemeral[0]}-${ephemeral[1]}: any outgoing connection may hold it and the service would fail to start`,
+        [`Pick a --base-port whose ports (and Redis cluster bus ports, +10000) stay below ${ephemeral[0]}, e.g. the default 12000.`])
+    }
     if (seen.has(p)) throw usageError('LAB_PORT', `ports for ${seen.get(p)} and ${n} are both ${p}`, ['Give each service its own port.'])
     seen.set(p, n)
   }
-  return ports
+}
+
+/** Linux's range for outgoing connections' local ports (net.ipv4.ip_local_port_range). */
+export function ephemeralRange(): [number, number] | undefined {
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number)
+    return a && b ? [a, b] : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export function parsePortOverrides(items: string[] = []): Partial<Record<PortName, number>> {
@@ -80,13 +105,16 @@ export function readLayout(dir: string): LabLayout | undefined {
 }
 
 export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial<Record<PortName, number>>; s3Server?: S3Server; components?: LabComponent[]}): LabLayout {
+  const components = opts.components && opts.components.length ? [...opts.components] : [...LAB_COMPONENTS]
+  const ports = portsFrom(opts.basePort ?? DEFAULT_BASE_PORT, opts.ports)
+  validatePorts(ports, components)
   return {
     dir,
     pgRoot: pgRootFor(dir),
-    ports: portsFrom(opts.basePort ?? DEFAULT_BASE_PORT, opts.ports),
+    ports,
     s3Server: opts.s3Server ?? 'moto',
     cluster: 'vault-lab',
-    components: opts.components && opts.components.length ? [...opts.components] : [...LAB_COMPONENTS],
+    components,
   }
 }
 

@@ -57,7 +57,15 @@ function portFree(l: LabLayout, s: ServiceName, port: number, what: string = s):
   }
 }
 
-function startStep(l: LabLayout, s: ServiceName, timeoutMs: number): Step {
+function logTail(l: LabLayout, s: ServiceName): string {
+  try {
+    return readFileSync(logFile(l, s), 'utf8').slice(-400)
+  } catch {
+    return ''
+  }
+}
+
+function startStep(l: LabLayout, s: ServiceName, port: number, timeoutMs: number): Step {
   return {
     id: `start-${s}`,
     title: `start ${s}`,
@@ -67,7 +75,17 @@ function startStep(l: LabLayout, s: ServiceName, timeoutMs: number): Step {
       if (!isRunning(l, s)) spawnDaemon(spawnSpec(l, s))
       const t0 = Date.now()
       const detail = await waitFor(s, timeoutMs, async () => {
-        if (!isRunning(l, s)) throw failure('LAB_START_FAILED', `${s} exited during start-up; see ${logFile(l, s)}`, [`tail ${logFile(l, s)}`])
+        if (!isRunning(l, s)) {
+          // A server that binds without SO_REUSEADDR (moto's) cannot start while the previous
+          // instance's connections sit in TIME_WAIT on its port (up to 60 s): start it again.
+          if (/in use/i.test(logTail(l, s)) && !(await portInUse(port))) {
+            ctx.note(`${s}: port ${port} still in TIME_WAIT from a previous run; retrying`)
+            await sleep(2000)
+            spawnDaemon(spawnSpec(l, s))
+            return {ready: false, detail: `port ${port} in TIME_WAIT`}
+          }
+          throw failure('LAB_START_FAILED', `${s} exited during start-up; see ${logFile(l, s)}`, [`tail ${logFile(l, s)}`])
+        }
         ctx.note(`waiting for ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
         return checkReady(l, s)
       }, `See ${logFile(l, s)}.`)
@@ -120,7 +138,7 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     pre.push(portFree(l, s, port))
     // Redis Cluster also listens on its bus port, client port + 10000.
     if (s.startsWith('redis-')) pre.push(portFree(l, s, port + 10_000, `${s} cluster bus`))
-    steps.push(startStep(l, s, timeoutMs))
+    steps.push(startStep(l, s, port, timeoutMs))
   }
   if (has('postgres')) planPostgres(l, running, want, steps)
   if (has('redis')) await planRedis(l, running, want, steps)
@@ -190,7 +208,7 @@ async function planRedis(l: LabLayout, running: Record<ServiceName, boolean>, wa
 }
 
 function planS3(l: LabLayout, want: Want, steps: Step[]): void {
-  want('s3', l.ports.s3, 30_000)
+  want('s3', l.ports.s3, 90_000)
   steps.push({
     id: 's3-buckets', title: `buckets ${Object.values(LAB_BUCKETS).join(', ')} with versioning enabled`, risk: 'write',
     manual: Object.values(LAB_BUCKETS).map((b) => `aws --endpoint-url http://127.0.0.1:${l.ports.s3} s3api put-bucket-versioning --bucket ${b} --versioning-configuration Status=Enabled`).join(' && '),

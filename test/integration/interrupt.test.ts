@@ -1,0 +1,59 @@
+// An interrupted `lab up` (kill -9, or Ctrl-C) can be re-run to completion.
+import {spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, inject, it} from 'vitest'
+import {BIN} from '../helpers/cli.js'
+import {eventually, labCli, sleep, status} from '../helpers/lab.js'
+
+const dirs: string[] = []
+
+function startLabUp(dir: string, basePort: number) {
+  const child = spawn(process.execPath, [BIN, 'lab', 'up', '--dir', dir, '--only', 'redis', '--base-port', String(basePort)], {
+    env: {...process.env, NO_COLOR: '1', VAULTCTL_AUDIT_FILE: inject('auditFile')}, stdio: 'ignore',
+  })
+  const exited = new Promise<number | null>((r) => child.on('exit', (code, signal) => r(code ?? (signal ? -1 : null))))
+  return {child, exited}
+}
+
+afterAll(async () => {
+  for (const d of dirs) await labCli(['lab', 'down', '--dir', d, '--purge', '--yes'])
+})
+
+describe('interrupted lab up', () => {
+  it('kill -9 in the middle of starting the Redis nodes, then a re-run completes the cluster', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vaultctl-kill-')), 'lab')
+    dirs.push(dir)
+    const {child, exited} = startLabUp(dir, 16000)
+    await eventually('the first redis node started', 20_000, async () => existsSync(join(dir, 'run', 'redis-2.pid')))
+    child.kill('SIGKILL')
+    expect(await exited).toBe(-1)
+    // Part of it is running, the cluster is not formed.
+    expect((await labCli(['lab', 'status', '--dir', dir])).code).toBe(1)
+    const again = await labCli(['lab', 'up', '--dir', dir])
+    expect(again.code).toBe(0)
+    expect((await labCli(['lab', 'status', '--dir', dir])).code).toBe(0)
+    const {code, res} = await status([], dir)
+    expect(code).toBe(0)
+    expect(res.components.find((c) => c.component === 'redis')?.rows[0]?.facts).toMatchObject({clusterState: 'ok', slotsOk: 16_384, knownNodes: 6})
+  })
+
+  it('Ctrl-C stops after the current step, records "interrupted" in the audit log, and a re-run completes', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vaultctl-int-')), 'lab')
+    dirs.push(dir)
+    const {child, exited} = startLabUp(dir, 17000)
+    await eventually('the first redis node started', 20_000, async () => existsSync(join(dir, 'run', 'redis-1.pid')))
+    child.kill('SIGINT')
+    expect(await exited).toBe(1)
+    await sleep(100)
+    const audit = readFileSync(inject('auditFile'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {argv: string[]; status: string; steps: {id: string; status: string}[]})
+    const rec = audit.reverse().find((a) => a.argv.includes(dir))!
+    expect(rec.status).toBe('interrupted')
+    expect(rec.steps.some((s) => s.status === 'not-run' || s.status === 'interrupted')).toBe(true)
+    expect(rec.steps.find((s) => s.id === 'prepare')?.status).toBe('succeeded')
+    const again = await labCli(['lab', 'up', '--dir', dir])
+    expect(again.code).toBe(0)
+    expect((await status([], dir)).code).toBe(0)
+  })
+})
