@@ -1,5 +1,5 @@
 // Helpers for integration tests against the running lab.
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {inject} from 'vitest'
 import type {StatusResult} from '../../src/lib/status/collect.js'
@@ -39,3 +39,33 @@ export function labPorts(dir = inject('labDir')): Record<string, number> {
 export function labSecret(name: string, dir = inject('labDir')): string {
   return readFileSync(join(dir, 'secrets', name), 'utf8').trim()
 }
+
+export function labLayoutJson(dir = inject('labDir')): {pgRoot: string; ports: Record<string, number>} {
+  return JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as {pgRoot: string; ports: Record<string, number>}
+}
+
+/** The postmaster of a lab PostgreSQL member (pg-1..3). */
+export function postmasterPid(member: string, dir = inject('labDir')): number {
+  return Number(readFileSync(join(labLayoutJson(dir).pgRoot, member, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+}
+
+/** A child of `parent` whose command line matches (e.g. the checkpointer or the startup process). */
+export function childPid(parent: number, match: RegExp): number {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === parent && match.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '))) return Number(pid)
+    } catch {
+      // gone
+    }
+  }
+  throw new Error(`no child of ${parent} matches ${match}`)
+}
+
+export function pgConn(member: string, dir = inject('labDir')) {
+  const port = labLayoutJson(dir).ports[`postgres-${member.split('-')[1]}`]!
+  return {host: '127.0.0.1', port, user: 'postgres', password: labSecret('postgres-superuser', dir), database: 'postgres'}
+}
+
+export const patroniApi = (member: string, dir = inject('labDir')) => `http://127.0.0.1:${labLayoutJson(dir).ports[`patroni-${member.split('-')[1]}`]}`

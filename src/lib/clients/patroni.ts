@@ -39,3 +39,40 @@ export async function getNode(endpoint: string, timeoutMs = 2000): Promise<Patro
   if (typeof res.body !== 'object' || res.body === null) throw new Error(`GET ${endpoint}/patroni answered ${res.status}`)
   return res.body
 }
+
+export type PatroniNodeFull = PatroniNode & {
+  xlog?: {location?: number; received_location?: number; replayed_location?: number; replayed_timestamp?: string | null; paused?: boolean}
+  replication?: {application_name: string; state: string; sync_state: string}[]
+  server_version?: number
+}
+
+export async function getNodeFull(endpoint: string, timeoutMs = 2000): Promise<PatroniNodeFull> {
+  return (await getNode(endpoint, timeoutMs)) as PatroniNodeFull
+}
+
+export type PatroniDynamicConfig = {ttl?: number; loop_wait?: number; retry_timeout?: number; maximum_lag_on_failover?: number; synchronous_mode?: boolean; synchronous_mode_strict?: boolean; pause?: boolean}
+
+export async function getConfig(endpoint: string): Promise<PatroniDynamicConfig> {
+  const res = await httpJson<PatroniDynamicConfig>(`${endpoint.replace(/\/$/, '')}/config`, {timeoutMs: 2000})
+  if (res.status !== 200) throw new Error(`GET ${endpoint}/config answered ${res.status}: ${res.text.slice(0, 200)}`)
+  return res.body
+}
+
+export async function patchConfig(endpoint: string, patch: Record<string, unknown>): Promise<PatroniDynamicConfig> {
+  const res = await httpJson<PatroniDynamicConfig>(`${endpoint.replace(/\/$/, '')}/config`, {method: 'PATCH', body: patch, timeoutMs: 5000})
+  if (res.status !== 200) throw new Error(`PATCH ${endpoint}/config answered ${res.status}: ${res.text.slice(0, 200)}`)
+  return res.body
+}
+
+export type PatroniActionResponse = {status: number; text: string}
+
+/** POST /switchover or /failover. Patroni answers when it has seen the outcome (or gave up waiting: 503). */
+export async function postAction(endpoint: string, action: 'switchover' | 'failover', body: Record<string, string>, signal?: AbortSignal): Promise<PatroniActionResponse> {
+  const res = await fetch(`${endpoint.replace(/\/$/, '')}/${action}`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body), signal})
+  return {status: res.status, text: (await res.text()).trim()}
+}
+
+export async function deleteScheduledSwitchover(endpoint: string): Promise<PatroniActionResponse> {
+  const res = await httpJson(`${endpoint.replace(/\/$/, '')}/switchover`, {method: 'DELETE', timeoutMs: 5000})
+  return {status: res.status, text: res.text.trim()}
+}

@@ -13,3 +13,12 @@ export async function withPg<T>(conn: PgConn, fn: (c: Client) => Promise<T>, tim
     await c.end().catch(() => {})
   }
 }
+
+/** A real write check: txid_current() assigns a transaction id, which a standby refuses. Also returns the WAL timeline. */
+export async function writableTimeline(conn: PgConn, timeoutMs = 1500): Promise<{timeline: number; xid: string}> {
+  return withPg(conn, async (c) => {
+    const r = await c.query<{tl: number; xid: string}>(
+      `select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as tl, txid_current()::text as xid`)
+    return {timeline: Number(r.rows[0]!.tl), xid: r.rows[0]!.xid}
+  }, timeoutMs)
+}

@@ -49,6 +49,8 @@ const PatroniSchema = z.strictObject({
   user: z.string().default('postgres'),
   passwordFrom: SecretRefSchema.optional(),
   binDir: z.string().optional(),
+  /** A patroni.yml for the `patronictl -c` commands printed in plans (the manual equivalents). */
+  patronictlConfig: z.string().optional(),
   backup: BackupLocation.optional(),
 })
 

@@ -6,7 +6,8 @@ import {labConfigFile} from '../paths.js'
 import type {EnvironmentInput} from '../config/schema.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabComponent, type LabLayout} from './layout.js'
 import {PG_BIN_DIR} from './binaries.js'
-import {LAB_REGION, patroniUrl, secretFile} from './services.js'
+import {LAB_REGION, memberDir, patroniUrl, secretFile} from './services.js'
+import {join} from 'node:path'
 
 export function labEnvironment(l: LabLayout): EnvironmentInput {
   const has = (c: LabComponent) => l.components.includes(c)
@@ -23,6 +24,7 @@ export function labEnvironment(l: LabLayout): EnvironmentInput {
       user: 'postgres',
       passwordFrom: {file: secretFile(l, 'postgres-superuser')},
       binDir: PG_BIN_DIR,
+      patronictlConfig: join(memberDir(l, 1), 'patroni.yml'),
       backup: {bucket: LAB_BUCKETS.backups, prefix: 'postgres/'},
     },
     redis: {nodes: REDIS_NODES.map((i) => `127.0.0.1:${portOf(l, `redis-${i}`)}`)},

@@ -1,0 +1,89 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.js'
+import {usageError} from '../../lib/errors.js'
+import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
+import {memberRows, type MemberRow} from '../../lib/postgres/cluster-state.js'
+import type {Check} from '../../lib/postgres/preflight.js'
+import {switchoverReport} from '../../lib/postgres/report.js'
+import {planPostgresFailover, type SwitchoverOutcome} from '../../lib/postgres/switchover.js'
+import {patroniTarget} from '../../lib/postgres/target.js'
+import {parseDuration, parseSize} from '../../lib/units.js'
+
+export type FailoverPostgresResult = {
+  dryRun: boolean
+  kind: 'switchover' | 'failover' | 'scheduled-switchover' | 'cancel'
+  cluster: string
+  checks: Check[]
+  plan: PlanData
+  before: MemberRow[]
+  after?: MemberRow[]
+  oldLeader: string | null
+  newLeader?: string
+  oldTimeline: number | null
+  newTimeline?: number
+  writableAfterSeconds?: number
+  replicasStreamingAfterSeconds?: number
+  oldLeaderRejoined?: boolean | null
+  patroni?: {status: number; text: string}
+  notes: string[]
+  execution?: ExecutionResult
+}
+
+export default class FailoverPostgres extends BaseCommand<typeof FailoverPostgres> {
+  static override summary = 'Patroni switchover (default), failover (--failover), scheduled switchover and its cancellation; verified'
+  static override description = 'Preflight from GET /cluster (leader, pause, candidate health, nofailover, lag, synchronous mode); refuses with exit 3 naming the failed check. Success means the new leader is on a new timeline and accepts a write. Works with Patroni 3 and 4.'
+  static override examples = [
+    '<%= config.bin %> failover postgres --dry-run',
+    '<%= config.bin %> failover postgres --candidate pg-2',
+    '<%= config.bin %> failover postgres --scheduled-at 2026-12-01T02:00:00Z',
+    '<%= config.bin %> failover postgres --cancel',
+    '<%= config.bin %> failover postgres --failover --candidate pg-3 --confirm prod',
+  ]
+  static override flags = {
+    candidate: Flags.string({description: 'member to promote (default: the best replica, as Patroni picks)'}),
+    leader: Flags.string({description: 'expected current leader; refuse if it is not (a guard against acting on a stale view)'}),
+    'scheduled-at': Flags.string({description: 'schedule the switchover at this ISO 8601 time, with its UTC offset (e.g. 2026-12-01T02:00:00Z)'}),
+    cancel: Flags.boolean({description: 'cancel a scheduled switchover'}),
+    failover: Flags.boolean({description: 'fail over when there is no healthy leader (requires --candidate; committed data may be lost)'}),
+    'max-lag': Flags.string({description: 'the most a candidate may lag, e.g. 16MiB (default: the environment\'s slo.replicationLagBytes.warn)'}),
+    force: Flags.boolean({description: 'override the lag, pause and healthy-leader checks (the refusal names which apply)'}),
+    timeout: Flags.string({description: 'how long to wait for a writable leader', default: '60s'}),
+    'wait-replicas': Flags.boolean({description: 'also wait until every other member streams from the new leader'}),
+  }
+
+  async run(): Promise<FailoverPostgresResult> {
+    const f = this.flags
+    if (f.failover && !f.candidate) throw usageError('CANDIDATE_REQUIRED', '--failover needs --candidate NAME: with no healthy leader, say which member to promote')
+    if (f.cancel && (f.failover || f['scheduled-at'] || f.candidate)) throw usageError('USAGE', '--cancel takes no --candidate, --failover or --scheduled-at')
+    if (f['scheduled-at']) {
+      if (f.failover) throw usageError('USAGE', 'a failover cannot be scheduled; only a switchover')
+      if (!/(Z|[+-]\d\d:?\d\d)$/.test(f['scheduled-at']) || Number.isNaN(Date.parse(f['scheduled-at']))) {
+        throw usageError('AMBIGUOUS_TIME', `--scheduled-at ${f['scheduled-at']}: give an ISO 8601 time with its UTC offset`, ['e.g. 2026-12-01T02:00:00Z or 2026-12-01T03:00:00+01:00'])
+      }
+      if (Date.parse(f['scheduled-at']) <= Date.now()) throw usageError('PAST_TIME', `--scheduled-at ${f['scheduled-at']} is in the past`)
+    }
+    const timeout = parseDuration(f.timeout)
+    if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 60s`)
+    const {name, env} = this.environment()
+    const maxLag = f['max-lag'] === undefined ? env.slo.replicationLagBytes.warn : parseSize(f['max-lag'])
+    if (maxLag === undefined) throw usageError('USAGE', `--max-lag ${f['max-lag']}: expected a size such as 16MiB`)
+    const target = patroniTarget(env, name)
+    const out: SwitchoverOutcome = {notes: []}
+    const {plan, before, checks} = await planPostgresFailover(target, {name, protected: env.protected}, {
+      kind: f.failover ? 'failover' : 'switchover', candidate: f.candidate, leader: f.leader, maxLagBytes: maxLag, force: f.force,
+      scheduledAt: f['scheduled-at'], cancel: f.cancel, timeoutMs: timeout * 1000, waitReplicas: f['wait-replicas'],
+    }, out)
+    const kind = f.cancel ? 'cancel' : f['scheduled-at'] ? 'scheduled-switchover' : f.failover ? 'failover' : 'switchover'
+    const result = await this.runPlan(plan)
+    if (!result.dryRun) this.out(switchoverReport(before, out))
+    return {
+      dryRun: result.dryRun, kind, cluster: target.name, checks, plan: result.plan,
+      before: memberRows(before), ...(out.after ? {after: memberRows(out.after)} : {}),
+      oldLeader: before.leader?.name ?? null, newLeader: out.newLeader, oldTimeline: before.leader?.timeline ?? null, newTimeline: out.newTimeline,
+      writableAfterSeconds: out.writableAfterMs === undefined ? undefined : out.writableAfterMs / 1000,
+      replicasStreamingAfterSeconds: out.replicasStreamingAfterMs === undefined ? undefined : out.replicasStreamingAfterMs / 1000,
+      oldLeaderRejoined: out.oldLeaderRejoined, patroni: out.response, notes: out.notes,
+      ...(result.dryRun ? {} : {execution: result.execution}),
+    }
+  }
+}
