@@ -1,5 +1,6 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import globals from 'globals'
 
 export default tseslint.config(
   {ignores: ['dist/**', 'node_modules/**', 'coverage/**']},
@@ -23,6 +24,6 @@ export default tseslint.config(
   },
   {
     files: ['bin/**/*.js', 'bench/**/*.mjs', 'test/**/*.mjs', 'eslint.config.js'],
-    languageOptions: {globals: {process: 'readonly', console: 'readonly', URL: 'readonly'}},
+    languageOptions: {globals: globals.node},
   },
 )
