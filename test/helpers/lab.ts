@@ -1,5 +1,7 @@
 // Helpers for integration tests against the running lab.
-import {readdirSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {parse, stringify} from 'yaml'
 import {join} from 'node:path'
 import {inject} from 'vitest'
 import type {StatusResult} from '../../src/lib/status/collect.js'
@@ -69,3 +71,12 @@ export function pgConn(member: string, dir = inject('labDir')) {
 }
 
 export const patroniApi = (member: string, dir = inject('labDir')) => `http://127.0.0.1:${labLayoutJson(dir).ports[`patroni-${member.split('-')[1]}`]}`
+
+/** A config file with the lab's environment copied as a protected one named `prodlike`. */
+export function protectedLabConfig(dir = inject('labDir')): string {
+  const doc = parse(readFileSync(join(dir, 'vaultctl.yaml'), 'utf8')) as {environments: Record<string, Record<string, unknown>>}
+  doc.environments.prodlike = {...doc.environments.lab, protected: true, description: 'the lab, marked protected'}
+  const file = join(mkdtempSync(join(tmpdir(), 'vaultctl-prot-')), 'vaultctl.yaml')
+  writeFileSync(file, stringify(doc))
+  return file
+}

@@ -5,7 +5,7 @@ import {getCluster, patchConfig} from '../../src/lib/clients/patroni.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
 import type {FailoverPostgresResult} from '../../src/commands/failover/postgres.js'
 import {BIN} from '../helpers/cli.js'
-import {childPid, eventually, labCli, labEnv, patroniApi, pgConn, pidOf, postmasterPid, sleep, status} from '../helpers/lab.js'
+import {childPid, eventually, labCli, labEnv, patroniApi, pgConn, pidOf, postmasterPid, protectedLabConfig, sleep, status} from '../helpers/lab.js'
 
 const api = () => patroniApi('pg-1')
 const anyApi = async () => {
@@ -44,6 +44,20 @@ describe('failover postgres', () => {
     await sleep(500)
     const after = await topology()
     expect({leader: after.leader, timeline: after.timeline, replicas: after.replicas}).toEqual({leader: before.leader, timeline: before.timeline, replicas: before.replicas})
+  })
+
+  it('on a protected environment: refused without --confirm (exit 3), done with --confirm ENV', async () => {
+    await eventually('healthy', 90_000, healthy)
+    const before = await topology()
+    const cfg = protectedLabConfig()
+    const refused = await labCli(['failover', 'postgres', '--config', cfg, '--env', 'prodlike', '--yes'])
+    expect(refused.code).toBe(3)
+    expect(refused.stderr).toMatch(/refusing a disruptive change .* on protected environment "prodlike"/)
+    expect(refused.stderr).toMatch(/--confirm prodlike/)
+    expect((await topology()).leader).toBe(before.leader)
+    const ok = await labCli(['failover', 'postgres', '--config', cfg, '--env', 'prodlike', '--confirm', 'prodlike', '--json'])
+    expect(ok.code).toBe(0)
+    expect(ok.json<FailoverPostgresResult>().newLeader).not.toBe(before.leader)
   })
 
   it('switches over to a named candidate: new timeline, writable, old leader reported', async () => {

@@ -179,3 +179,16 @@ describe('executor', () => {
     expect(log).toEqual(['a'])
   })
 })
+
+describe('disruptive plans on protected environments', () => {
+  it('a switchover-like plan (writes only, confirmOnProtected) needs --confirm on a protected env, nothing elsewhere', async () => {
+    const log: string[] = []
+    const p = plan([step('switch', 'write', log)], {protected: true, env: 'prod', confirmOnProtected: true})
+    const e = await rejection(executePlan(p, opts()))
+    expect(e.exit).toBe(3)
+    expect(e.message).toMatch(/a disruptive change \(a test plan\) on protected environment "prod"/)
+    await executePlan(p, opts({confirm: 'prod'}))
+    await executePlan({...p, protected: false, env: 'dev'}, opts())
+    expect(log).toEqual(['switch', 'switch'])
+  })
+})

@@ -12,9 +12,12 @@ export type ConfirmOptions = {
 }
 
 export async function confirmPlan(plan: PlanData, opts: ConfirmOptions): Promise<void> {
-  if (plan.counts.destructive === 0) return
+  const disruptive = plan.protected && plan.confirmOnProtected && plan.counts.write > 0
+  if (plan.counts.destructive === 0 && !disruptive) return
   const destructive = plan.steps.filter((s) => s.risk === 'destructive').map((s) => s.title)
-  const what = `${destructive.length} destructive step${destructive.length > 1 ? 's' : ''} (${destructive.slice(0, 3).join('; ')}${destructive.length > 3 ? '; ...' : ''})`
+  const what = destructive.length === 0
+    ? `a disruptive change (${plan.summary})`
+    : `${destructive.length} destructive step${destructive.length > 1 ? 's' : ''} (${destructive.slice(0, 3).join('; ')}${destructive.length > 3 ? '; ...' : ''})`
   if (opts.confirm !== undefined && opts.confirm !== plan.env) {
     throw refusal('CONFIRM_MISMATCH', `--confirm ${opts.confirm} does not match the environment "${plan.env}"`,
       [`Pass --confirm ${plan.env} to confirm this plan on ${plan.env}.`])

@@ -25,6 +25,7 @@ export function planData(plan: Plan): PlanData {
     preconditions: plan.preconditions.map((p) => ({id: p.id, description: p.description, ...(p.observed === undefined ? {} : {observed: p.observed})})),
     steps,
     counts,
+    ...(plan.confirmOnProtected ? {confirmOnProtected: true} : {}),
   }
   const hash = createHash('sha256').update(JSON.stringify(stable(body))).digest('hex').slice(0, 16)
   return {...body, hash}

@@ -48,6 +48,8 @@ export type Plan = {
   steps: Step[]
   /** What to tell the operator when a step fails, in addition to the failed step itself. */
   recovery?: string
+  /** Disruptive even without a destructive step (a switchover): confirm it on a protected environment. */
+  confirmOnProtected?: boolean
 }
 
 export type StepData = Pick<Step, 'id' | 'title' | 'risk' | 'manual'> & {group?: string}
@@ -63,6 +65,7 @@ export type PlanData = {
   preconditions: {id: string; description: string; observed?: unknown}[]
   steps: StepData[]
   counts: Record<Risk, number>
+  confirmOnProtected?: boolean
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'not-run' | 'interrupted'

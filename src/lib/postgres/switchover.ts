@@ -131,7 +131,7 @@ async function observeReplicas(t: PgTarget, oldLeader: string | undefined, out: 
 
 export async function planPostgresFailover(t: PgTarget, env: {name: string; protected: boolean}, opts: FailoverOptions, out: SwitchoverOutcome): Promise<{plan: Plan; before: ClusterState; checks: Check[]}> {
   const before = await readClusterState(t.name, t.endpoints)
-  const base = {command: 'failover postgres', env: env.name, protected: env.protected, observed: {leader: before.leader?.name ?? null, timeline: before.leader?.timeline ?? null, paused: before.paused, members: before.members.map((m) => `${m.name}:${m.role}/${m.state}`)}}
+  const base = {command: 'failover postgres', env: env.name, protected: env.protected, confirmOnProtected: true, observed: {leader: before.leader?.name ?? null, timeline: before.leader?.timeline ?? null, paused: before.paused, members: before.members.map((m) => `${m.name}:${m.role}/${m.state}`)}}
   const leaderApi = before.leader?.api
 
   if (opts.cancel) {
@@ -235,7 +235,7 @@ export async function planPostgresFailover(t: PgTarget, env: {name: string; prot
   const summary = action === 'switchover'
     ? `switch over ${t.name}: leader ${before.leader!.name} -> ${candidate ?? 'the best replica (Patroni picks)'}`
     : `FAIL OVER ${t.name} to ${candidate}: there is no healthy leader; transactions committed on the old leader but not received by ${candidate} are lost`
-  return {before, checks, plan: {...base, summary, preconditions: [preconditionFrom(t, before, opts)], steps,
+  return {before, checks, plan: {...base, summary, preconditions: [preconditionFrom(t, before, opts)], steps, confirmOnProtected: true,
     recovery: 'Check `vaultctl status --component postgres`: Patroni finishes a switch it has started even when vaultctl stops waiting.'}}
 }
 

@@ -128,7 +128,7 @@ export async function planRedisFailover(seeds: string[], password: string | unde
     },
   ]
   return {before, replica, master, plan: {
-    command: 'failover redis', env: env.name, protected: env.protected,
+    command: 'failover redis', env: env.name, protected: env.protected, confirmOnProtected: true,
     summary: `Redis Cluster failover (${opts.mode}): ${replica.address} replaces master ${master.address} (${master.slotCount} slots). ${mode.explain}`,
     observed: {replica: replica.address, master: master.address, masterDown: isDown(before, master), offsetLag: offsetLag(before, master, replica) ?? null},
     preconditions: [{
