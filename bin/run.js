@@ -11,6 +11,11 @@ if (argv.length === 0 || opts.includes('--help') || opts.includes('-h') || argv[
   const {printHelp} = await import('../dist/help.js')
   if (printHelp(argv, new URL('../', import.meta.url))) process.exit(0)
 }
+if ((argv[0] === 'wal') && (argv[1] === 'push' || argv[1] === 'fetch') && !opts.includes('--help') && !opts.includes('-h')) {
+  // archive_command / restore_command: the small entry point, no oclif.
+  const {walMain} = await import('../dist/wal-entry.js')
+  process.exit(await walMain(argv.slice(1)))
+}
 module.enableCompileCache?.()
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

@@ -30,3 +30,66 @@ export async function ensureVersionedBucket(client: S3Client, bucket: string, re
   }
   await client.send(new PutBucketVersioningCommand({Bucket: bucket, VersioningConfiguration: {Status: 'Enabled'}}))
 }
+
+export type ObjectHead = {size: number; metadata: Record<string, string>; lastModified?: Date}
+
+/** HEAD an object; undefined when it does not exist. */
+export async function headObject(client: S3Client, bucket: string, key: string): Promise<ObjectHead | undefined> {
+  const {HeadObjectCommand} = await import('@aws-sdk/client-s3')
+  try {
+    const r = await client.send(new HeadObjectCommand({Bucket: bucket, Key: key}))
+    return {size: r.ContentLength ?? 0, metadata: r.Metadata ?? {}, lastModified: r.LastModified}
+  } catch (error) {
+    const e = error as {name?: string; $metadata?: {httpStatusCode?: number}}
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined
+    throw error
+  }
+}
+
+export async function putObject(client: S3Client, bucket: string, key: string, body: Uint8Array | string, metadata: Record<string, string> = {}): Promise<void> {
+  const {PutObjectCommand} = await import('@aws-sdk/client-s3')
+  await client.send(new PutObjectCommand({Bucket: bucket, Key: key, Body: body, Metadata: metadata}))
+}
+
+export async function getObjectBytes(client: S3Client, bucket: string, key: string): Promise<{body: Uint8Array; metadata: Record<string, string>} | undefined> {
+  const {GetObjectCommand} = await import('@aws-sdk/client-s3')
+  try {
+    const r = await client.send(new GetObjectCommand({Bucket: bucket, Key: key}))
+    return {body: await r.Body!.transformToByteArray(), metadata: r.Metadata ?? {}}
+  } catch (error) {
+    const e = error as {name?: string; $metadata?: {httpStatusCode?: number}}
+    if (e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return undefined
+    throw error
+  }
+}
+
+export async function getObjectStream(client: S3Client, bucket: string, key: string): Promise<{stream: NodeJS.ReadableStream; size: number; metadata: Record<string, string>}> {
+  const {GetObjectCommand} = await import('@aws-sdk/client-s3')
+  const r = await client.send(new GetObjectCommand({Bucket: bucket, Key: key}))
+  return {stream: r.Body as NodeJS.ReadableStream, size: r.ContentLength ?? 0, metadata: r.Metadata ?? {}}
+}
+
+export type ListedObject = {key: string; size: number; lastModified?: Date}
+
+export async function listObjects(client: S3Client, bucket: string, prefix: string): Promise<ListedObject[]> {
+  const {ListObjectsV2Command} = await import('@aws-sdk/client-s3')
+  const out: ListedObject[] = []
+  let token: string | undefined
+  do {
+    const r = await client.send(new ListObjectsV2Command({Bucket: bucket, Prefix: prefix, ContinuationToken: token}))
+    for (const o of r.Contents ?? []) out.push({key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified})
+    token = r.IsTruncated ? r.NextContinuationToken : undefined
+  } while (token)
+  return out
+}
+
+/** Multipart upload from a stream (no local copy); returns when S3 has the whole object. */
+export async function uploadStream(client: S3Client, bucket: string, key: string, body: NodeJS.ReadableStream, metadata: Record<string, string> = {}): Promise<void> {
+  const {Upload} = await import('@aws-sdk/lib-storage')
+  await new Upload({client, params: {Bucket: bucket, Key: key, Body: body as never, Metadata: metadata}, queueSize: 2, partSize: 8 * 1024 * 1024}).done()
+}
+
+export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
+  const {DeleteObjectCommand} = await import('@aws-sdk/client-s3')
+  await client.send(new DeleteObjectCommand({Bucket: bucket, Key: key}))
+}

@@ -15,8 +15,9 @@ import {generateOpenMetrics} from './metrics.js'
 import {clusterFormed, createCluster, waitClusterHealthy} from './redis-cluster.js'
 import {
   LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberName, patroniUrl,
-  pidFile, prepareFiles, secretFile, spawnSpec, type ServiceName,
+  pidFile, prepareFiles, secretFile, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
+import {archiveCommand} from './archiving.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -140,9 +141,10 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     if (s.startsWith('redis-')) pre.push(portFree(l, s, port + 10_000, `${s} cluster bus`))
     steps.push(startStep(l, s, port, timeoutMs))
   }
+  // S3 first: PostgreSQL archives its WAL there from the start.
+  if (has('s3')) planS3(l, want, steps)
   if (has('postgres')) planPostgres(l, running, want, steps)
   if (has('redis')) await planRedis(l, running, want, steps)
-  if (has('s3')) planS3(l, want, steps)
   if (has('prometheus')) planPrometheus(l, want, steps)
   steps.push({
     id: 'lab-environment', title: `write the lab environment to ${join(l.dir, 'vaultctl.yaml')}`, risk: 'write',
@@ -185,6 +187,19 @@ function planPostgres(l: LabLayout, running: Record<ServiceName, boolean>, want:
       },
     })
   }
+  steps.push({
+    id: 'postgres-archiving', title: 'archive_command of the cluster: WAL to S3 through vaultctl wal push', risk: 'write',
+    manual: `curl -s -XPATCH ${patroniUrl(l, 1)}/config -d '{"postgresql":{"parameters":{"archive_command":"${archiveCommand(l, walArchiveDir(l))}"}}}'`,
+    async run() {
+      // Patroni applies bootstrap settings only once: a lab created earlier may archive elsewhere.
+      const want = archiveCommand(l, walArchiveDir(l))
+      const {getConfig, patchConfig} = await import('../clients/patroni.js')
+      const cfg = await getConfig(patroniUrl(l, 1)) as {postgresql?: {parameters?: {archive_command?: string}}}
+      if (cfg.postgresql?.parameters?.archive_command === want) return {detail: 'already set'}
+      await patchConfig(patroniUrl(l, 1), {postgresql: {parameters: {archive_command: want}}})
+      return {detail: 'updated'}
+    },
+  })
 }
 
 async function planRedis(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[]): Promise<void> {

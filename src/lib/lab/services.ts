@@ -8,6 +8,7 @@ import {httpJson} from '../clients/http.js'
 import {getCluster} from '../clients/patroni.js'
 import {isRoot, lookupUser, runningPid, type SpawnSpec} from '../clients/process.js'
 import {PG_BIN_DIR, binaryPath} from './binaries.js'
+import {archiveCommand, prepareArchiving} from './archiving.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabLayout} from './layout.js'
 
 export type ServiceName = 'etcd' | `patroni-${1 | 2 | 3}` | `redis-${1 | 2 | 3 | 4 | 5 | 6}` | 's3' | 'prometheus'
@@ -62,6 +63,7 @@ function preparePostgres(l: LabLayout, su: string, repl: string): void {
   mkdirSync(l.pgRoot, {recursive: true, mode: 0o700})
   mkdirSync(join(l.pgRoot, 'run'), {recursive: true})
   mkdirSync(walArchiveDir(l), {recursive: true})
+  prepareArchiving(l, (n) => secretFile(l, n), (i) => patroniUrl(l, i), LAB_REGION)
   for (const i of PG_MEMBERS) {
     mkdirSync(memberDir(l, i), {recursive: true, mode: 0o700})
     writeFileSync(join(memberDir(l, i), 'patroni.yml'), patroniConfig(l, i, su, repl), {mode: 0o600})
@@ -82,7 +84,8 @@ function writePrometheusConfig(l: LabLayout): void {
 
 function chownTree(path: string, uid: number, gid: number): void {
   const st = statSync(path)
-  if (st.uid !== uid || st.gid !== gid) chownSync(path, uid, gid)
+  // A hard link (the node binary) is shared with its other name: leave its owner alone.
+  if ((st.uid !== uid || st.gid !== gid) && !(st.isFile() && st.nlink > 1)) chownSync(path, uid, gid)
   if (st.isDirectory() && !path.endsWith('/data')) {
     for (const e of readdirSync(path)) chownTree(join(path, e), uid, gid)
   }
@@ -108,7 +111,7 @@ function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: string)
           parameters: {
             wal_level: 'replica', hot_standby: 'on', max_wal_senders: 10, max_replication_slots: 10, wal_log_hints: 'on',
             archive_mode: 'on', archive_timeout: 60,
-            archive_command: `test ! -f ${walArchiveDir(l)}/%f && cp %p ${walArchiveDir(l)}/%f`,
+            archive_command: archiveCommand(l, walArchiveDir(l)),
           },
         },
       },

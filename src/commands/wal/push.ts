@@ -1,0 +1,19 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../../base-command.js'
+import {backupTarget} from '../../lib/backup/location.js'
+import {pushWal, type WalResult} from '../../lib/backup/wal.js'
+
+// Normally answered by the fast entry point (src/wal-entry.ts, via bin/run.js) without loading
+// oclif; this class documents the command and serves the same function if oclif runs it.
+export default class WalPush extends BaseCommand<typeof WalPush> {
+  static override summary = 'archive_command: copy one WAL file to the backup location in S3 (checksummed; idempotent)'
+  static override description = 'Use as: archive_command = \'vaultctl wal push %p --env ENV\'. A file already archived with the same SHA-256 is success; different content is an error (exit 1) and is never overwritten.'
+  static override args = {path: Args.string({description: 'the WAL file (%p)', required: true})}
+
+  async run(): Promise<WalResult> {
+    const {args} = await this.parse(WalPush)
+    const {name, env} = this.environment()
+    const {location, conn} = backupTarget(env, name)
+    return pushWal(conn, location, args.path)
+  }
+}
