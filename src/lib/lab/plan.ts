@@ -195,6 +195,9 @@ function planPostgres(l: LabLayout, running: Record<ServiceName, boolean>, want:
       const want = archiveCommand(l, walArchiveDir(l))
       const {getConfig, patchConfig} = await import('../clients/patroni.js')
       const cfg = await getConfig(patroniUrl(l, 1)) as {postgresql?: {parameters?: {archive_command?: string}}}
+      // patroni.yml was rewritten by `prepare` (pg_hba may have changed): have each member re-read it.
+      const {httpJson} = await import('../clients/http.js')
+      for (const i of PG_MEMBERS) await httpJson(`${patroniUrl(l, i)}/reload`, {method: 'POST', timeoutMs: 5000}).catch(() => undefined)
       if (cfg.postgresql?.parameters?.archive_command === want) return {detail: 'already set'}
       await patchConfig(patroniUrl(l, 1), {postgresql: {parameters: {archive_command: want}}})
       return {detail: 'updated'}

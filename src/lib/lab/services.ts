@@ -133,6 +133,8 @@ function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: string)
         'local all all trust',
         'host all all 127.0.0.1/32 scram-sha-256',
         'host replication replicator 127.0.0.1/32 scram-sha-256',
+        // vaultctl backup create runs pg_basebackup as the superuser the environment names
+        'host replication postgres 127.0.0.1/32 scram-sha-256',
       ],
     },
     tags: {nofailover: false, noloadbalance: false, clonefrom: false, nosync: false},

@@ -1,0 +1,62 @@
+import {describe, expect, it} from 'vitest'
+import type {BackupManifest} from '../../src/lib/backup/base.js'
+import {parseBaseBackupLog} from '../../src/lib/backup/base.js'
+import {formatLsn, parseLsn, parseSegmentName, segmentName} from '../../src/lib/backup/layout.js'
+import {backupFor, computeWindow, parseHistory, timelineFor, type WalObject} from '../../src/lib/backup/window.js'
+
+const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 12, 0, s))
+const backup = (id: string, tl: number, endLsn: string, finished: number): BackupManifest => ({
+  id, cluster: 'c', source: {member: 'pg-2', role: 'replica', host: 'h', port: 1}, startedAt: at(finished - 1).toISOString(), finishedAt: at(finished).toISOString(),
+  timeline: tl, startLsn: endLsn, endLsn, bytes: 1, sha256: 'x', key: 'k', format: 'tar', wal: 'included'})
+const seg = (tl: number, segno: number, s: number): WalObject => ({name: segmentName(tl, segno), lastModified: at(s)})
+
+describe('WAL names and LSNs', () => {
+  it('round-trips segment names and LSNs', () => {
+    expect(segmentName(17, 0x1e)).toBe('00000011000000000000001E')
+    expect(parseSegmentName('0000000200000001000000FF')).toEqual({timeline: 2, segno: 0x1ff})
+    expect(segmentName(2, 0x1ff)).toBe('0000000200000001000000FF')
+    expect(parseLsn('0/1E000060')).toBe(0x1e000060)
+    expect(formatLsn(parseLsn('1/A0000028'))).toBe('1/A0000028')
+  })
+  it('reads start/end LSN and timeline from pg_basebackup --verbose', () => {
+    const log = 'pg_basebackup: initiating base backup, waiting for checkpoint to complete\npg_basebackup: checkpoint completed\npg_basebackup: write-ahead log start point: 0/1C000028 on timeline 17\npg_basebackup: write-ahead log end point: 0/1E000060\npg_basebackup: base backup completed\n'
+    expect(parseBaseBackupLog(log)).toEqual({startLsn: '0/1C000028', timeline: 17, endLsn: '0/1E000060'})
+  })
+})
+
+describe('restorable window', () => {
+  it('runs from a backup to the last contiguous segment', () => {
+    const w = computeWindow([backup('b1', 1, '0/3000060', 10)], [seg(1, 3, 11), seg(1, 4, 20), seg(1, 5, 30)], [])
+    expect(w.earliest).toBe(at(10).toISOString())
+    expect(w.latest).toBe(at(30).toISOString())
+    expect(w.gaps).toEqual([])
+    expect(backupFor(w, at(25))?.backup).toBe('b1')
+    expect(backupFor(w, at(5))).toBeUndefined()
+    expect(backupFor(w, at(31))).toBeUndefined()
+  })
+  it('stops at a gap and reports it', () => {
+    const w = computeWindow([backup('b1', 1, '0/3000060', 10)], [seg(1, 3, 11), seg(1, 5, 30), seg(1, 6, 40)], [])
+    expect(w.latest).toBe(at(11).toISOString())
+    expect(w.gaps).toEqual([segmentName(1, 4)])
+    expect(w.backups[0]?.gapAt).toBe(segmentName(1, 4))
+  })
+  it('follows timeline switches from the history file; strays of other timelines are no gap', () => {
+    // timeline 2 branched from 1 at 0/5000100: segments < 5 on TL1, from 5 on TL2
+    const h = parseHistory(2, '1\t0/5000100\tno recovery target specified\n')
+    expect(timelineFor(4, h)).toBe(1)
+    expect(timelineFor(5, h)).toBe(2)
+    const wal = [seg(1, 3, 11), seg(1, 4, 12), seg(1, 5, 13), seg(2, 5, 14), seg(2, 6, 15), seg(1, 9, 16)]
+    const w = computeWindow([backup('b1', 1, '0/3000060', 10)], wal, [h])
+    expect(w.targetTimeline).toBe(2)
+    expect(w.backups[0]?.lastSegment).toBe(segmentName(2, 6))
+    expect(w.gaps).toEqual([])
+  })
+  it('is empty until the segment holding the backup end is archived', () => {
+    expect(computeWindow([backup('b1', 1, '0/3000060', 10)], [], []).backups).toEqual([])
+  })
+  it('prefers the newest backup whose window holds the target', () => {
+    const w = computeWindow([backup('b1', 1, '0/3000060', 10), backup('b2', 1, '0/5000060', 20)], [seg(1, 3, 11), seg(1, 4, 15), seg(1, 5, 21), seg(1, 6, 30)], [])
+    expect(backupFor(w, at(25))?.backup).toBe('b2')
+    expect(backupFor(w, at(15))?.backup).toBe('b1')
+  })
+})
