@@ -1,0 +1,19 @@
+// pg_ctl is the interface to start and stop a restored PostgreSQL instance.
+export type OsUser = {uid: number; gid: number}
+
+async function pgctl(binDir: string, args: string[], user?: OsUser, timeoutMs = 60_000): Promise<{exitCode: number; output: string}> {
+  const {execa} = await import('execa')
+  const r = await execa(`${binDir.replace(/\/$/, '')}/pg_ctl`, args, {reject: false, timeout: timeoutMs, stdin: 'ignore', ...(user ? {uid: user.uid, gid: user.gid} : {}), cwd: '/'})
+  return {exitCode: r.exitCode ?? -1, output: `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim()}
+}
+
+/** Start without waiting (recovery may take long; the caller watches it). */
+export async function pgStart(binDir: string, dataDir: string, logFile: string, user?: OsUser): Promise<void> {
+  const r = await pgctl(binDir, ['-D', dataDir, '-l', logFile, '-W', 'start'], user)
+  if (r.exitCode !== 0) throw new Error(`pg_ctl start failed (exit ${r.exitCode}): ${r.output.slice(-300)}`)
+}
+
+export async function pgStop(binDir: string, dataDir: string, user?: OsUser): Promise<void> {
+  const r = await pgctl(binDir, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], user)
+  if (r.exitCode !== 0 && !/is not running|No such file|does not exist/i.test(r.output)) throw new Error(`pg_ctl stop failed (exit ${r.exitCode}): ${r.output.slice(-300)}`)
+}

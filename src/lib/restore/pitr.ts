@@ -1,0 +1,253 @@
+// Point-in-time restore into a NEW data directory (a side instance): newest base backup that ended
+// before the target, its WAL from the archive through `vaultctl wal fetch`, recovery settings the
+// PostgreSQL 12+ way (postgresql.auto.conf + recovery.signal; never recovery.conf), port and
+// archiving overridden so it cannot touch production, started, watched until promoted, verified.
+import {createHash} from 'node:crypto'
+import {appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {PassThrough} from 'node:stream'
+import {extractTar} from '../clients/basebackup.js'
+import {pgStart, pgStop, type OsUser} from '../clients/pgctl.js'
+import {portInUse} from '../clients/process.js'
+import {getObjectStream, s3Client, type S3Conn} from '../clients/s3.js'
+import {errorMessage, failure, refusal, timedOut} from '../errors.js'
+import type {Plan, Step} from '../plan/types.js'
+import type {BackupManifest} from '../backup/base.js'
+import {readCatalog} from '../backup/catalog.js'
+import {parseLsn, s3Url, segnoOf, type BackupLocation} from '../backup/layout.js'
+import {lastArchivedCommit} from '../backup/last-commit.js'
+import {writeWalRuntime} from '../backup/runtime.js'
+import {backupFor, describeWindow, type BackupWindow, type Window} from '../backup/window.js'
+import {describeTarget, pgTimestamp, type RecoveryTarget} from './target.js'
+
+export type PitrSource = {
+  cluster: string
+  endpoints: string[]
+  user: string
+  password?: string
+  database: string
+  binDir: string
+  location: BackupLocation
+  conn: S3Conn
+}
+
+export type PitrOptions = {target: RecoveryTarget; dataDir?: string; port?: number; verifySql?: string; restoresRoot: string; osUser?: OsUser; timeoutMs: number}
+
+export type PitrOutcome = {
+  id?: string
+  dataDir?: string
+  port?: number
+  connection?: string
+  backup?: string
+  logFile?: string
+  lastTransactionAt?: string
+  promotedAfterMs?: number
+  verifySql?: unknown
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const MARKER = 'vaultctl-restore.json'
+
+function chooseBackup(w: Window, backups: BackupManifest[], target: RecoveryTarget): BackupWindow | undefined {
+  if (target.kind === 'time') return backupFor(w, target.time)
+  if (target.kind === 'latest') return w.backups.at(-1)
+  const lsn = parseLsn(target.lsn)
+  return [...w.backups].reverse().find((b) => parseLsn(b.fromLsn) <= lsn && parseLsn(b.toLsn) >= lsn && backups.some((m) => m.id === b.backup))
+}
+
+async function freePort(from: number): Promise<number> {
+  for (let p = from; p < from + 100; p++) if (!(await portInUse(p))) return p
+  throw refusal('NO_FREE_PORT', `no free port in ${from}-${from + 99} for the restored instance`, ['Pass --port N.'])
+}
+
+function recoverySettings(o: {restoreCommand: string; target: RecoveryTarget; port: number; dataDir: string; id: string}): string {
+  const q = (v: string) => `'${v.replaceAll("'", "''")}'`
+  const lines = [
+    `# --- vaultctl restore pitr ${o.id}: recovery settings (PostgreSQL 12+: postgresql.auto.conf + recovery.signal) ---`,
+    `restore_command = ${q(o.restoreCommand)}`,
+    ...(o.target.kind === 'time' ? [`recovery_target_time = ${q(pgTimestamp(o.target.time))}`] : []),
+    ...(o.target.kind === 'lsn' ? [`recovery_target_lsn = ${q(o.target.lsn)}`] : []),
+    `recovery_target_action = 'promote'`,
+    `recovery_target_timeline = 'latest'`,
+    '# a side instance: its own port and files, and it must never archive into the production archive',
+    `port = ${o.port}`,
+    `listen_addresses = '127.0.0.1'`,
+    `unix_socket_directories = ''`,
+    `archive_mode = 'off'`,
+    `archive_command = ''`,
+    `primary_conninfo = ''`,
+    `primary_slot_name = ''`,
+    `hba_file = ${q(join(o.dataDir, 'pg_hba.conf'))}`,
+    `ident_file = ${q(join(o.dataDir, 'pg_ident.conf'))}`,
+    `cluster_name = ${q(`restore-${o.id}`)}`,
+  ]
+  return lines.join('\n') + '\n'
+}
+
+/** "last completed transaction was at log time 2026-11-26 22:55:00.5+00" -> Date. */
+export function lastTransactionTime(log: string): Date | undefined {
+  const m = [...log.matchAll(/last completed transaction was at log time ([0-9-]+ [0-9:.]+[+-]\d\d(?::?\d\d)?)/g)].at(-1)
+  return m ? new Date(m[1]!.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')) : undefined
+}
+
+export async function planPitr(src: PitrSource, env: {name: string; protected: boolean}, opts: PitrOptions, out: PitrOutcome): Promise<{plan: Plan; window: Window}> {
+  const catalog = await readCatalog(src.conn, src.location)
+  const w = catalog.window
+  const chosen = chooseBackup(w, catalog.backups, opts.target)
+  if (!chosen) {
+    throw refusal('TARGET_OUTSIDE_WINDOW', `${describeTarget(opts.target)} is not restorable: restorable window is ${describeWindow(w)}`,
+      [opts.target.kind === 'time' && w.latest && opts.target.time > new Date(w.latest)
+        ? 'The target is after the last archived WAL: for a recent target, switch WAL on the leader (`select pg_switch_wal()`) and wait for it to be archived, or use --latest.'
+        : 'Pick a target inside the window (`vaultctl backup list`), or take a base backup earlier next time.'],
+      {window: w})
+  }
+  const manifest = catalog.backups.find((b) => b.id === chosen.backup)!
+  if (opts.target.kind === 'time') {
+    const lastCommit = await lastArchivedCommit(src.binDir, src.conn, src.location, chosen.lastSegment, segnoOf(parseLsn(chosen.fromLsn)))
+    if (!lastCommit || opts.target.time >= lastCommit) {
+      throw refusal('TARGET_AFTER_LAST_COMMIT', `${describeTarget(opts.target)} is not restorable: the last transaction in the archived WAL is ${lastCommit ? `from ${lastCommit.toISOString()}` : 'older than the backup'}, and recovery must see a transaction after the target to stop there. Restorable window: ${chosen.from} .. ${lastCommit?.toISOString() ?? chosen.from} (backup ${chosen.backup})`,
+        ['Archive the newest WAL first (`select pg_switch_wal()` on the leader, then wait for it to be archived), or use --latest.'], {window: w, lastCommit: lastCommit?.toISOString() ?? null})
+    }
+  }
+  const slug = opts.target.kind === 'time' ? opts.target.time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') : opts.target.kind === 'lsn' ? opts.target.lsn.replace('/', '-') : `latest-${Date.now()}`
+  const id = `${src.cluster}-${slug}`
+  const dataDir = opts.dataDir ?? join(opts.restoresRoot, id)
+  const logFile = `${dataDir}.log`
+  const port = opts.port ?? await freePort(15_432)
+  const markerFile = join(dataDir, MARKER)
+  const previous = existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, 'utf8')) as {status: string} : undefined
+  if (previous?.status === 'complete') {
+    throw refusal('ALREADY_RESTORED', `${dataDir} already holds a completed restore to ${describeTarget(opts.target)}`, [`Use it, or remove it first (pg_ctl -D ${dataDir} stop; rm -rf ${dataDir}).`])
+  }
+  if (!previous && existsSync(dataDir)) {
+    throw refusal('DATA_DIR_EXISTS', `${dataDir} exists and is not a vaultctl restore in progress: refusing to write into it`, ['Pass a new --data-dir.'])
+  }
+  const user = opts.osUser
+  const own = (p: string) => user && chownSync(p, user.uid, user.gid)
+  const tarUrl = s3Url(src.location, manifest.key)
+  const runtimeDir = join(opts.restoresRoot, '.wal-runtime')
+  let restoreCommand = ''
+  const started = {at: 0}
+  const steps: Step[] = [
+    {
+      id: 'prepare', title: `${previous ? 'clear the interrupted restore in' : 'create'} the new data directory ${dataDir}`, risk: 'write',
+      manual: `${previous ? `pg_ctl -D ${dataDir} stop -m fast; rm -rf ${dataDir}; ` : ''}mkdir -m 700 ${dataDir}`,
+      async run() {
+        mkdirSync(opts.restoresRoot, {recursive: true, mode: 0o700})
+        own(opts.restoresRoot)
+        if (existsSync(markerFile)) {
+          // Our own interrupted run: stop what it may have started, then start over.
+          if (existsSync(join(dataDir, 'postmaster.pid'))) await pgStop(src.binDir, dataDir, user).catch(() => undefined)
+          rmSync(dataDir, {recursive: true, force: true})
+        }
+        mkdirSync(dataDir, {recursive: true, mode: 0o700})
+        writeFileSync(markerFile, JSON.stringify({status: 'restoring', id, backup: manifest.id, target: describeTarget(opts.target), port, startedAt: new Date().toISOString()}) + '\n')
+        own(dataDir)
+        own(markerFile)
+        const rt = writeWalRuntime(runtimeDir, {cluster: src.cluster, endpoints: src.endpoints, backup: {bucket: src.location.bucket, prefix: src.location.prefix},
+          s3: {endpoint: src.conn.endpoint, region: src.conn.region, forcePathStyle: src.conn.forcePathStyle, accessKeyId: src.conn.accessKeyId, secretAccessKey: src.conn.secretAccessKey}}, user)
+        restoreCommand = `${rt.prefix} fetch %f %p ${rt.suffix}`
+      },
+    },
+    {
+      id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256`, risk: 'write',
+      manual: `aws s3 cp ${tarUrl} - | tar -x -C ${dataDir}`,
+      async run() {
+        const client = await s3Client(src.conn)
+        try {
+          const {stream} = await getObjectStream(client, src.location.bucket, manifest.key)
+          const hash = createHash('sha256')
+          const tee = new PassThrough()
+          stream.on('data', (c: Buffer) => hash.update(c))
+          stream.pipe(tee)
+          await extractTar(tee, dataDir, user)
+          const sum = hash.digest('hex')
+          if (sum !== manifest.sha256) throw failure('BACKUP_CORRUPT', `${tarUrl}: sha256 ${sum} does not match the manifest's ${manifest.sha256}`, ['The base backup is damaged: restore from an older one (`vaultctl backup list`).'])
+        } finally {
+          client.destroy()
+        }
+      },
+    },
+    {
+      id: 'recovery-settings', title: `write recovery settings for ${describeTarget(opts.target)} (postgresql.auto.conf + recovery.signal), port ${port}, archiving off`, risk: 'write',
+      manual: `cat >> ${dataDir}/postgresql.auto.conf <<EOF\nrestore_command = 'vaultctl wal fetch %f %p --env ${env.name}'\n${opts.target.kind === 'time' ? `recovery_target_time = '${pgTimestamp(opts.target.time)}'\n` : opts.target.kind === 'lsn' ? `recovery_target_lsn = '${opts.target.lsn}'\n` : ''}recovery_target_action = 'promote'\nport = ${port}\narchive_mode = 'off'\nEOF\ntouch ${dataDir}/recovery.signal`,
+      async run() {
+        for (const f of ['standby.signal', 'postmaster.pid', 'recovery.conf']) rmSync(join(dataDir, f), {force: true})
+        appendFileSync(join(dataDir, 'postgresql.auto.conf'), recoverySettings({restoreCommand, target: opts.target, port, dataDir, id}))
+        writeFileSync(join(dataDir, 'recovery.signal'), '')
+        own(join(dataDir, 'postgresql.auto.conf'))
+        own(join(dataDir, 'recovery.signal'))
+      },
+    },
+    {
+      id: 'start', title: `start the restored instance on 127.0.0.1:${port}`, risk: 'write',
+      manual: `pg_ctl -D ${dataDir} -l ${logFile} start`,
+      async run() {
+        writeFileSync(logFile, '')
+        own(logFile)
+        started.at = Date.now()
+        await pgStart(src.binDir, dataDir, logFile, user)
+      },
+    },
+    {
+      id: 'wait-promoted', title: 'wait until recovery reaches the target and the server is promoted', risk: 'read',
+      manual: `tail -f ${logFile}   # until "database system is ready to accept connections" after "selected new timeline ID"`,
+      async run(ctx) {
+        const {withPg} = await import('../clients/postgres.js')
+        const deadline = Date.now() + opts.timeoutMs
+        while (Date.now() < deadline) {
+          const log = readFileSync(logFile, 'utf8')
+          // Connection attempts during recovery log FATALs of their own; look for the server's.
+          const fatal = [...log.matchAll(/FATAL:\s+(.*)/g)].map((m) => m[1]!).find((f) => !/the database system is (starting up|not yet accepting connections)|password authentication/.test(f))
+          if (fatal) {
+            throw failure('RECOVERY_FAILED', `the restored server stopped: ${fatal}`, [
+              ...(/recovery ended before configured recovery target/.test(fatal) ? ['The archive holds no transaction after the target: pick an earlier target, or archive the newest WAL first (select pg_switch_wal() on the leader).'] : []),
+              `See ${logFile}. The source cluster was not touched.`])
+          }
+          try {
+            const inRecovery = await withPg({host: '127.0.0.1', port, user: src.user, password: src.password, database: src.database},
+              async (c) => (await c.query<{r: boolean}>('select pg_is_in_recovery() as r')).rows[0]!.r, 1000)
+            if (!inRecovery) {
+              out.promotedAfterMs = Date.now() - started.at
+              return {detail: `promoted after ${(out.promotedAfterMs / 1000).toFixed(1)} s`}
+            }
+            ctx.note('replaying WAL')
+          } catch (error) {
+            ctx.note(`waiting for the server (${errorMessage(error)})`)
+          }
+          await sleep(250)
+        }
+        throw timedOut('RECOVERY_TIMEOUT', `recovery did not finish within ${opts.timeoutMs / 1000} s`, [`It may still be replaying: see ${logFile}.`])
+      },
+    },
+    {
+      id: 'verify', title: `verify: not in recovery, last replayed transaction not after the target${opts.verifySql ? ', --verify-sql' : ''}`, risk: 'read',
+      manual: `psql -h 127.0.0.1 -p ${port} -U ${src.user} -c 'select pg_is_in_recovery()'${opts.verifySql ? ` -c ${JSON.stringify(opts.verifySql)}` : ''}`,
+      async run() {
+        const log = readFileSync(logFile, 'utf8')
+        const last = lastTransactionTime(log)
+        if (last) out.lastTransactionAt = last.toISOString()
+        if (opts.target.kind === 'time' && last && last > opts.target.time) {
+          throw failure('RECOVERED_PAST_TARGET', `the last replayed transaction is from ${last.toISOString()}, after the target ${opts.target.time.toISOString()}`)
+        }
+        if (opts.verifySql) {
+          const {withPg} = await import('../clients/postgres.js')
+          const rows = await withPg({host: '127.0.0.1', port, user: src.user, password: src.password, database: src.database}, async (c) => (await c.query(opts.verifySql!)).rows)
+          out.verifySql = rows
+          const first = rows[0] ? Object.values(rows[0] as Record<string, unknown>)[0] : undefined
+          if (first === false || first === 0 || first === null) throw failure('VERIFY_SQL_FAILED', `--verify-sql returned ${JSON.stringify(first)}`)
+        }
+        writeFileSync(markerFile, JSON.stringify({status: 'complete', id, backup: manifest.id, target: describeTarget(opts.target), port, lastTransactionAt: out.lastTransactionAt, completedAt: new Date().toISOString()}) + '\n')
+        return {detail: out.lastTransactionAt ? `last transaction ${out.lastTransactionAt}` : 'no transaction replayed after the backup'}
+      },
+    },
+  ]
+  Object.assign(out, {id, dataDir, port, backup: manifest.id, logFile, connection: `postgresql://${src.user}@127.0.0.1:${port}/${src.database}`})
+  return {window: w, plan: {
+    command: 'restore pitr', env: env.name, protected: env.protected,
+    summary: `restore ${src.cluster} to ${describeTarget(opts.target)} from base backup ${manifest.id} into a new side instance ${dataDir} on port ${port}`,
+    observed: {window: `${w.earliest} .. ${w.latest}`, backup: manifest.id, backupEnd: manifest.finishedAt, timeline: w.targetTimeline},
+    preconditions: [], steps,
+    recovery: `The source cluster is never touched by a side restore. Re-run the same command to start over cleanly (it clears its own interrupted ${dataDir}).`,
+  }}
+}

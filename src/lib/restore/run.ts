@@ -1,0 +1,46 @@
+// Shared by `restore pitr` and `restore --pitr`: flags -> source, options -> plan.
+import {existsSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+import {backupTarget} from '../backup/location.js'
+import {isRoot, lookupUser} from '../clients/process.js'
+import type {ResolvedEnvironment} from '../config/load.js'
+import {usageError} from '../errors.js'
+import {PG_BIN_DIR, which} from '../lab/binaries.js'
+import {patroniTarget} from '../postgres/target.js'
+import {parseDuration} from '../units.js'
+import {planPitr, type PitrOutcome} from './pitr.js'
+import {parseTargetTime, type RecoveryTarget} from './target.js'
+
+export type PitrFlags = {'target-time'?: string; 'target-lsn'?: string; latest: boolean; into: string; 'data-dir'?: string; port?: number; 'verify-sql'?: string; timeout: string}
+
+export function targetFrom(f: PitrFlags): RecoveryTarget {
+  if (f['target-time']) return {kind: 'time', time: parseTargetTime(f['target-time'])}
+  if (f['target-lsn']) {
+    if (!/^[0-9A-F]+\/[0-9A-F]+$/i.test(f['target-lsn'])) throw usageError('BAD_LSN', `--target-lsn ${f['target-lsn']}: expected an LSN such as 0/3000060`)
+    return {kind: 'lsn', lsn: f['target-lsn'].toUpperCase()}
+  }
+  if (f.latest) return {kind: 'latest'}
+  throw usageError('NO_TARGET', 'say where to recover to: --target-time T, --target-lsn L or --latest')
+}
+
+export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: PitrOutcome) {
+  if (f.into === 'cluster') {
+    throw usageError('NOT_AVAILABLE', '--into cluster is not available yet: this version restores into a new side instance only',
+      ['Restore with --into side, verify it, then switch the application to it; or follow the runbook by hand.'])
+  }
+  const target = targetFrom(f)
+  const timeout = parseDuration(f.timeout)
+  if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 15m`)
+  const pg = patroniTarget(r.env, r.name)
+  const {location, conn} = backupTarget(r.env, r.name)
+  const configured = r.env.postgres?.kind === 'patroni' ? r.env.postgres.binDir : undefined
+  const binDir = configured ?? (existsSync(PG_BIN_DIR) ? PG_BIN_DIR : which('pg_ctl')?.replace(/\/pg_ctl$/, ''))
+  if (!binDir) throw usageError('NO_PG_CTL', 'pg_ctl not found', ['Set postgres.binDir in the config, or install postgresql-15.'])
+  // PostgreSQL refuses to run as root: then it runs as `postgres`, in a directory that user owns.
+  const pgUser = isRoot() ? lookupUser('postgres') : undefined
+  const restoresRoot = pgUser ? join(pgUser.home, 'vaultctl-restores') : join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'vaultctl', 'restores')
+  return planPitr({cluster: pg.name, endpoints: pg.endpoints, user: pg.user, password: pg.password, database: pg.database, binDir, location, conn},
+    {name: r.name, protected: r.env.protected},
+    {target, dataDir: f['data-dir'], port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser: pgUser ? {uid: pgUser.uid, gid: pgUser.gid} : undefined, timeoutMs: timeout * 1000}, out)
+}
