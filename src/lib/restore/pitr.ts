@@ -109,7 +109,7 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
         ['Archive the newest WAL first (`select pg_switch_wal()` on the leader, then wait for it to be archived), or use --latest.'], {window: w, lastCommit: lastCommit?.toISOString() ?? null})
     }
   }
-  const slug = opts.target.kind === 'time' ? opts.target.time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') : opts.target.kind === 'lsn' ? opts.target.lsn.replace('/', '-') : `latest-${Date.now()}`
+  const slug = opts.target.kind === 'time' ? opts.target.time.toISOString().replace(/[-:]/g, '') : opts.target.kind === 'lsn' ? opts.target.lsn.replace('/', '-') : `latest-${Date.now()}`
   const id = `${src.cluster}-${slug}`
   const dataDir = opts.dataDir ?? join(opts.restoresRoot, id)
   const logFile = `${dataDir}.log`
