@@ -51,6 +51,6 @@ export async function walMain(argv: string[]): Promise<number> {
 }
 
 // Run directly when bundled (dist/wal.mjs); bin/run.js imports walMain otherwise.
-if (process.env.VAULTCTL_WAL_BUNDLE === '1' || import.meta.url.endsWith('/wal.mjs')) {
+if (process.env.VAULTCTL_WAL_BUNDLE === '1' || /\/wal(-bundle)?\.mjs$/.test(import.meta.url)) {
   process.exitCode = await walMain(process.argv.slice(2))
 }

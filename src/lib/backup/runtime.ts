@@ -30,8 +30,11 @@ function placeNode(dest: string): void {
 export function writeWalRuntime(dir: string, cfg: WalRuntimeConfig, owner?: {uid: number; gid: number}): {prefix: string; suffix: string} {
   mkdirSync(join(dir, 'secrets'), {recursive: true, mode: 0o700})
   placeNode(join(dir, 'node'))
-  // Copied, not linked: a rebuild replaces dist/, the server keeps a consistent copy.
-  copyFileSync(bundle(), join(dir, 'wal.mjs'))
+  // Copied, not linked: a rebuild replaces dist/, the server keeps a consistent copy. A two-line
+  // launcher turns on Node's compile cache (in the runtime dir) before the bundle is compiled.
+  copyFileSync(bundle(), join(dir, 'wal-bundle.mjs'))
+  mkdirSync(join(dir, 'compile-cache'), {recursive: true})
+  writeFileSync(join(dir, 'wal.mjs'), `import module from 'node:module'\nmodule.enableCompileCache?.(${JSON.stringify(join(dir, 'compile-cache'))})\nawait import('./wal-bundle.mjs')\n`)
   const secret = (name: string, value?: string) => {
     if (value === undefined) return undefined
     writeFileSync(join(dir, 'secrets', name), value, {mode: 0o600})
@@ -49,7 +52,7 @@ export function writeWalRuntime(dir: string, cfg: WalRuntimeConfig, owner?: {uid
     }},
   }), {mode: 0o600})
   if (owner) {
-    for (const p of [dir, join(dir, 'secrets'), join(dir, 'wal.mjs'), join(dir, 'wal.yaml'), ...readdirSync(join(dir, 'secrets')).map((f) => join(dir, 'secrets', f))]) chownSync(p, owner.uid, owner.gid)
+    for (const p of [dir, join(dir, 'secrets'), join(dir, 'compile-cache'), join(dir, 'wal.mjs'), join(dir, 'wal-bundle.mjs'), join(dir, 'wal.yaml'), ...readdirSync(join(dir, 'secrets')).map((f) => join(dir, 'secrets', f))]) chownSync(p, owner.uid, owner.gid)
   }
   return {prefix: `${join(dir, 'node')} ${join(dir, 'wal.mjs')}`, suffix: `--config ${join(dir, 'wal.yaml')} --env wal`}
 }

@@ -11,6 +11,10 @@ export async function s3Client(conn: S3Conn): Promise<S3Client> {
     forcePathStyle: conn.forcePathStyle,
     ...(conn.accessKeyId && conn.secretAccessKey ? {credentials: {accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey}} : {}),
     maxAttempts: 2,
+    // Checksums only where S3 requires them: vaultctl checksums WAL and backups itself (SHA-256
+    // in metadata and manifests), and a CRC over every 16 MiB segment in JS costs per segment.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   })
 }
 
