@@ -192,3 +192,15 @@ describe('disruptive plans on protected environments', () => {
     expect(log).toEqual(['switch', 'switch'])
   })
 })
+
+describe('clean-up steps', () => {
+  it('a step marked always still runs after an earlier failure, and is recorded', async () => {
+    const log: string[] = []
+    const o = opts()
+    const cleanup: Step = {...step('teardown', 'write', log), always: true}
+    const e = await rejection(executePlan(plan([step('a', 'write', log), step('b', 'write', log, 'boom'), step('c', 'write', log), cleanup]), o))
+    expect(e.exit).toBe(1)
+    expect(log).toEqual(['a', 'b', 'teardown'])
+    expect(readAudit(o.auditFile)[0]!.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'not-run', 'succeeded'])
+  })
+})

@@ -17,3 +17,14 @@ export async function pgStop(binDir: string, dataDir: string, user?: OsUser): Pr
   const r = await pgctl(binDir, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], user)
   if (r.exitCode !== 0 && !/is not running|No such file|does not exist/i.test(r.output)) throw new Error(`pg_ctl stop failed (exit ${r.exitCode}): ${r.output.slice(-300)}`)
 }
+
+/** pg_amcheck over every database of an instance (installing the amcheck extension where missing). */
+export async function pgAmcheck(binDir: string, conn: {port: number; user: string; password?: string}): Promise<{ok: boolean; output: string; available: boolean}> {
+  const {execa} = await import('execa')
+  const bin = `${binDir.replace(/\/$/, '')}/pg_amcheck`
+  const r = await execa(bin, ['-h', '127.0.0.1', '-p', String(conn.port), '-U', conn.user, '--all', '--install-missing', '--no-password'], {
+    reject: false, stdin: 'ignore', env: conn.password ? {PGPASSWORD: conn.password} : {},
+  })
+  if ((r as {code?: string}).code === 'ENOENT') return {ok: true, output: 'pg_amcheck not installed', available: false}
+  return {ok: r.exitCode === 0, output: `${String(r.stdout ?? '')}${String(r.stderr ?? '')}`.trim().slice(-500), available: true}
+}

@@ -137,6 +137,19 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
       throw error
     }
     const step = plan.steps[failedAt]!
+    // Clean-up steps still run (and are recorded) after a failure.
+    for (const [i, s] of plan.steps.entries()) {
+      if (i <= failedAt || !s.always) continue
+      const t0 = Date.now()
+      try {
+        await s.run({signal: new AbortController().signal, note: () => {}, state})
+        records[i]!.status = 'succeeded'
+      } catch (e) {
+        records[i]!.status = 'failed'
+        records[i]!.error = redact(errorMessage(e))
+      }
+      records[i]!.durationMs = Date.now() - t0
+    }
     const next = nextAdvice(plan, step, records.filter((r) => r.status === 'succeeded'))
     finish(controller.signal.aborted ? 'interrupted' : 'failed', next)
     const cause = failError ?? error

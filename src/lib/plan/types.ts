@@ -24,6 +24,8 @@ export type Step = {
   run(ctx: RunContext): Promise<StepOutcome | void>
   /** Throws when the step's effect cannot be observed afterwards. */
   verify?(ctx: RunContext): Promise<void>
+  /** Clean-up that runs even after an earlier step failed (e.g. tear down an ephemeral instance). */
+  always?: boolean
 }
 
 export type CheckResult = {ok: boolean; detail: string; suggestions?: string[]}

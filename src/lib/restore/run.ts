@@ -9,7 +9,8 @@ import {usageError} from '../errors.js'
 import {PG_BIN_DIR, which} from '../lab/binaries.js'
 import {patroniTarget} from '../postgres/target.js'
 import {parseDuration} from '../units.js'
-import {planPitr, type PitrOutcome} from './pitr.js'
+import {planPitr, type PitrOutcome, type PitrSource} from './pitr.js'
+import type {OsUser} from '../clients/pgctl.js'
 import {parseTargetTime, type RecoveryTarget} from './target.js'
 
 export type PitrFlags = {'target-time'?: string; 'target-lsn'?: string; latest: boolean; into: string; 'data-dir'?: string; port?: number; 'verify-sql'?: string; timeout: string}
@@ -24,14 +25,8 @@ export function targetFrom(f: PitrFlags): RecoveryTarget {
   throw usageError('NO_TARGET', 'say where to recover to: --target-time T, --target-lsn L or --latest')
 }
 
-export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: PitrOutcome) {
-  if (f.into === 'cluster') {
-    throw usageError('NOT_AVAILABLE', '--into cluster is not available yet: this version restores into a new side instance only',
-      ['Restore with --into side, verify it, then switch the application to it; or follow the runbook by hand.'])
-  }
-  const target = targetFrom(f)
-  const timeout = parseDuration(f.timeout)
-  if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 15m`)
+/** Where backups come from and where restores go, for an environment. */
+export function restoreSource(r: ResolvedEnvironment): {src: PitrSource; restoresRoot: string; osUser?: OsUser} {
   const pg = patroniTarget(r.env, r.name)
   const {location, conn} = backupTarget(r.env, r.name)
   const configured = r.env.postgres?.kind === 'patroni' ? r.env.postgres.binDir : undefined
@@ -40,7 +35,19 @@ export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: Pit
   // PostgreSQL refuses to run as root: then it runs as `postgres`, in a directory that user owns.
   const pgUser = isRoot() ? lookupUser('postgres') : undefined
   const restoresRoot = pgUser ? join(pgUser.home, 'vaultctl-restores') : join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'vaultctl', 'restores')
-  return planPitr({cluster: pg.name, endpoints: pg.endpoints, user: pg.user, password: pg.password, database: pg.database, binDir, location, conn},
-    {name: r.name, protected: r.env.protected},
-    {target, dataDir: f['data-dir'], port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser: pgUser ? {uid: pgUser.uid, gid: pgUser.gid} : undefined, timeoutMs: timeout * 1000}, out)
+  return {src: {cluster: pg.name, endpoints: pg.endpoints, user: pg.user, password: pg.password, database: pg.database, binDir, location, conn},
+    restoresRoot, osUser: pgUser ? {uid: pgUser.uid, gid: pgUser.gid} : undefined}
+}
+
+export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: PitrOutcome) {
+  if (f.into === 'cluster') {
+    throw usageError('NOT_AVAILABLE', '--into cluster is not available yet: this version restores into a new side instance only',
+      ['Restore with --into side, verify it, then switch the application to it; or follow the runbook by hand.'])
+  }
+  const target = targetFrom(f)
+  const timeout = parseDuration(f.timeout)
+  if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 15m`)
+  const {src, restoresRoot, osUser} = restoreSource(r)
+  return planPitr(src, {name: r.name, protected: r.env.protected},
+    {target, dataDir: f['data-dir'], port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser, timeoutMs: timeout * 1000}, out)
 }
