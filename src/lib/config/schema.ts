@@ -57,8 +57,13 @@ const PatroniSchema = z.strictObject({
 const RdsSchema = z.strictObject({
   kind: z.literal('rds'),
   engine: z.enum(['aurora-postgresql', 'postgres']).default('aurora-postgresql'),
+  /** Aurora: the DB cluster identifier; plain RDS (engine postgres): the DB instance identifier. */
   clusterId: z.string().min(1),
   region: z.string().min(1),
+  /** Only for an RDS-compatible API elsewhere than AWS (the moto server in tests). */
+  apiEndpoint: Url.optional(),
+  accessKeyIdFrom: SecretRefSchema.optional(),
+  secretAccessKeyFrom: SecretRefSchema.optional(),
   database: z.string().default('postgres'),
   user: z.string().default('postgres'),
   passwordFrom: SecretRefSchema.optional(),

@@ -10,4 +10,5 @@ export const pitrFlags = {
   port: Flags.integer({description: 'port of the restored instance (default: the first free from 15432)'}),
   'verify-sql': Flags.string({description: 'SQL run on the restored instance; a false/0/null first value fails the restore'}),
   timeout: Flags.string({description: 'how long recovery may take', default: '15m'}),
+  'new-id': Flags.string({description: 'RDS/Aurora: identifier of the new cluster or instance (default: SOURCE-pitr-YYYYMMDDHHMM)'}),
 }

@@ -10,10 +10,14 @@ import {PG_BIN_DIR, which} from '../lab/binaries.js'
 import {patroniTarget} from '../postgres/target.js'
 import {parseDuration} from '../units.js'
 import {planPitr, type PitrOutcome, type PitrSource} from './pitr.js'
+import {planRdsPitr, type RdsOutcome} from '../rds/pitr.js'
+import {resolveSecret} from '../config/secrets.js'
+import type {Plan} from '../plan/types.js'
+import type {Window} from '../backup/window.js'
 import type {OsUser} from '../clients/pgctl.js'
 import {parseTargetTime, type RecoveryTarget} from './target.js'
 
-export type PitrFlags = {'target-time'?: string; 'target-lsn'?: string; latest: boolean; into: string; 'data-dir'?: string; port?: number; 'verify-sql'?: string; timeout: string}
+export type PitrFlags = {'target-time'?: string; 'target-lsn'?: string; latest: boolean; into: string; 'data-dir'?: string; port?: number; 'verify-sql'?: string; timeout: string; 'new-id'?: string}
 
 export function targetFrom(f: PitrFlags): RecoveryTarget {
   if (f['target-time']) return {kind: 'time', time: parseTargetTime(f['target-time'])}
@@ -39,7 +43,7 @@ export function restoreSource(r: ResolvedEnvironment): {src: PitrSource; restore
     restoresRoot, osUser: pgUser ? {uid: pgUser.uid, gid: pgUser.gid} : undefined}
 }
 
-export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: PitrOutcome) {
+export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: PitrOutcome & {rds?: RdsOutcome}): Promise<{plan: Plan; window?: Window}> {
   if (f.into === 'cluster') {
     throw usageError('NOT_AVAILABLE', '--into cluster is not available yet: this version restores into a new side instance only',
       ['Restore with --into side, verify it, then switch the application to it; or follow the runbook by hand.'])
@@ -47,6 +51,16 @@ export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: Pit
   const target = targetFrom(f)
   const timeout = parseDuration(f.timeout)
   if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 15m`)
+  const pg = r.env.postgres
+  if (pg?.kind === 'rds') {
+    const secret = (ref: typeof pg.accessKeyIdFrom, what: string) => (ref ? resolveSecret(ref, what) : undefined)
+    const newId = f['new-id'] ?? `${pg.clusterId}-pitr-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12)}`
+    const plan = await planRdsPitr({engine: pg.engine, id: pg.clusterId, conn: {region: pg.region, endpoint: pg.apiEndpoint,
+      accessKeyId: secret(pg.accessKeyIdFrom, 'postgres.accessKeyIdFrom'), secretAccessKey: secret(pg.secretAccessKeyFrom, 'postgres.secretAccessKeyFrom')}},
+    {name: r.name, protected: r.env.protected}, target, newId, timeout * 1000, out.rds = {})
+    return {plan, window: undefined}
+  }
+  if (f['new-id']) throw usageError('USAGE', '--new-id is for RDS/Aurora environments; a Patroni restore goes to --data-dir')
   const {src, restoresRoot, osUser} = restoreSource(r)
   return planPitr(src, {name: r.name, protected: r.env.protected},
     {target, dataDir: f['data-dir'], port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser, timeoutMs: timeout * 1000}, out)
