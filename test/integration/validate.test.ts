@@ -7,7 +7,7 @@ import {getCluster} from '../../src/lib/clients/patroni.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
 import {deleteObject, getObjectBytes, putObject, s3Client} from '../../src/lib/clients/s3.js'
 import {backupKey, parseLsn, segmentName, segnoOf, walKey, type BackupLocation} from '../../src/lib/backup/layout.js'
-import {eventually, labCli, labPorts, labSecret, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
+import {eventually, labCli, labPorts, labSecret, patroniApi, pgConn, status} from '../helpers/lab.js'
 
 const loc: BackupLocation = {bucket: 'vault-backups', prefix: 'postgres/', cluster: 'vault-lab'}
 const s3 = () => s3Client({endpoint: `http://127.0.0.1:${labPorts().s3}`, region: 'us-east-1', forcePathStyle: true, accessKeyId: labSecret('s3-access-key'), secretAccessKey: labSecret('s3-secret-key')})
@@ -20,19 +20,24 @@ const validate = async (args: string[] = []) => {
   const r = await labCli(['backup', 'validate', '--json', ...args])
   return {code: r.code, res: r.json<BackupValidateResult>()}
 }
+let backupId = ''
 const validateDirs = () => (existsSync('/var/lib/postgresql/vaultctl-restores') ? readdirSync('/var/lib/postgresql/vaultctl-restores').filter((d) => d.startsWith('validate-')) : [])
 
 beforeAll(async () => {
   await eventually('healthy', 90_000, async () => (await status(['--component', 'postgres'])).code === 0)
-  expect((await labCli(['backup', 'create'])).code).toBe(0)
+  const b = await labCli(['backup', 'create', '--json'])
+  expect(b.code).toBe(0)
+  backupId = b.json<{manifest: {id: string}}>().manifest.id
+  let last = ''
   for (let i = 0; i < 3; i++) {
     await onLeader(i === 0 ? 'drop table if exists validate_t; create table validate_t(x int); insert into validate_t values (0)' : `insert into validate_t values (${i})`)
+    last = (await onLeader('select pg_walfile_name(pg_current_wal_lsn()) as w')).rows[0].w as string
     await onLeader('select pg_switch_wal()')
-    await sleep(300)
   }
-  await eventually('3 segments archived after the backup', 30_000, async () => {
-    const w = (await list()).window.backups.at(-1)
-    return Boolean(w && parseInt(w.lastSegment.slice(16), 16) >= segnoOf(parseLsn(w.fromLsn)) + 3)
+  // Wait until the segment holding the last insert is archived and the window reaches it.
+  await eventually(`${last} archived`, 60_000, async () => {
+    const w = (await list()).window.backups.find((x) => x.backup === backupId)
+    return Boolean(w && !w.gapAt && w.lastSegment >= last)
   })
 }, 180_000)
 
@@ -53,7 +58,7 @@ describe('backup validate', () => {
   })
 
   it('fails on a missing WAL segment, and PITR refuses a target behind the gap', async () => {
-    const w = (await list()).window.backups.at(-1)!
+    const w = (await list()).window.backups.find((x) => x.backup === backupId)!
     const missing = segmentName(w.timeline, segnoOf(parseLsn(w.fromLsn)) + 1)
     const client = await s3()
     const saved = (await getObjectBytes(client, loc.bucket, walKey(loc, missing)))!

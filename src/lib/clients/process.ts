@@ -56,6 +56,17 @@ export function runningPid(pidFile: string): number | undefined {
   }
 }
 
+/** Is this pid alive (and not a zombie)? Right after spawn the child may not have exec'd yet, so
+ *  its command line is still ours: use this, not runningPid, for a process we just started. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** SIGTERM, wait up to timeoutMs, then SIGKILL. Removes the pid file. */

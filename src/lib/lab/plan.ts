@@ -4,7 +4,7 @@ import {createWriteStream, existsSync, readFileSync, rmSync, writeFileSync} from
 import {once} from 'node:events'
 import {join} from 'node:path'
 import {run} from '../clients/exec.js'
-import {portInUse, spawnDaemon, stopDaemon, whoListens} from '../clients/process.js'
+import {alive, portInUse, runningPid, spawnDaemon, stopDaemon, whoListens} from '../clients/process.js'
 import {getCluster} from '../clients/patroni.js'
 import {VaultctlError, failure, refusal, timedOut} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
@@ -73,16 +73,16 @@ function startStep(l: LabLayout, s: ServiceName, port: number, timeoutMs: number
     risk: 'write',
     manual: manualCommand(l, s),
     async run(ctx) {
-      if (!isRunning(l, s)) spawnDaemon(spawnSpec(l, s))
+      let pid = runningPid(pidFile(l, s)) ?? spawnDaemon(spawnSpec(l, s))
       const t0 = Date.now()
       const detail = await waitFor(s, timeoutMs, async () => {
-        if (!isRunning(l, s)) {
+        if (!alive(pid)) {
           // A server that binds without SO_REUSEADDR (moto's) cannot start while the previous
           // instance's connections sit in TIME_WAIT on its port (up to 60 s): start it again.
           if (/in use/i.test(logTail(l, s)) && !(await portInUse(port))) {
             ctx.note(`${s}: port ${port} still in TIME_WAIT from a previous run; retrying`)
             await sleep(2000)
-            spawnDaemon(spawnSpec(l, s))
+            pid = spawnDaemon(spawnSpec(l, s))
             return {ready: false, detail: `port ${port} in TIME_WAIT`}
           }
           throw failure('LAB_START_FAILED', `${s} exited during start-up; see ${logFile(l, s)}`, [`tail ${logFile(l, s)}`])
