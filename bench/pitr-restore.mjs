@@ -16,7 +16,7 @@ const sizeGb = Number(process.argv[3] ?? 1)
 const labDir = process.env.VAULTCTL_BENCH_LAB ?? '/tmp/vaultctl-bench-lab'
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const env = {...process.env, VAULTCTL_LAB_DIR: labDir, NO_COLOR: '1', VAULTCTL_AUDIT_FILE: '/tmp/vaultctl-bench-audit.jsonl'}
-const vaultctl = (args, opts = {}) => execFileSync(process.execPath, [bin, ...args], {env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts}).toString()
+const vaultctl = (args, opts = {}) => String(execFileSync(process.execPath, [bin, ...args], {env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts}) ?? '')
 const PGBIN = '/usr/lib/postgresql/15/bin'
 const pgUser = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:')).split(':')
 const asPg = process.getuid() === 0 ? {uid: Number(pgUser[2]), gid: Number(pgUser[3])} : {}
@@ -52,7 +52,7 @@ await q(leader.port, 'select pg_switch_wal()')
 await sleep(3000)
 
 // The hand procedure's inputs: a local copy of the same base.tar and of the archived WAL.
-const local = join(labDir, 'bench-local')
+const local = '/tmp/vaultctl-bench-local' // the postgres user must read it
 rmSync(local, {recursive: true, force: true})
 mkdirSync(join(local, 'wal'), {recursive: true})
 const s3 = new S3Client({region: 'us-east-1', endpoint: `http://127.0.0.1:${lab.ports.s3}`, forcePathStyle: true,

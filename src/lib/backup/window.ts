@@ -86,3 +86,14 @@ export function describeWindow(w: Window): string {
   if (w.backups.length === 0) return 'nothing is restorable yet (no base backup with its WAL archived)'
   return w.backups.map((b) => `[${b.from} .. ${b.to}] from backup ${b.backup}${b.gapAt ? ` (WAL gap at ${b.gapAt})` : ''}`).join('; ')
 }
+
+/** The WAL file names recovery from `startLsn` reads along the window's recovery path, in order. */
+export function chainSegments(w: Window, histories: History[], b: BackupWindow, startLsn: string): string[] {
+  const latest = histories.find((h) => h.tli === w.targetTimeline) ?? {tli: w.targetTimeline, parents: []}
+  const onChain = b.timeline === latest.tli || latest.parents.some((p) => p.tli === b.timeline)
+  const history = onChain ? latest : {tli: b.timeline, parents: []}
+  const last = parseSegmentName(b.lastSegment)!.segno
+  const out: string[] = []
+  for (let s = segnoOf(parseLsn(startLsn)); s <= last; s++) out.push(segmentName(timelineFor(s, history), s))
+  return out
+}

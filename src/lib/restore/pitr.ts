@@ -17,7 +17,7 @@ import {readCatalog} from '../backup/catalog.js'
 import {parseLsn, s3Url, segnoOf, type BackupLocation} from '../backup/layout.js'
 import {lastArchivedCommit} from '../backup/last-commit.js'
 import {writeWalRuntime} from '../backup/runtime.js'
-import {backupFor, describeWindow, type BackupWindow, type Window} from '../backup/window.js'
+import {backupFor, chainSegments, describeWindow, type BackupWindow, type Window} from '../backup/window.js'
 import {describeTarget, pgTimestamp, type RecoveryTarget} from './target.js'
 
 export type PitrSource = {
@@ -90,6 +90,27 @@ export function lastTransactionTime(log: string): Date | undefined {
   return m ? new Date(m[1]!.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')) : undefined
 }
 
+const PREFETCH_MAX = 256 // 4 GiB of WAL at most in the spool
+
+/** Fetch WAL files into the spool, 8 at a time; a missing one just stays missing (fetched on demand). */
+async function prefetchWal(src: PitrSource, names: string[], spool: string, user?: OsUser): Promise<number> {
+  const {fetchWal} = await import('../backup/wal.js')
+  let next = 0
+  let fetched = 0
+  const worker = async () => {
+    while (next < names.length) {
+      const name = names[next++]!
+      const r = await fetchWal(src.conn, src.location, name, join(spool, name))
+      if (r.outcome === 'fetched') {
+        fetched++
+        if (user) chownSync(join(spool, name), user.uid, user.gid)
+      }
+    }
+  }
+  await Promise.all(Array.from({length: 8}, worker))
+  return fetched
+}
+
 export async function planPitr(src: PitrSource, env: {name: string; protected: boolean}, opts: PitrOptions, out: PitrOutcome): Promise<{plan: Plan; window: Window}> {
   const catalog = await readCatalog(src.conn, src.location)
   const w = catalog.window
@@ -126,6 +147,13 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
   const own = (p: string) => user && chownSync(p, user.uid, user.gid)
   const tarUrl = s3Url(src.location, manifest.key)
   const runtimeDir = join(opts.restoresRoot, '.wal-runtime')
+  const spool = `${dataDir}.wal-spool`
+  // Segments recovery will read, fetched in parallel while the base backup streams in (capped:
+  // beyond it, restore_command fetches on demand). History files are small: all of them.
+  const chain = chainSegments(w, catalog.histories, chosen, manifest.startLsn)
+  const capped = chain.length > PREFETCH_MAX
+  const prefetch = [...chain.slice(0, PREFETCH_MAX),
+    ...catalog.wal.map((x) => x.name).filter((n) => n.endsWith('.history'))]
   let restoreCommand = ''
   const started = {at: 0}
   const steps: Step[] = [
@@ -140,29 +168,43 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
           if (existsSync(join(dataDir, 'postmaster.pid'))) await pgStop(src.binDir, dataDir, user).catch(() => undefined)
           rmSync(dataDir, {recursive: true, force: true})
         }
+        rmSync(spool, {recursive: true, force: true})
+        mkdirSync(spool, {mode: 0o700})
+        own(spool)
         mkdirSync(dataDir, {recursive: true, mode: 0o700})
         writeFileSync(markerFile, JSON.stringify({status: 'restoring', id, backup: manifest.id, target: describeTarget(opts.target), port, startedAt: new Date().toISOString()}) + '\n')
         own(dataDir)
         own(markerFile)
         const rt = writeWalRuntime(runtimeDir, {cluster: src.cluster, endpoints: src.endpoints, backup: {bucket: src.location.bucket, prefix: src.location.prefix},
           s3: {endpoint: src.conn.endpoint, region: src.conn.region, forcePathStyle: src.conn.forcePathStyle, accessKeyId: src.conn.accessKeyId, secretAccessKey: src.conn.secretAccessKey}}, user)
-        restoreCommand = `${rt.prefix} fetch %f %p ${rt.suffix}`
+        // WAL prefetched into the spool is moved into place; anything else is fetched on demand.
+        // When the spool holds the whole recovery path (.complete), a file that is not there was
+        // not archived when the restore was planned: answer "missing" at once, no fetch.
+        restoreCommand = `test -f ${spool}/%f && mv ${spool}/%f %p || { test ! -e ${spool}/.complete && ${rt.prefix} fetch %f %p ${rt.suffix}; }`
       },
     },
     {
-      id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256`, risk: 'write',
-      manual: `aws s3 cp ${tarUrl} - | tar -x -C ${dataDir}`,
+      id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256; prefetch ${prefetch.length} WAL files`, risk: 'write',
+      manual: `aws s3 cp ${tarUrl} - | tar -x -C ${dataDir} & for f in ${prefetch.slice(0, 2).join(' ')} ...; do vaultctl wal fetch $f ${spool}/$f; done`,
       async run() {
         const client = await s3Client(src.conn)
+        const wal = prefetchWal(src, prefetch, spool, user)
+        wal.catch(() => undefined) // awaited below; a failure surfaces there
         try {
           const {stream} = await getObjectStream(client, src.location.bucket, manifest.key)
           const hash = createHash('sha256')
-          const tee = new PassThrough()
+          const tee = new PassThrough({highWaterMark: 64 * 1024 * 1024}) // let download and untar overlap
           stream.on('data', (c: Buffer) => hash.update(c))
           stream.pipe(tee)
           await extractTar(tee, dataDir, user)
           const sum = hash.digest('hex')
           if (sum !== manifest.sha256) throw failure('BACKUP_CORRUPT', `${tarUrl}: sha256 ${sum} does not match the manifest's ${manifest.sha256}`, ['The base backup is damaged: restore from an older one (`vaultctl backup list`).'])
+          const n = await wal
+          if (!capped) {
+            writeFileSync(join(spool, '.complete'), '')
+            own(join(spool, '.complete'))
+          }
+          return {detail: `${n} WAL files prefetched${capped ? ` (first ${PREFETCH_MAX} segments; the rest on demand)` : ''}`}
         } finally {
           client.destroy()
         }
@@ -237,6 +279,7 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
           const first = rows[0] ? Object.values(rows[0] as Record<string, unknown>)[0] : undefined
           if (first === false || first === 0 || first === null) throw failure('VERIFY_SQL_FAILED', `--verify-sql returned ${JSON.stringify(first)}`)
         }
+        rmSync(spool, {recursive: true, force: true})
         writeFileSync(markerFile, JSON.stringify({status: 'complete', id, backup: manifest.id, target: describeTarget(opts.target), port, lastTransactionAt: out.lastTransactionAt, completedAt: new Date().toISOString()}) + '\n')
         return {detail: out.lastTransactionAt ? `last transaction ${out.lastTransactionAt}` : 'no transaction replayed after the backup'}
       },
