@@ -4,7 +4,7 @@
 // config, SHA-256, HEAD + PUT to the lab's S3).
 // Usage: scripts/with-node node bench/wal-push.mjs [runs] [lab-dir]
 import {spawnSync} from 'node:child_process'
-import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
