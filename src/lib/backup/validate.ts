@@ -63,11 +63,12 @@ export async function planValidate(src: PitrSource, env: {name: string; protecte
   }
   const teardown: Step = {
     id: 'teardown', title: 'stop and delete the ephemeral instance', risk: 'write', always: true,
-    manual: `pg_ctl -D ${dataDir} stop -m immediate; rm -rf ${dataDir} ${dataDir}.log`,
+    manual: `pg_ctl -D ${dataDir} stop -m immediate; rm -rf ${dataDir} ${dataDir}.log ${dataDir}.wal-spool`,
     async run() {
       await pgStop(src.binDir, dataDir, opts.osUser).catch(() => undefined)
       rmSync(dataDir, {recursive: true, force: true})
       rmSync(`${dataDir}.log`, {force: true})
+      rmSync(`${dataDir}.wal-spool`, {recursive: true, force: true})
     },
   }
   // The restore's own "verify" marks the directory complete: not needed for a throw-away instance.
