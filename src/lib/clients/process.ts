@@ -102,13 +102,6 @@ export async function stopDaemon(pidFile: string, timeoutMs = 15_000): Promise<'
   return 'killed'
 }
 
-export function killNow(pidFile: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
-  const pid = runningPid(pidFile)
-  if (pid === undefined) return false
-  process.kill(pid, signal)
-  return true
-}
-
 /** Is something accepting TCP connections on 127.0.0.1:port? */
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {

@@ -31,8 +31,6 @@ export function planData(plan: Plan): PlanData {
   return {...body, hash}
 }
 
-export type StepBlock = {group?: string; first: number; steps: PlanData['steps']}
-
 /** Consecutive steps of the same group collapse into one block for display and progress. */
 export function blocks<T extends {group?: string}>(steps: T[]): {group?: string; first: number; steps: T[]}[] {
   const out: {group?: string; first: number; steps: T[]}[] = []
