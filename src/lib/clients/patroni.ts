@@ -31,7 +31,7 @@ export async function getCluster(endpoint: string, timeoutMs = 2000): Promise<Pa
   return res.body
 }
 
-export type PatroniNode = {state?: string; role?: string; timeline?: number; patroni?: {version?: string; scope?: string; name?: string}; xlog?: Record<string, unknown>}
+export type PatroniNode = {state?: string; role?: string; timeline?: number; pause?: boolean; patroni?: {version?: string; scope?: string; name?: string}; xlog?: Record<string, unknown>}
 
 /** GET / on a member: its own view (answers 200 for a leader, 503 otherwise, but always with JSON). */
 export async function getNode(endpoint: string, timeoutMs = 2000): Promise<PatroniNode> {
@@ -74,5 +74,17 @@ export async function postAction(endpoint: string, action: 'switchover' | 'failo
 
 export async function deleteScheduledSwitchover(endpoint: string): Promise<PatroniActionResponse> {
   const res = await httpJson(`${endpoint.replace(/\/$/, '')}/switchover`, {method: 'DELETE', timeoutMs: 5000})
+  return {status: res.status, text: res.text.trim()}
+}
+
+/** POST /restart on a member: with the cluster paused and PostgreSQL stopped, this starts it with Patroni's own settings. */
+export async function postRestart(endpoint: string, timeoutMs = 120_000): Promise<PatroniActionResponse> {
+  const res = await httpJson(`${endpoint.replace(/\/$/, '')}/restart`, {method: 'POST', body: {}, timeoutMs})
+  return {status: res.status, text: res.text.trim()}
+}
+
+/** POST /reinitialize on a replica: Patroni wipes its data directory and clones it from the leader. */
+export async function postReinitialize(endpoint: string, force: boolean): Promise<PatroniActionResponse> {
+  const res = await httpJson(`${endpoint.replace(/\/$/, '')}/reinitialize`, {method: 'POST', body: {force}, timeoutMs: 10_000})
   return {status: res.status, text: res.text.trim()}
 }

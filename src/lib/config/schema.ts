@@ -52,6 +52,19 @@ const PatroniSchema = z.strictObject({
   /** A patroni.yml for the `patronictl -c` commands printed in plans (the manual equivalents). */
   patronictlConfig: z.string().optional(),
   backup: BackupLocation.optional(),
+  /** Patroni in a Kubernetes StatefulSet (architecture 4.2): `restore --into cluster` plans the StatefulSet steps. */
+  kubernetes: z.strictObject({
+    statefulSet: DnsName,
+    /** Default: the environment's kubernetes.namespaces.data. */
+    namespace: DnsName.optional(),
+    container: z.string().default('postgres'),
+    replicas: z.number().int().min(1).default(3),
+    /** The PVC of pod N is <volumeClaimTemplate>-<statefulSet>-N. */
+    volumeClaimTemplate: DnsName.default('data'),
+    dataDir: z.string().default('/var/lib/postgresql/data/pgdata'),
+    /** The image that runs vaultctl in the restore pod. */
+    image: z.string().default('ghcr.io/llm-data-vault/vaultctl:latest'),
+  }).optional(),
 })
 
 const RdsSchema = z.strictObject({

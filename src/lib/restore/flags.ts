@@ -5,7 +5,7 @@ export const pitrFlags = {
   'target-time': Flags.string({description: 'recover to this instant: ISO 8601 with its UTC offset (2026-11-27T14:30:00Z)', exclusive: ['target-lsn', 'latest']}),
   'target-lsn': Flags.string({description: 'recover to this WAL position (e.g. 0/3000060)', exclusive: ['target-time', 'latest']}),
   latest: Flags.boolean({description: 'recover to the end of the archived WAL', exclusive: ['target-time', 'target-lsn']}),
-  into: Flags.string({description: 'side: a new instance beside the cluster (default); cluster: replace the cluster\'s data (not available yet)', options: ['side', 'cluster'], default: 'side'}),
+  into: Flags.string({description: 'side: a new instance beside the cluster (default); cluster: replace the Patroni cluster\'s data (old data kept)', options: ['side', 'cluster'], default: 'side'}),
   'data-dir': Flags.string({description: 'the NEW data directory (default: under the restores directory, named after cluster and target)'}),
   port: Flags.integer({description: 'port of the restored instance (default: the first free from 15432)'}),
   'verify-sql': Flags.string({description: 'SQL run on the restored instance; a false/0/null first value fails the restore'}),

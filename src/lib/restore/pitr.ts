@@ -29,9 +29,15 @@ export type PitrSource = {
   binDir: string
   location: BackupLocation
   conn: S3Conn
+  /** patroni.yml for the patronictl commands printed in plans. */
+  patronictlConfig?: string
 }
 
-export type PitrOptions = {target: RecoveryTarget; dataDir?: string; port?: number; verifySql?: string; restoresRoot: string; osUser?: OsUser; timeoutMs: number}
+export type PitrOptions = {
+  target: RecoveryTarget; dataDir?: string; port?: number; verifySql?: string; restoresRoot: string; osUser?: OsUser; timeoutMs: number
+  /** `--into cluster` re-run: the side restore already completed (or was swapped in): plan no side steps. */
+  sideDone?: boolean
+}
 
 export type PitrOutcome = {
   id?: string
@@ -46,7 +52,9 @@ export type PitrOutcome = {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const MARKER = 'vaultctl-restore.json'
+export const MARKER = 'vaultctl-restore.json'
+/** The first line of the block vaultctl appends to postgresql.auto.conf. */
+const SETTINGS_HEADER = '# --- vaultctl restore pitr '
 
 function chooseBackup(w: Window, backups: BackupManifest[], target: RecoveryTarget): BackupWindow | undefined {
   if (target.kind === 'time') return backupFor(w, target.time)
@@ -63,7 +71,7 @@ async function freePort(from: number): Promise<number> {
 function recoverySettings(o: {restoreCommand: string; target: RecoveryTarget; port: number; dataDir: string; id: string}): string {
   const q = (v: string) => `'${v.replaceAll("'", "''")}'`
   const lines = [
-    `# --- vaultctl restore pitr ${o.id}: recovery settings (PostgreSQL 12+: postgresql.auto.conf + recovery.signal) ---`,
+    `${SETTINGS_HEADER}${o.id}: recovery settings (PostgreSQL 12+: postgresql.auto.conf + recovery.signal) ---`,
     `restore_command = ${q(o.restoreCommand)}`,
     ...(o.target.kind === 'time' ? [`recovery_target_time = ${q(pgTimestamp(o.target.time))}`] : []),
     ...(o.target.kind === 'lsn' ? [`recovery_target_lsn = ${q(o.target.lsn)}`] : []),
@@ -83,6 +91,15 @@ function recoverySettings(o: {restoreCommand: string; target: RecoveryTarget; po
   ]
   return lines.join('\n') + '\n'
 }
+
+/** postgresql.auto.conf without the side-instance block vaultctl appended (what was there before stays). */
+export function stripRecoverySettings(text: string): string {
+  const at = text.indexOf(SETTINGS_HEADER)
+  return at < 0 ? text : text.slice(0, at)
+}
+
+export const targetSlug = (t: RecoveryTarget): string =>
+  t.kind === 'time' ? t.time.toISOString().replace(/[-:]/g, '') : t.kind === 'lsn' ? t.lsn.replace('/', '-') : `latest-${Date.now()}`
 
 /** "last completed transaction was at log time 2026-11-26 22:55:00.5+00" -> Date. */
 export function lastTransactionTime(log: string): Date | undefined {
@@ -130,17 +147,16 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
         ['Archive the newest WAL first (`select pg_switch_wal()` on the leader, then wait for it to be archived), or use --latest.'], {window: w, lastCommit: lastCommit?.toISOString() ?? null})
     }
   }
-  const slug = opts.target.kind === 'time' ? opts.target.time.toISOString().replace(/[-:]/g, '') : opts.target.kind === 'lsn' ? opts.target.lsn.replace('/', '-') : `latest-${Date.now()}`
-  const id = `${src.cluster}-${slug}`
+  const id = `${src.cluster}-${targetSlug(opts.target)}`
   const dataDir = opts.dataDir ?? join(opts.restoresRoot, id)
   const logFile = `${dataDir}.log`
   const port = opts.port ?? await freePort(15_432)
   const markerFile = join(dataDir, MARKER)
   const previous = existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, 'utf8')) as {status: string} : undefined
-  if (previous?.status === 'complete') {
+  if (previous?.status === 'complete' && !opts.sideDone) {
     throw refusal('ALREADY_RESTORED', `${dataDir} already holds a completed restore to ${describeTarget(opts.target)}`, [`Use it, or remove it first (pg_ctl -D ${dataDir} stop; rm -rf ${dataDir}).`])
   }
-  if (!previous && existsSync(dataDir)) {
+  if (!previous && existsSync(dataDir) && !opts.sideDone) {
     throw refusal('DATA_DIR_EXISTS', `${dataDir} exists and is not a vaultctl restore in progress: refusing to write into it`, ['Pass a new --data-dir.'])
   }
   const user = opts.osUser
@@ -285,6 +301,7 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
       },
     },
   ]
+  if (opts.sideDone) steps.length = 0
   Object.assign(out, {id, dataDir, port, backup: manifest.id, logFile, connection: `postgresql://${src.user}@127.0.0.1:${port}/${src.database}`})
   return {window: w, plan: {
     command: 'restore pitr', env: env.name, protected: env.protected,

@@ -9,7 +9,9 @@ import {usageError} from '../errors.js'
 import {PG_BIN_DIR, which} from '../lab/binaries.js'
 import {patroniTarget} from '../postgres/target.js'
 import {parseDuration} from '../units.js'
-import {planPitr, type PitrOutcome, type PitrSource} from './pitr.js'
+import {planPitr, type PitrSource} from './pitr.js'
+import {planIntoCluster, type IntoClusterOutcome} from './into-cluster.js'
+import {planIntoStatefulSet} from './into-k8s.js'
 import {planRdsPitr, type RdsOutcome} from '../rds/pitr.js'
 import {resolveSecret} from '../config/secrets.js'
 import type {Plan} from '../plan/types.js'
@@ -39,15 +41,11 @@ export function restoreSource(r: ResolvedEnvironment): {src: PitrSource; restore
   // PostgreSQL refuses to run as root: then it runs as `postgres`, in a directory that user owns.
   const pgUser = isRoot() ? lookupUser('postgres') : undefined
   const restoresRoot = pgUser ? join(pgUser.home, 'vaultctl-restores') : join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'vaultctl', 'restores')
-  return {src: {cluster: pg.name, endpoints: pg.endpoints, user: pg.user, password: pg.password, database: pg.database, binDir, location, conn},
+  return {src: {cluster: pg.name, endpoints: pg.endpoints, user: pg.user, password: pg.password, database: pg.database, binDir, location, conn, patronictlConfig: pg.patroniConfigHint},
     restoresRoot, osUser: pgUser ? {uid: pgUser.uid, gid: pgUser.gid} : undefined}
 }
 
-export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: PitrOutcome & {rds?: RdsOutcome}): Promise<{plan: Plan; window?: Window}> {
-  if (f.into === 'cluster') {
-    throw usageError('NOT_AVAILABLE', '--into cluster is not available yet: this version restores into a new side instance only',
-      ['Restore with --into side, verify it, then switch the application to it; or follow the runbook by hand.'])
-  }
+export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: IntoClusterOutcome & {rds?: RdsOutcome}): Promise<{plan: Plan; window?: Window}> {
   const target = targetFrom(f)
   const timeout = parseDuration(f.timeout)
   if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 15m`)
@@ -62,6 +60,21 @@ export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: Pit
   }
   if (f['new-id']) throw usageError('USAGE', '--new-id is for RDS/Aurora environments; a Patroni restore goes to --data-dir')
   const {src, restoresRoot, osUser} = restoreSource(r)
+  if (f.into === 'cluster') {
+    if (f['data-dir']) throw usageError('USAGE', '--data-dir is for --into side: --into cluster restores beside the leader\'s own data directory')
+    const k = pg?.kind === 'patroni' ? pg.kubernetes : undefined
+    if (k) {
+      // Checks the target against the backups' window (refusing as a side restore would), then the StatefulSet plan.
+      const {window} = await planPitr(src, {name: r.name, protected: r.env.protected},
+        {target, restoresRoot, osUser, timeoutMs: timeout * 1000, sideDone: true, dataDir: join(restoresRoot, 'plan-only')}, {})
+      const plan = planIntoStatefulSet({cluster: src.cluster, namespace: k.namespace ?? r.env.kubernetes?.namespaces.data ?? 'llm-vault-data', statefulSet: k.statefulSet,
+        container: k.container, replicas: k.replicas, volumeClaimTemplate: k.volumeClaimTemplate, dataDir: k.dataDir, image: k.image, user: src.user},
+      {name: r.name, protected: r.env.protected}, target, f['verify-sql'])
+      return {plan, window}
+    }
+    return planIntoCluster(src, {name: r.name, protected: r.env.protected},
+      {target, port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser, timeoutMs: timeout * 1000}, out)
+  }
   return planPitr(src, {name: r.name, protected: r.env.protected},
     {target, dataDir: f['data-dir'], port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser, timeoutMs: timeout * 1000}, out)
 }

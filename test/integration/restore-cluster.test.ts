@@ -1,0 +1,145 @@
+// `restore pitr --into cluster` against the lab's real Patroni cluster: the cluster's data is
+// replaced by its state at a point in time, vaultctl is killed -9 in the middle of the outage,
+// and a re-run finishes the job. The old data directory is kept.
+import {spawn} from 'node:child_process'
+import {existsSync, readdirSync, rmSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {BackupListResult} from '../../src/commands/backup/list.js'
+import type {RestorePitrResult} from '../../src/commands/restore/pitr.js'
+import {getCluster} from '../../src/lib/clients/patroni.js'
+import {withPg} from '../../src/lib/clients/postgres.js'
+import {BIN} from '../helpers/cli.js'
+import {eventually, labCli, labEnv, labLayoutJson, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
+
+type Json = RestorePitrResult & {error?: {code: string; message: string; suggestions: string[]}}
+const members = ['pg-1', 'pg-2', 'pg-3']
+const leaderMember = async () => (await getCluster(patroniApi('pg-1'))).members.find((m) => m.role === 'leader' || m.role === 'master')!.name
+const onLeader = async <T>(sql: string) => withPg(pgConn(await leaderMember()), async (c) => (await c.query(sql)).rows as T[])
+const rowsOn = (member: string) => withPg(pgConn(member), async (c) =>
+  (await c.query<{batch: number; n: string}>('select batch, count(*) as n from restore_c group by 1 order by 1')).rows.map((r) => [r.batch, Number(r.n)]))
+const restoresRoot = '/var/lib/postgresql/vaultctl-restores'
+const stateFiles = () => (existsSync(restoresRoot) ? readdirSync(restoresRoot).filter((f) => f.endsWith('.into-cluster.json')).sort() : [])
+let target: Date
+let timelineBefore: number
+
+beforeAll(async () => {
+  await eventually('healthy', 90_000, async () => (await status(['--component', 'postgres'])).code === 0)
+  await onLeader('drop table if exists restore_c; create table restore_c(batch int, id int)')
+  const b = await labCli(['backup', 'create', '--json'])
+  expect(b.code, b.stderr).toBe(0)
+  await sleep(1100)
+  await onLeader('insert into restore_c select 1, g from generate_series(1, 10) g')
+  await sleep(1100)
+  target = new Date()
+  await sleep(1100)
+  await onLeader('insert into restore_c select 2, g from generate_series(1, 20) g')
+  await sleep(1100)
+  await onLeader('select pg_switch_wal()')
+  await eventually('batch 2 archived', 30_000, async () => {
+    const w = (await labCli(['backup', 'list', '--json'])).json<BackupListResult>().window
+    return Boolean(w.latest && new Date(w.latest) > new Date(target.getTime() + 1500))
+  })
+  timelineBefore = (await getCluster(patroniApi('pg-1'))).members.find((m) => m.role === 'leader' || m.role === 'master')!.timeline!
+}, 180_000)
+
+afterAll(() => {
+  // The kept pre-restore data directories and the side logs of this test.
+  const root = labLayoutJson().pgRoot
+  for (const m of members) {
+    for (const f of readdirSync(join(root, m))) if (/^data\.(pre-restore|restore)-/.test(f)) rmSync(join(root, m, f), {recursive: true, force: true})
+  }
+})
+
+describe('restore pitr --into cluster (Patroni on hosts)', () => {
+  it('--dry-run prints the whole procedure and changes nothing', async () => {
+    const files = stateFiles()
+    const r = await labCli(['restore', 'pitr', '--into', 'cluster', '--target-time', target.toISOString(), '--dry-run', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const res = r.json<Json>()
+    expect(res.plan.steps.map((s) => s.id)).toEqual(['record', 'prepare', 'fetch-base-backup', 'recovery-settings', 'start', 'wait-promoted', 'verify',
+      'stop-side', 'pause', 'stop-members', 'swap', 'start-leader', 'verify', 'resume', 'reinit-replicas', 'finish'])
+    expect(res.plan.steps.find((s) => s.id === 'swap')!.risk).toBe('destructive')
+    expect(res.plan.steps.find((s) => s.id === 'pause')!.manual).toContain('"pause": true')
+    expect(stateFiles()).toEqual(files)
+    const leader = await leaderMember()
+    expect(readdirSync(join(labLayoutJson().pgRoot, leader)).filter((f) => f.startsWith('data.'))).toEqual([])
+    expect((await getCluster(patroniApi('pg-1'))).pause).toBeFalsy()
+  })
+
+  it('is refused without --yes when not on a terminal (destructive steps)', async () => {
+    const r = await labCli(['restore', 'pitr', '--into', 'cluster', '--target-time', target.toISOString()])
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/--yes/)
+    expect((await getCluster(patroniApi('pg-1'))).pause).toBeFalsy()
+  })
+
+  it('kill -9 after the swap leaves the old data kept; a different target is refused; a re-run completes', async () => {
+    const leader = await leaderMember()
+    const dataDir = join(labLayoutJson().pgRoot, leader, 'data')
+    const child = spawn(process.execPath, [BIN, 'restore', 'pitr', '--into', 'cluster', '--target-time', target.toISOString(), '--yes'],
+      {env: {...process.env, ...labEnv(), NO_COLOR: '1'} as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString()
+      if (/✔ swap data directories/.test(stderr)) child.kill('SIGKILL')
+    })
+    const code = await new Promise((r) => child.on('exit', (c, sig) => r(sig ?? c)))
+    expect(code, stderr).toBe('SIGKILL')
+    // Mid-outage: paused, the old data moved aside intact, the restored data in place.
+    const old = readdirSync(dirname(dataDir)).find((f) => f.startsWith('data.pre-restore-'))
+    expect(old).toBeDefined()
+    expect(existsSync(join(dirname(dataDir), old!, 'PG_VERSION'))).toBe(true)
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true)
+    expect((await getCluster(patroniApi('pg-1'))).pause).toBe(true)
+
+    const other = await labCli(['restore', 'pitr', '--into', 'cluster', '--latest', '--yes', '--json'])
+    expect(other.code).toBe(3)
+    expect(other.json<Json>().error!.code).toBe('RESTORE_IN_PROGRESS')
+
+    const again = await labCli(['restore', 'pitr', '--into', 'cluster', '--target-time', target.toISOString(), '--yes', '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    const res = again.json<Json>()
+    expect(res.plan.summary).toMatch(/continuing an interrupted run/)
+    expect(res.plan.steps.map((s) => s.id)).not.toContain('fetch-base-backup') // the verified restore is reused
+    expect(res.cluster).toMatchObject({leader, resumed: true})
+    expect(res.cluster!.timeline).toBeGreaterThan(timelineBefore)
+    expect(res.cluster!.oldDataDir).toBe(join(dirname(dataDir), old!))
+
+    // Every member has exactly the data of the target: batch 1, not batch 2.
+    for (const m of members) {
+      await eventually(`${m} replays the restored data`, 30_000, async () => JSON.stringify(await rowsOn(m).catch(() => [])) === JSON.stringify([[1, 10]]))
+    }
+    const c = await getCluster(patroniApi('pg-1'))
+    expect(c.pause).toBeFalsy()
+    expect(c.members.every((m) => m.timeline === res.cluster!.timeline)).toBe(true)
+    expect((await status(['--component', 'postgres'])).code).toBe(0)
+    // The new timeline's history reached the archive: the window now follows it.
+    await onLeader('select pg_switch_wal()')
+    await eventually('the window follows the new timeline', 30_000, async () =>
+      (await labCli(['backup', 'list', '--json'])).json<BackupListResult>().window.targetTimeline === res.cluster!.timeline)
+  }, 240_000)
+})
+
+describe('restore pitr --into cluster (Patroni in a StatefulSet)', () => {
+  it('plans the StatefulSet procedure and refuses to execute it', async () => {
+    const {protectedLabConfig} = await import('../helpers/lab.js')
+    const {readFileSync, writeFileSync} = await import('node:fs')
+    const {parse, stringify} = await import('yaml')
+    const file = protectedLabConfig()
+    const doc = parse(readFileSync(file, 'utf8')) as {environments: Record<string, {postgres: Record<string, unknown>}>}
+    doc.environments.prodlike!.postgres.kubernetes = {statefulSet: 'postgres'}
+    writeFileSync(file, stringify(doc))
+    const args = ['restore', '--pitr', '--into', 'cluster', '--target-time', target.toISOString(), '--config', file, '--env', 'prodlike', '--json']
+    const dry = await labCli([...args, '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    const steps = dry.json<Json>().plan.steps
+    expect(steps.map((s) => s.id)).toEqual(['pause', 'scale-down', 'restore-pod', 'scale-one', 'start-leader', 'verify', 'resume', 'scale-up', 'reinit-postgres-1', 'reinit-postgres-2', 'finish'])
+    expect(steps[1]!.manual).toBe('kubectl -n llm-vault-data scale statefulset postgres --replicas=0 && kubectl -n llm-vault-data wait --for=delete pod/postgres-0 pod/postgres-1 pod/postgres-2 --timeout=5m')
+    expect(steps[2]!.manual).toContain('"claimName":"data-postgres-0"')
+    const run = await labCli([...args, '--confirm', 'prodlike', '--yes'])
+    expect(run.code).toBe(3)
+    expect(run.stderr + run.stdout).toMatch(/kubernetes-api|Kubernetes/)
+    expect((await getCluster(patroniApi('pg-1'))).pause).toBeFalsy()
+  })
+})
