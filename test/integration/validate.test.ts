@@ -7,7 +7,7 @@ import {getCluster} from '../../src/lib/clients/patroni.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
 import {deleteObject, getObjectBytes, putObject, s3Client} from '../../src/lib/clients/s3.js'
 import {backupKey, parseLsn, segmentName, segnoOf, walKey, type BackupLocation} from '../../src/lib/backup/layout.js'
-import {eventually, labCli, labPorts, labSecret, patroniApi, pgConn, status} from '../helpers/lab.js'
+import {eventually, labCli, labPorts, labSecret, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
 
 const loc: BackupLocation = {bucket: 'vault-backups', prefix: 'postgres/', cluster: 'vault-lab'}
 const s3 = () => s3Client({endpoint: `http://127.0.0.1:${labPorts().s3}`, region: 'us-east-1', forcePathStyle: true, accessKeyId: labSecret('s3-access-key'), secretAccessKey: labSecret('s3-secret-key')})
@@ -93,6 +93,42 @@ describe('backup validate', () => {
     } finally {
       // drop the damaged backup so later runs validate a good one
       await deleteObject(client, loc.bucket, backupKey(loc, newest.id, 'manifest.json'))
+      client.destroy()
+    }
+  })
+
+  it('a target inside a WAL gap is refused with the window even with a later backup; a target after that backup is restorable from it', async () => {
+    const w0 = (await list()).window.backups.find((x) => x.backup === backupId)!
+    const missing = segmentName(w0.timeline, segnoOf(parseLsn(w0.fromLsn)) + 1)
+    const inGap = new Date() // after the segments that follow the first backup, before the next one
+    await sleep(1100)
+    const b = await labCli(['backup', 'create', '--json'])
+    expect(b.code, b.stderr).toBe(0)
+    const later = b.json<{manifest: {id: string; finishedAt: string}}>().manifest
+    await sleep(1100)
+    const afterLater = new Date()
+    await sleep(1100)
+    await onLeader('insert into validate_t values (100)')
+    const last = (await onLeader('select pg_walfile_name(pg_current_wal_lsn()) as w')).rows[0].w as string
+    await onLeader('select pg_switch_wal()')
+    await eventually(`${last} archived`, 60_000, async () => Boolean((await list()).window.backups.find((x) => x.backup === later.id && x.lastSegment >= last)))
+    const client = await s3()
+    const saved = (await getObjectBytes(client, loc.bucket, walKey(loc, missing)))!
+    await deleteObject(client, loc.bucket, walKey(loc, missing))
+    try {
+      const w = (await list()).window
+      expect(w.gaps).toContain(missing)
+      const inside = await labCli(['restore', 'pitr', '--target-time', inGap.toISOString(), '--dry-run', '--json'])
+      expect(inside.code).toBe(3)
+      const err = inside.json<{error: {code: string; message: string}}>().error
+      expect(err.code).toBe('TARGET_OUTSIDE_WINDOW')
+      expect(err.message).toContain(`WAL gap at ${missing}`)
+      expect(err.message).toContain(later.finishedAt) // the later backup's range is named in the window
+      const after = await labCli(['restore', 'pitr', '--target-time', afterLater.toISOString(), '--dry-run', '--json'])
+      expect(after.code, after.stderr).toBe(0)
+      expect(after.json<{plan: {observed: {backup: string}}}>().plan.observed.backup).toBe(later.id)
+    } finally {
+      await putObject(client, loc.bucket, walKey(loc, missing), saved.body, saved.metadata)
       client.destroy()
     }
   })

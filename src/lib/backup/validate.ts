@@ -12,13 +12,19 @@ export type ValidateOutcome = {pitr: PitrOutcome; checks: ValidateCheck[]; backu
 export type ValidateOptions = {restoresRoot: string; osUser?: OsUser; timeoutMs: number; maxBackupAgeMs: number; rpoSeconds: number; checkSql: string[]; leader?: {host: string; port: number}}
 
 export async function planValidate(src: PitrSource, env: {name: string; protected: boolean}, opts: ValidateOptions, out: ValidateOutcome): Promise<Plan> {
-  const catalog = await readCatalog(src.conn, src.location)
+  let catalog = await readCatalog(src.conn, src.location)
+  // Right after `backup create` (a CronJob chain), the backup's last WAL segment may still be on its
+  // way to the archive: give it a little time rather than validate an older backup.
+  for (let i = 0; i < 15 && catalog.backups.length && !catalog.window.backups.some((b) => b.backup === catalog.backups.at(-1)!.id); i++) {
+    await new Promise((r) => setTimeout(r, 2000))
+    catalog = await readCatalog(src.conn, src.location)
+  }
   const newest = catalog.backups.at(-1)
   const win = newest ? catalog.window.backups.find((b) => b.backup === newest.id) : undefined
   const dataDir = `${opts.restoresRoot}/validate-${Date.now()}`
   const pitrOpts: PitrOptions = {target: {kind: 'latest'}, dataDir, restoresRoot: opts.restoresRoot, osUser: opts.osUser, timeoutMs: opts.timeoutMs}
   const {plan} = await planPitr(src, env, pitrOpts, out.pitr)
-  out.backup = newest?.id
+  out.backup = out.pitr.backup ?? newest?.id
   const checks: Step = {
     id: 'checks', title: `checks: WAL continuity, backup age, archiving, pg_amcheck${opts.checkSql.length ? `, ${opts.checkSql.length} SQL check(s)` : ''}`, risk: 'read',
     manual: `pg_amcheck -h 127.0.0.1 -p ${out.pitr.port} -U ${src.user} --all --install-missing${opts.checkSql.map((q) => `; psql -h 127.0.0.1 -p ${out.pitr.port} -c ${JSON.stringify(q)}`).join('')}`,
@@ -26,7 +32,7 @@ export async function planValidate(src: PitrSource, env: {name: string; protecte
       const results: ValidateCheck[] = []
       results.push(win?.gapAt
         ? {id: 'wal-continuity', ok: false, detail: `WAL gap at ${win.gapAt}: the archive ends at ${win.lastSegment} for backup ${win.backup}`}
-        : {id: 'wal-continuity', ok: Boolean(win), detail: win ? `continuous from ${win.fromLsn} to ${win.lastSegment}` : 'no restorable window'})
+        : {id: 'wal-continuity', ok: Boolean(win), detail: win ? `continuous from ${win.fromLsn} to ${win.lastSegment}` : `the newest backup ${newest?.id ?? '(none)'} has no restorable window (its WAL is not archived)${out.pitr.backup && out.pitr.backup !== newest?.id ? `; backup ${out.pitr.backup} was restored instead` : ''}`})
       const age = newest ? Date.now() - new Date(newest.finishedAt).getTime() : Infinity
       results.push({id: 'backup-age', ok: age <= opts.maxBackupAgeMs, detail: `newest base backup ${newest?.id ?? 'none'} is ${(age / 3600_000).toFixed(1)} h old (limit ${(opts.maxBackupAgeMs / 3600_000).toFixed(0)} h)`})
       if (opts.leader) {
