@@ -7,6 +7,8 @@
 import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, chownSync} from 'node:fs'
 import {join} from 'node:path'
+import {createWriteStream} from 'node:fs'
+import {pipeline} from 'node:stream/promises'
 import {fileURLToPath} from 'node:url'
 import pg from 'pg'
 import {S3Client, GetObjectCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
@@ -57,7 +59,7 @@ rmSync(local, {recursive: true, force: true})
 mkdirSync(join(local, 'wal'), {recursive: true})
 const s3 = new S3Client({region: 'us-east-1', endpoint: `http://127.0.0.1:${lab.ports.s3}`, forcePathStyle: true,
   credentials: {accessKeyId: readFileSync(join(labDir, 'secrets/s3-access-key'), 'utf8').trim(), secretAccessKey: readFileSync(join(labDir, 'secrets/s3-secret-key'), 'utf8').trim()}})
-const download = async (key, dest) => writeFileSync(dest, await (await s3.send(new GetObjectCommand({Bucket: 'vault-backups', Key: key}))).Body.transformToByteArray())
+const download = async (key, dest) => pipeline((await s3.send(new GetObjectCommand({Bucket: 'vault-backups', Key: key}))).Body, createWriteStream(dest))
 await download(manifest.key, join(local, 'base.tar'))
 let token
 do {

@@ -109,23 +109,38 @@ export function lastTransactionTime(log: string): Date | undefined {
 
 const PREFETCH_MAX = 256 // 4 GiB of WAL at most in the spool
 
-/** Fetch WAL files into the spool, 8 at a time; a missing one just stays missing (fetched on demand). */
-async function prefetchWal(src: PitrSource, names: string[], spool: string, user?: OsUser): Promise<number> {
+/**
+ * Fetch WAL files into the spool in recovery order, `workers` at a time. Runs while PostgreSQL
+ * replays: restore_command waits for a file the prefetcher has not written yet. A file that fails
+ * to download just stays missing (restore_command then fetches it itself). Ends by writing
+ * `.done`, and `.complete` when every file of the recovery path was tried.
+ */
+async function prefetchWal(src: PitrSource, names: string[], spool: string, complete: boolean, user?: OsUser, workers = 8): Promise<{fetched: number; failed: number}> {
   const {fetchWal} = await import('../backup/wal.js')
   let next = 0
   let fetched = 0
+  let failed = 0
   const worker = async () => {
     while (next < names.length) {
       const name = names[next++]!
-      const r = await fetchWal(src.conn, src.location, name, join(spool, name))
-      if (r.outcome === 'fetched') {
-        fetched++
-        if (user) chownSync(join(spool, name), user.uid, user.gid)
+      try {
+        const r = await fetchWal(src.conn, src.location, name, join(spool, name))
+        if (r.outcome === 'fetched') {
+          fetched++
+          if (user) chownSync(join(spool, name), user.uid, user.gid)
+        }
+      } catch {
+        failed++
       }
     }
   }
-  await Promise.all(Array.from({length: 8}, worker))
-  return fetched
+  try {
+    await Promise.all(Array.from({length: workers}, worker))
+  } finally {
+    if (complete && failed === 0 && existsSync(spool)) writeFileSync(join(spool, '.complete'), '')
+    if (existsSync(spool)) writeFileSync(join(spool, '.done'), '')
+  }
+  return {fetched, failed}
 }
 
 export async function planPitr(src: PitrSource, env: {name: string; protected: boolean}, opts: PitrOptions, out: PitrOutcome): Promise<{plan: Plan; window: Window}> {
@@ -168,9 +183,9 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
   // beyond it, restore_command fetches on demand). History files are small: all of them.
   const chain = chainSegments(w, catalog.histories, chosen, manifest.startLsn)
   const capped = chain.length > PREFETCH_MAX
-  const prefetch = [...chain.slice(0, PREFETCH_MAX),
-    ...catalog.wal.map((x) => x.name).filter((n) => n.endsWith('.history'))]
+  const prefetch = [...catalog.wal.map((x) => x.name).filter((n) => n.endsWith('.history')), ...chain.slice(0, PREFETCH_MAX)]
   let restoreCommand = ''
+  let prefetching: Promise<{fetched: number; failed: number}> | undefined
   const started = {at: 0}
   const steps: Step[] = [
     {
@@ -193,19 +208,20 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
         own(markerFile)
         const rt = writeWalRuntime(runtimeDir, {cluster: src.cluster, endpoints: src.endpoints, backup: {bucket: src.location.bucket, prefix: src.location.prefix},
           s3: {endpoint: src.conn.endpoint, region: src.conn.region, forcePathStyle: src.conn.forcePathStyle, accessKeyId: src.conn.accessKeyId, secretAccessKey: src.conn.secretAccessKey}}, user)
-        // WAL prefetched into the spool is moved into place; anything else is fetched on demand.
-        // When the spool holds the whole recovery path (.complete), a file that is not there was
-        // not archived when the restore was planned: answer "missing" at once, no fetch.
-        restoreCommand = `test -f ${spool}/%f && mv ${spool}/%f %p || { test ! -e ${spool}/.complete && ${rt.prefix} fetch %f %p ${rt.suffix}; }`
+        // WAL prefetched into the spool is moved into place. While the prefetcher (this process)
+        // runs, wait for a file it has not written yet; once it is done (.done), anything not in
+        // the spool is fetched on demand, unless the spool held the whole recovery path
+        // (.complete): then the file was not archived when the restore was planned, and the
+        // answer is "missing" at once.
+        restoreCommand = `while [ ! -f ${spool}/%f ] && [ ! -e ${spool}/.done ] && [ -d /proc/${process.pid} ]; do sleep 0.05; done; `
+          + `if [ -f ${spool}/%f ]; then mv ${spool}/%f %p; elif [ -e ${spool}/.complete ]; then exit 1; else ${rt.prefix} fetch %f %p ${rt.suffix}; fi`
       },
     },
     {
-      id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256; prefetch ${prefetch.length} WAL files`, risk: 'write',
-      manual: `aws s3 cp ${tarUrl} - | tar -x -C ${dataDir} & for f in ${prefetch.slice(0, 2).join(' ')} ...; do vaultctl wal fetch $f ${spool}/$f; done`,
+      id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256; then prefetch ${prefetch.length} WAL files while recovery runs`, risk: 'write',
+      manual: `aws s3 cp ${tarUrl} - | tar -x -C ${dataDir}; for f in ${prefetch.slice(0, 2).join(' ')} ...; do vaultctl wal fetch $f ${spool}/$f; done &`,
       async run() {
         const client = await s3Client(src.conn)
-        const wal = prefetchWal(src, prefetch, spool, user)
-        wal.catch(() => undefined) // awaited below; a failure surfaces there
         try {
           const {stream} = await getObjectStream(client, src.location.bucket, manifest.key)
           const hash = createHash('sha256')
@@ -215,12 +231,10 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
           await extractTar(tee, dataDir, user)
           const sum = hash.digest('hex')
           if (sum !== manifest.sha256) throw failure('BACKUP_CORRUPT', `${tarUrl}: sha256 ${sum} does not match the manifest's ${manifest.sha256}`, ['The base backup is damaged: restore from an older one (`vaultctl backup list`).'])
-          const n = await wal
-          if (!capped) {
-            writeFileSync(join(spool, '.complete'), '')
-            own(join(spool, '.complete'))
-          }
-          return {detail: `${n} WAL files prefetched${capped ? ` (first ${PREFETCH_MAX} segments; the rest on demand)` : ''}`}
+          // The WAL streams into the spool while PostgreSQL starts and replays (not while tar
+          // runs: on a small machine they compete for the same CPUs).
+          prefetching = prefetchWal(src, prefetch, spool, !capped, user)
+          return {detail: `${prefetch.length} WAL files to prefetch during recovery${capped ? ` (first ${PREFETCH_MAX} segments; the rest on demand)` : ''}`}
         } finally {
           client.destroy()
         }
@@ -267,7 +281,8 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
               async (c) => (await c.query<{r: boolean}>('select pg_is_in_recovery() as r')).rows[0]!.r, 1000)
             if (!inRecovery) {
               out.promotedAfterMs = Date.now() - started.at
-              return {detail: `promoted after ${(out.promotedAfterMs / 1000).toFixed(1)} s`}
+              const wal = await prefetching
+              return {detail: `promoted after ${(out.promotedAfterMs / 1000).toFixed(1)} s${wal ? `; ${wal.fetched} WAL files prefetched${wal.failed ? `, ${wal.failed} failed (fetched on demand)` : ''}` : ''}`}
             }
             ctx.note('replaying WAL')
           } catch (error) {
