@@ -1,6 +1,7 @@
 // Where vaultctl keeps things, XDG-style, each overridable by an environment variable.
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 const home = () => process.env.HOME ?? homedir()
 
@@ -17,3 +18,9 @@ export const defaultLabDir = (): string =>
 
 /** The config file that `lab up` writes: the `lab` environment. */
 export const labConfigFile = (labDir = defaultLabDir()): string => join(labDir, 'vaultctl.yaml')
+
+/** vaultctl's own rendered-file templates (the Helm chart, eksctl ClusterConfig, values). */
+export const templatesDir = (): string => fileURLToPath(new URL('../../templates', import.meta.url))
+
+/** Where downloaded or built tools live (helm, the Kubernetes OpenAPI schemas, MinIO). */
+export const toolsCacheDir = (...parts: string[]): string => join(process.env.XDG_CACHE_HOME ?? join(home(), '.cache'), 'vaultctl', ...parts)

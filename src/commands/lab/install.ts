@@ -2,18 +2,23 @@ import {Flags} from '@oclif/core'
 import {BaseCommand, type PlanRunResult} from '../../base-command.js'
 import {LAB_COMPONENTS, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
 import {installSteps, missingBinaries} from '../../lib/lab/plan.js'
+import {TOOLS, toolRequirements, type Tool} from '../../lib/lab/binaries.js'
+import {HELM_MODULE, helmCacheBin} from '../../lib/clients/helm.js'
+import {K8S_MODULE, k8sSchemaInstallDir} from '../../lib/provision/k8s-schema.js'
 
 export default class LabInstall extends BaseCommand<typeof LabInstall> {
-  static override summary = 'Install the programs the lab runs (Debian packages, moto from PyPI, MinIO built from its Go module); only what is missing'
-  static override examples = ['<%= config.bin %> lab install --dry-run', '<%= config.bin %> lab install --s3 moto,minio']
+  static override summary = 'Install the programs the lab runs (Debian packages, moto from PyPI, MinIO built from its Go module) and, with --tools, helm and the Kubernetes API schema; only what is missing'
+  static override examples = ['<%= config.bin %> lab install --dry-run', '<%= config.bin %> lab install --s3 moto,minio', '<%= config.bin %> lab install --tools helm,k8s-schema']
   static override flags = {
     s3: Flags.string({description: 'S3 servers to install', options: ['moto', 'minio'], multiple: true, delimiter: ',', default: ['moto']}),
     only: Flags.string({description: 'only for these components', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
+    tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema, from the k8s.io/kubernetes module)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
   }
 
   async run(): Promise<PlanRunResult> {
     const components = (this.flags.only ?? [...LAB_COMPONENTS]) as LabComponent[]
-    const missing = missingBinaries(components, this.flags.s3 as S3Server[])
+    const missing = [...missingBinaries(components, this.flags.s3 as S3Server[]),
+      ...toolRequirements(this.flags.tools as Tool[], {helmBin: helmCacheBin(), helmModule: HELM_MODULE, k8sModule: K8S_MODULE, k8sDir: k8sSchemaInstallDir(), k8sFile: process.env.VAULTCTL_K8S_SCHEMA}).filter((r) => !r.path)]
     const result = await this.runPlan({
       command: 'lab install', env: 'lab', protected: false,
       summary: missing.length ? `install ${missing.map((m) => m.binary).join(', ')}` : 'everything the lab needs is installed',

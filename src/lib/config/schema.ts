@@ -124,6 +124,42 @@ export const PricingSchema = z.strictObject({
   memoryGiBHour: z.number().nonnegative().default(0.0042),
 }).prefault({})
 
+// `provision`: overrides of the profile's defaults (templates/eksctl/profiles.yaml). Every key is
+// optional here; lib/provision checks the merged result as a whole.
+const PoolOverrides = {
+  minSize: z.number().int().min(0).optional(),
+  maxSize: z.number().int().min(1).optional(),
+  desiredCapacity: z.number().int().min(0).optional(),
+  volumeSize: z.number().int().min(8).optional(),
+}
+export const ProvisionSchema = z.strictObject({
+  profile: z.enum(['production', 'staging', 'development', 'lab']).optional(),
+  cluster: z.strictObject({
+    name: DnsName.optional(),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-west-2').optional(),
+    version: z.string().regex(/^1\.\d{2}$/, 'expected a Kubernetes minor version such as "1.33" (quoted)').optional(),
+    availabilityZones: z.array(z.string()).min(2, 'EKS needs at least two availability zones').optional(),
+    vpcCidr: z.string().optional(),
+    publicEndpoint: z.boolean().optional(),
+  }).optional(),
+  nodePools: z.strictObject({
+    api: z.strictObject({...PoolOverrides, instanceType: z.string().optional()}).optional(),
+    worker: z.strictObject({...PoolOverrides, instanceTypes: z.array(z.string()).min(1).optional(),
+      onDemandBase: z.number().int().min(0).optional(), spotPercentAboveBase: z.number().int().min(0).max(100).optional()}).optional(),
+    data: z.strictObject({...PoolOverrides, instanceType: z.string().optional(), volumeIOPS: z.number().int().min(100).optional()}).optional(),
+  }).optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  helm: z.strictObject({
+    release: DnsName.default('llm-vault'),
+    namespace: DnsName.optional(),
+    timeout: z.string().regex(/^\d+[smh]$/, 'expected a duration such as 10m').default('10m'),
+    /** Deep-merged over the profile's values file (templates/values/<profile>.yaml). */
+    values: z.record(z.string(), z.unknown()).optional(),
+  }).prefault({}),
+  /** eksctl's JSON schema when eksctl is not installed (it prints it: `eksctl utils schema`). */
+  eksctlSchema: z.string().optional(),
+})
+
 export const EnvironmentSchema = z.strictObject({
   description: z.string().optional(),
   protected: z.boolean().default(false),
@@ -135,6 +171,7 @@ export const EnvironmentSchema = z.strictObject({
   prometheus: z.strictObject({url: Url}).optional(),
   slo: SloSchema,
   pricing: PricingSchema,
+  provision: ProvisionSchema.optional(),
 })
 export type Environment = z.infer<typeof EnvironmentSchema>
 export type EnvironmentInput = z.input<typeof EnvironmentSchema>

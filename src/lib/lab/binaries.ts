@@ -32,6 +32,7 @@ export type Requirement = {
   path?: string
   /** How it is installed: the exact command, as the operator would type it. */
   install: {kind: 'apt'; packages: string[]} | {kind: 'pip'; packages: string[]} | {kind: 'go'; module: string; gobin: string}
+    | {kind: 'gomod-file'; module: string; file: string; dest: string}
   neededFor: string
 }
 
@@ -49,6 +50,21 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
   if (s3.includes('moto')) reqs.push({binary: 'moto_server', path: binaryPath('moto_server'), install: {kind: 'pip', packages: ['moto[server]']}, neededFor: 'S3 (moto)'})
   if (s3.includes('minio')) {
     reqs.push({binary: 'minio', path: which('minio', [minioCacheBin()]), install: {kind: 'go', module: MINIO_MODULE, gobin: minioCacheBin()}, neededFor: 'S3 (MinIO)'})
+  }
+  return reqs
+}
+
+/** Tools that are not lab services: helm (provision) and the Kubernetes API schema (provision validate). */
+export const TOOLS = ['helm', 'k8s-schema'] as const
+export type Tool = (typeof TOOLS)[number]
+
+export function toolRequirements(tools: readonly Tool[], where: {helmBin: string; helmModule: string; k8sModule: string; k8sDir: string; k8sFile?: string}): Requirement[] {
+  const reqs: Requirement[] = []
+  if (tools.includes('helm')) reqs.push({binary: 'helm', path: which('helm', [where.helmBin]), install: {kind: 'go', module: where.helmModule, gobin: where.helmBin}, neededFor: 'provision (Helm)'})
+  if (tools.includes('k8s-schema')) {
+    const file = join(where.k8sDir, 'swagger.json')
+    reqs.push({binary: 'k8s-schema', path: existsSync(where.k8sFile ?? file) ? (where.k8sFile ?? file) : undefined,
+      install: {kind: 'gomod-file', module: where.k8sModule, file: 'api/openapi-spec/swagger.json', dest: where.k8sDir}, neededFor: 'provision validate (Kubernetes API schema)'})
   }
   return reqs
 }
@@ -78,10 +94,17 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
     out.push({title: `install ${pipPkgs.join(', ')} from PyPI`, argv: ['python3', '-m', 'pip', 'install', '-q', ...pipPkgs],
       manual: `python3 -m pip install ${pipPkgs.map((p) => `'${p}'`).join(' ')}`})
   }
+  const go = which('go', ['/usr/local/go/bin']) ?? 'go'
   for (const r of missing) {
-    if (r.install.kind !== 'go') continue
-    out.push({title: `build MinIO from its Go module (cached in ${r.install.gobin}; several minutes the first time)`, argv: [which('go', ['/usr/local/go/bin']) ?? 'go', 'install', r.install.module],
-      env: {GOBIN: r.install.gobin}, manual: `GOBIN=${r.install.gobin} go install ${r.install.module}`})
+    if (r.install.kind === 'go') {
+      out.push({title: `build ${r.binary} from its Go module (cached in ${r.install.gobin}; minutes the first time)`, argv: [go, 'install', r.install.module],
+        env: {GOBIN: r.install.gobin}, manual: `GOBIN=${r.install.gobin} go install ${r.install.module}`})
+    }
+    if (r.install.kind === 'gomod-file') {
+      const i = r.install
+      const script = `set -e; dir=$(${go} mod download -json ${i.module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'); mkdir -p ${i.dest}; cp "$dir/${i.file}" ${i.dest}/; chmod 644 ${i.dest}/${i.file.split('/').at(-1)}`
+      out.push({title: `copy ${i.file} of the Go module ${i.module} into ${i.dest}`, argv: ['sh', '-c', script], manual: script})
+    }
   }
   return out
 }

@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.js'
+import {chooseBaseline, type Baseline} from '../../lib/provision/baseline.js'
+import {defaultOutDir} from '../../lib/provision/context.js'
+import {diffRendered, formatChanges, type ResourceChange} from '../../lib/provision/diff.js'
+import {resolveProvision} from '../../lib/provision/inputs.js'
+import {render, requireHelm} from '../../lib/provision/render.js'
+
+export type ProvisionPlanResult = {env: string; baseline: Omit<Baseline, 'files'>; changes: ResourceChange[]; counts: {create: number; update: number; delete: number}}
+
+export default class ProvisionPlan extends BaseCommand<typeof ProvisionPlan> {
+  static override summary = 'Show what apply would change: against the live release and cluster when reachable, else the last rendered output'
+  static override description = 'Field-level diff per resource (+ create, ~ change, - delete) and the same as JSON. With --detailed-exitcode: exit 0 when nothing changes, 2 when something does (1 on error), as terraform plan does.'
+  static override examples = ['<%= config.bin %> provision plan --env staging', '<%= config.bin %> provision plan --detailed-exitcode --json']
+  static override flags = {
+    dir: Flags.string({description: 'the last rendered output to compare with (default: ./rendered/<env>)'}),
+    'detailed-exitcode': Flags.boolean({description: 'exit 2 when there are changes, 0 when there are none'}),
+  }
+
+  async run(): Promise<ProvisionPlanResult> {
+    const r = this.environment()
+    const inputs = await resolveProvision(r)
+    const {bin} = await requireHelm()
+    const baseline = await chooseBaseline(inputs, bin, {liveConfigured: Boolean(r.env.kubernetes?.context || r.env.kubernetes?.kubeconfig), dir: this.flags.dir ?? defaultOutDir(r.name)})
+    const desired = await render(r.name, inputs)
+    const changes = await diffRendered(baseline.files, desired.files)
+    const counts = {create: 0, update: 0, delete: 0}
+    for (const c of changes) counts[c.action]++
+    this.out(`Baseline: ${baseline.kind === 'live' ? 'live' : baseline.kind === 'rendered' ? 'last rendered output' : 'none'} (${baseline.source})${baseline.note ? `\nNote: ${baseline.note}` : ''}\n`)
+    this.out(formatChanges(changes))
+    if (this.flags['detailed-exitcode'] && changes.length) process.exitCode = 2
+    const {files: _files, ...b} = baseline
+    return {env: r.name, baseline: b, changes, counts}
+  }
+}

@@ -1,0 +1,37 @@
+// The baseline `provision plan` compares with: the live release (helm get manifest) and node
+// groups (eksctl get nodegroup) when the environment has a reachable cluster, else the last
+// rendered output.
+import {helm} from '../clients/helm.js'
+import {eksctlJson} from '../clients/eksctl.js'
+import {errorMessage} from '../errors.js'
+import {readRenderedDir} from './context.js'
+import type {ProvisionInputs} from './inputs.js'
+import {FILES} from './render.js'
+
+export type Baseline = {kind: 'live' | 'rendered' | 'none'; source: string; files: Record<string, string>; note?: string}
+
+type LiveNodeGroup = {Name?: string; MinSize?: number; MaxSize?: number; DesiredCapacity?: number; InstanceType?: string}
+
+export async function liveBaseline(inputs: ProvisionInputs, helmBin: string): Promise<Baseline> {
+  const manifest = await helm(helmBin, ['get', 'manifest', inputs.helm.release, '--namespace', inputs.helm.namespace], {timeoutMs: 30_000})
+  if (manifest.exitCode !== 0) throw new Error(`helm get manifest: ${manifest.stderr.trim().split('\n').at(-1)}`)
+  const groups = await eksctlJson<LiveNodeGroup[]>(['get', 'nodegroup', '--cluster', inputs.cluster.name, '--region', inputs.cluster.region, '-o', 'json'])
+  const {stringify} = await import('yaml')
+  // Only what eksctl reports back is compared: node group names and sizes.
+  const cc = {managedNodeGroups: groups.map((g) => ({name: g.Name, minSize: g.MinSize, maxSize: g.MaxSize, desiredCapacity: g.DesiredCapacity}))}
+  return {kind: 'live', source: `release ${inputs.helm.release} in ${inputs.helm.namespace}, cluster ${inputs.cluster.name}`, files: {[FILES.manifests]: manifest.stdout, [FILES.clusterConfig]: stringify(cc)}}
+}
+
+export async function chooseBaseline(inputs: ProvisionInputs, helmBin: string, opts: {liveConfigured: boolean; dir: string}): Promise<Baseline> {
+  let note: string | undefined
+  if (opts.liveConfigured) {
+    try {
+      return await liveBaseline(inputs, helmBin)
+    } catch (error) {
+      note = `the live cluster was not reachable (${errorMessage(error)}): compared with the last rendered output instead`
+    }
+  }
+  const files = readRenderedDir(opts.dir)
+  if (files) return {kind: 'rendered', source: opts.dir, files, note}
+  return {kind: 'none', source: `nothing rendered in ${opts.dir} yet`, files: {}, note}
+}

@@ -1,0 +1,86 @@
+// `provision validate`: prove the rendered files are valid before anything touches a cloud.
+// Each check names every problem with its file and path; a check that could not run says why
+// (and is not counted as passed).
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {helm} from '../clients/helm.js'
+import {which} from '../lab/binaries.js'
+import {checkClusterConfig, type Problem} from './clusterconfig-schema.js'
+import {jsonSchemaValidator} from './json-schema.js'
+import {k8sSchemaFile, k8sValidator, type ManifestResult} from './k8s-schema.js'
+import {CHART_DIR, FILES, parseManifests} from './render.js'
+import {checkRules} from './rules.js'
+
+export type CheckStatus = 'passed' | 'failed' | 'skipped'
+export type ValidateCheck = {id: string; status: CheckStatus; detail: string; problems: (Problem & {file: string})[]; warnings?: (Problem & {file: string})[]}
+
+export type ValidateInputs = {
+  files: Record<string, string>
+  kubeVersion: string
+  helmBin: string
+  /** eksctl's JSON schema: a file, or undefined to ask `eksctl utils schema` (when installed). */
+  eksctlSchemaFile?: string
+  kubernetesApi?: string
+}
+
+async function eksctlSchema(file?: string): Promise<{schema?: unknown; source: string}> {
+  if (file) return existsSync(file) ? {schema: JSON.parse(readFileSync(file, 'utf8')), source: file} : {source: `${file} (not found)`}
+  const eksctl = which('eksctl')
+  if (!eksctl) return {source: 'none: eksctl is not installed and no --eksctl-schema FILE (or provision.eksctlSchema) was given'}
+  const {execa} = await import('execa')
+  const r = await execa(eksctl, ['utils', 'schema'], {reject: false, stdin: 'ignore'})
+  if (r.exitCode !== 0) return {source: `eksctl utils schema failed: ${String(r.stderr).slice(-200)}`}
+  return {schema: JSON.parse(String(r.stdout)), source: 'eksctl utils schema'}
+}
+
+const withFile = (file: string) => (p: Problem) => ({...p, file})
+
+export async function validateFiles(v: ValidateInputs): Promise<{checks: ValidateCheck[]; manifests: ManifestResult[]}> {
+  const {parse} = await import('yaml')
+  const checks: ValidateCheck[] = []
+  const cc = parse(v.files[FILES.clusterConfig] ?? '') as unknown
+
+  const strict = checkClusterConfig(cc).map(withFile(FILES.clusterConfig))
+  checks.push({id: 'clusterconfig', status: strict.length ? 'failed' : 'passed', detail: strict.length ? `${strict.length} problem(s) against vaultctl's strict ClusterConfig schema` : 'matches vaultctl\'s strict ClusterConfig schema (no unknown keys)', problems: strict})
+
+  const es = await eksctlSchema(v.eksctlSchemaFile)
+  if (es.schema) {
+    const problems = (await jsonSchemaValidator(es.schema))(cc).map(withFile(FILES.clusterConfig))
+    checks.push({id: 'eksctl-schema', status: problems.length ? 'failed' : 'passed', detail: `${problems.length ? `${problems.length} problem(s)` : 'valid'} against eksctl's schema (${es.source}), unknown keys rejected`, problems})
+  } else {
+    checks.push({id: 'eksctl-schema', status: 'skipped', detail: `not checked: ${es.source}`, problems: []})
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'vaultctl-lint-'))
+  try {
+    writeFileSync(join(dir, FILES.values), v.files[FILES.values] ?? '')
+    const lint = await helm(v.helmBin, ['lint', CHART_DIR(), '--strict', '--kube-version', v.kubeVersion, '-f', join(dir, FILES.values)])
+    const lines = `${lint.stdout}\n${lint.stderr}`.split('\n').filter((l) => /^\[(ERROR|WARNING)\]/.test(l.trim()) || /^Error/.test(l))
+    checks.push({id: 'helm-lint', status: lint.exitCode === 0 ? 'passed' : 'failed', detail: lint.exitCode === 0 ? 'helm lint --strict: no errors or warnings' : 'helm lint --strict failed',
+      problems: lines.map((l) => ({file: FILES.values, path: 'chart llm-vault', message: l.trim()}))})
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+
+  const docs = await parseManifests(v.files[FILES.manifests] ?? '')
+  let manifests: ManifestResult[] = []
+  const validator = await k8sValidator()
+  if (validator) {
+    manifests = docs.map((d) => validator.validate(d))
+    const bad = manifests.filter((m) => m.status === 'invalid')
+    const noSchema = [...new Set(manifests.filter((m) => m.status === 'no-schema').map((m) => `${m.apiVersion} ${m.kind}`))]
+    checks.push({id: 'kubernetes-schema', status: bad.length ? 'failed' : 'passed',
+      detail: `${manifests.length - bad.length - manifests.filter((m) => m.status === 'no-schema').length}/${manifests.length} manifests valid against the Kubernetes ${validator.version} API schema (offline)${noSchema.length ? `; not validated (CRD kinds, no schema offline): ${noSchema.join(', ')}` : ''}`,
+      problems: bad.flatMap((m) => m.problems.map((p) => ({file: FILES.manifests, path: `${m.kind} ${m.namespace ?? ''}/${m.name}: ${p.path}`, message: p.message})))})
+  } else {
+    checks.push({id: 'kubernetes-schema', status: 'skipped', detail: `not checked: no Kubernetes API schema at ${k8sSchemaFile()} (vaultctl lab install --tools k8s-schema)`, problems: []})
+  }
+  checks.push({id: 'server-dry-run', status: 'skipped', detail: v.kubernetesApi ? `not run: vaultctl does not drive a Kubernetes API yet (${v.kubernetesApi})` : 'not run: no Kubernetes API configured for this environment (the offline schema check above stands in)', problems: []})
+
+  const findings = checkRules(docs)
+  const errors = findings.filter((f) => f.severity === 'error').map(({severity: _s, ...p}) => ({...p, file: FILES.manifests}))
+  const warnings = findings.filter((f) => f.severity === 'warning').map(({severity: _s, ...p}) => ({...p, file: FILES.manifests}))
+  checks.push({id: 'rules', status: errors.length ? 'failed' : 'passed', detail: `requests <= limits, limits within LimitRange, PDB below replicas, HPA bounds: ${errors.length ? `${errors.length} problem(s)` : 'ok'}${warnings.length ? `; ${warnings.length} warning(s)` : ''}`, problems: errors, warnings})
+  return {checks, manifests}
+}

@@ -1,0 +1,172 @@
+// `vaultctl provision` with the real helm (built from its Go module), eksctl's real ClusterConfig
+// schema (../shared/fixtures) and the Kubernetes API schema from the k8s.io/kubernetes module.
+// Golden renders are reviewed files: regenerate with VAULTCTL_UPDATE_GOLDEN=1 only after reading
+// the diff.
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {stringify} from 'yaml'
+import {beforeAll, describe, expect, it} from 'vitest'
+import type {ProvisionApplyResult} from '../../src/commands/provision/apply.js'
+import type {ProvisionPlanResult} from '../../src/commands/provision/plan.js'
+import type {ProvisionRenderResult} from '../../src/commands/provision/render.js'
+import type {ProvisionValidateResult} from '../../src/commands/provision/validate.js'
+import {vaultctl} from '../helpers/cli.js'
+
+const ENVS = ['production', 'staging', 'development', 'lab'] as const
+const SCHEMA = resolve(import.meta.dirname, '../../../shared/fixtures/eksctl/clusterconfig.schema.json')
+const GOLDEN = resolve(import.meta.dirname, '../golden/provision')
+const CHART = resolve(import.meta.dirname, '../../templates/helm/llm-vault')
+let work = ''
+
+/** A config with the four environments; `extra` adds to one of them. */
+function config(extra: Record<string, Record<string, unknown>> = {}): string {
+  const envs: Record<string, Record<string, unknown>> = {production: {protected: true}, staging: {}, development: {}, lab: {}}
+  for (const [k, v] of Object.entries(extra)) envs[k] = {...envs[k], ...v}
+  const file = join(mkdtempSync(join(work, 'cfg-')), 'vaultctl.yaml')
+  writeFileSync(file, stringify({apiVersion: 'vaultctl/v1', environments: envs}))
+  return file
+}
+const cli = (args: string[], cfg = config()) => vaultctl([...args, '--config', cfg], {env: {VAULTCTL_EKSCTL_SCHEMA: SCHEMA}})
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'vaultctl-provision-'))
+})
+
+describe('provision render', () => {
+  it.each(ENVS)('%s renders the golden files, byte-identical on re-run', async (env) => {
+    const cfg = config()
+    const [a, b] = [join(work, `${env}-a`), join(work, `${env}-b`)]
+    for (const out of [a, b]) {
+      const r = await cli(['provision', 'render', '--env', env, '--out', out, '--json'], cfg)
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json<ProvisionRenderResult>().files.map((f) => f.name)).toEqual(['clusterconfig.yaml', 'manifests.yaml', 'render.json', 'values.yaml'])
+    }
+    const names = readdirSync(a).sort()
+    for (const n of names) expect(readFileSync(join(b, n), 'utf8'), `${n} differs between two renders`).toBe(readFileSync(join(a, n), 'utf8'))
+    if (process.env.VAULTCTL_UPDATE_GOLDEN) {
+      mkdirSync(join(GOLDEN, env), {recursive: true})
+      cpSync(a, join(GOLDEN, env), {recursive: true})
+    }
+    for (const n of names) expect(readFileSync(join(a, n), 'utf8'), `${env}/${n} differs from the reviewed golden file`).toBe(readFileSync(join(GOLDEN, env, n), 'utf8'))
+    // Re-rendering into the same directory reports every file unchanged.
+    const again = await cli(['provision', 'render', '--env', env, '--out', a, '--json'], cfg)
+    expect(again.json<ProvisionRenderResult>().files.every((f) => f.change === 'unchanged')).toBe(true)
+  })
+
+  it('shows what the architecture asks for: node pools, namespaces, probes, security contexts, thresholds', () => {
+    const prod = readFileSync(join(GOLDEN, 'production', 'manifests.yaml'), 'utf8')
+    const cc = readFileSync(join(GOLDEN, 'production', 'clusterconfig.yaml'), 'utf8')
+    for (const g of ['api-pool', 'worker-ondemand', 'worker-spot', 'data-pool']) expect(cc).toContain(`name: ${g}`)
+    for (const ns of ['llm-vault-prod', 'llm-vault-data', 'llm-vault-jobs']) expect(prod).toContain(`name: ${ns}\n`)
+    for (const s of ['/health/startup', '/health/live', '/health/ready', 'readOnlyRootFilesystem: true', 'minAvailable: 2', 'maxReplicas: 20',
+      'kind: PeerAuthentication', 'kind: PrometheusRule', 'backup-validator', '- validate', 'kind: ExternalSecret', 'name: default-deny-all']) expect(prod).toContain(s)
+    expect(prod).not.toMatch(/password|secretKey: [A-Za-z0-9+/]{20,}/i)
+  })
+})
+
+describe('provision validate', () => {
+  it.each(ENVS)('%s passes every check, none skipped but the server dry-run', async (env) => {
+    const r = await cli(['provision', 'validate', '--env', env, '--json'])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const res = r.json<ProvisionValidateResult>()
+    expect(Object.fromEntries(res.checks.map((c) => [c.id, c.status]))).toEqual({
+      clusterconfig: 'passed', 'eksctl-schema': 'passed', 'helm-lint': 'passed', 'kubernetes-schema': 'passed', 'server-dry-run': 'skipped', rules: 'passed'})
+    expect(res.manifests.filter((m) => m.status === 'valid').length).toBeGreaterThan(30)
+    expect(res.manifests.filter((m) => m.status === 'invalid')).toEqual([])
+  })
+
+  const rejected = async (extra: Record<string, unknown>, env = 'staging') => {
+    const r = await cli(['provision', 'validate', '--env', env, '--json'], config({[env]: extra}))
+    return {code: r.code, text: `${r.stdout}\n${r.stderr}`, json: r.json<{error?: {code: string; message: string}} & Partial<ProvisionValidateResult>>()}
+  }
+
+  it('a typo in the config is rejected with its path', async () => {
+    const {code, json} = await rejected({provision: {nodePools: {api: {desiredCapasity: 4}}}})
+    expect(code).toBe(2)
+    expect(json.error!.message).toMatch(/environments\.staging\.provision\.nodePools\.api\.desiredCapasity \(line \d+\): unknown key "desiredCapasity"/)
+  })
+
+  it('a typo in a rendered ClusterConfig (edited by hand) is named with its path by both schemas', async () => {
+    const dir = join(work, 'typo')
+    expect((await cli(['provision', 'render', '--env', 'staging', '--out', dir])).code).toBe(0)
+    const file = join(dir, 'clusterconfig.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('    desiredCapacity: 2\n', '    desiredCapasity: 2\n'))
+    const r = await cli(['provision', 'validate', '--env', 'staging', '--dir', dir, '--json'])
+    expect(r.code).toBe(1)
+    const checks = r.json<ProvisionValidateResult>().checks
+    expect(checks.find((c) => c.id === 'clusterconfig')!.problems).toContainEqual({file: 'clusterconfig.yaml', path: 'managedNodeGroups[0].desiredCapasity', message: 'unknown key (eksctl would ignore it silently)'})
+    expect(checks.find((c) => c.id === 'eksctl-schema')!.problems).toContainEqual({file: 'clusterconfig.yaml', path: 'managedNodeGroups[0].desiredCapasity', message: 'unknown key (not in the schema)'})
+  })
+
+  it('a bad CIDR is rejected with its path', async () => {
+    const {code, json} = await rejected({provision: {cluster: {vpcCidr: '10.0.0.0/33'}}})
+    expect(code).toBe(2)
+    expect(json.error!.message).toContain('environments.staging.provision.cluster.vpcCidr: expected an IPv4 CIDR')
+  })
+
+  it('an unknown instance type is rejected with its path', async () => {
+    const {code, json} = await rejected({provision: {nodePools: {worker: {instanceTypes: ['c6i.2xlarge', 'c6i.2xlarg']}}}})
+    expect(code).toBe(2)
+    expect(json.error!.message).toContain('environments.staging.provision.nodePools.worker.instanceTypes[1]: unknown EC2 instance type "c6i.2xlarg"')
+  })
+
+  it('a request above its limit is rejected with the manifest path', async () => {
+    const {code, json} = await rejected({provision: {helm: {values: {api: {resources: {requests: {cpu: '3000m'}}}}}}})
+    expect(code).toBe(1)
+    expect(json.checks!.find((c) => c.id === 'rules')!.problems).toContainEqual({file: 'manifests.yaml',
+      path: 'Deployment llm-vault-staging/llm-vault-api: spec.template.spec.containers[0].resources.requests.cpu', message: 'request 3000m is above the limit 2000m'})
+  })
+
+  it('a PDB that blocks every eviction is rejected', async () => {
+    const {code, json} = await rejected({provision: {helm: {values: {api: {pdb: {minAvailable: 3}}}}}})
+    expect(code).toBe(1)
+    expect(json.checks!.find((c) => c.id === 'rules')!.problems.map((p) => p.path)).toContain('PodDisruptionBudget llm-vault-staging/llm-vault-api: spec.minAvailable')
+  })
+})
+
+describe('provision plan', () => {
+  it('detects a changed value against the last rendered output (--detailed-exitcode 2), and none after re-rendering (0)', async () => {
+    const dir = join(work, 'plan')
+    const before = config()
+    expect((await cli(['provision', 'render', '--env', 'staging', '--out', dir], before)).code).toBe(0)
+    const same = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir, '--detailed-exitcode', '--json'], before)
+    expect(same.code, same.stderr).toBe(0)
+    expect(same.json<ProvisionPlanResult>().changes).toEqual([])
+
+    const after = config({staging: {provision: {nodePools: {api: {desiredCapacity: 3}}, helm: {values: {api: {resources: {limits: {memory: '6Gi'}}}}}}}})
+    const changed = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir, '--detailed-exitcode', '--json'], after)
+    expect(changed.code).toBe(2)
+    const res = changed.json<ProvisionPlanResult>()
+    expect(res.baseline.kind).toBe('rendered')
+    expect(res.changes).toContainEqual({file: 'clusterconfig.yaml', resource: 'ClusterConfig', action: 'update',
+      fields: [{path: 'managedNodeGroups[name=api-pool].desiredCapacity', from: 2, to: 3}]})
+    const api = res.changes.find((c) => c.resource === 'Deployment llm-vault-staging/llm-vault-api')!
+    expect(api.fields).toContainEqual({path: 'spec.template.spec.containers[name=api].resources.limits.memory', from: '4Gi', to: '6Gi'})
+    const text = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir], after)
+    expect(text.stdout).toContain('~ ClusterConfig\n    managedNodeGroups[name=api-pool].desiredCapacity: 2 -> 3')
+    expect(text.stdout).toMatch(/Plan: 0 to create, 2 to change, 0 to delete\./)
+  })
+})
+
+describe('provision apply', () => {
+  it('--dry-run prints exactly the commands it would run', async () => {
+    const out = join(work, 'apply')
+    const r = await cli(['provision', 'apply', '--env', 'staging', '--out', out, '--dry-run', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const res = r.json<ProvisionApplyResult>()
+    expect(res.plan.steps.map((s) => s.manual)).toEqual([
+      `vaultctl provision render --env staging --out ${out}`,
+      `eksctl create cluster -f ${out}/clusterconfig.yaml`,
+      `helm upgrade --install llm-vault ${CHART} --namespace llm-vault-system --create-namespace -f ${out}/values.yaml --atomic --wait --timeout 10m`,
+      'helm status llm-vault --namespace llm-vault-system',
+    ])
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it('is refused (exit 3) where eksctl is not installed, naming it', async () => {
+    const r = await cli(['provision', 'apply', '--env', 'staging', '--out', join(work, 'apply2'), '--yes'])
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/eksctl is not installed/)
+  })
+})
