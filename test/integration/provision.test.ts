@@ -147,6 +147,18 @@ describe('provision plan', () => {
     expect(text.stdout).toContain('~ ClusterConfig\n    managedNodeGroups[name=api-pool].desiredCapacity: 2 -> 3')
     expect(text.stdout).toMatch(/Plan: 0 to create, 2 to change, 0 to delete\./)
   })
+
+  it('falls back to the rendered output, saying why, when the configured cluster does not answer', async () => {
+    const dir = join(work, 'plan-live')
+    const cfg = config({staging: {kubernetes: {context: 'no-such-context', kubeconfig: join(work, 'missing-kubeconfig')}}})
+    expect((await cli(['provision', 'render', '--env', 'staging', '--out', dir], cfg)).code).toBe(0)
+    const r = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir, '--json'], cfg)
+    expect(r.code, r.stderr).toBe(0)
+    const res = r.json<ProvisionPlanResult>()
+    expect(res.baseline).toMatchObject({kind: 'rendered', source: dir})
+    expect(res.baseline.note).toMatch(/the live cluster was not reachable \(helm get manifest: .+\): compared with the last rendered output instead/)
+    expect(res.changes).toEqual([])
+  })
 })
 
 describe('provision apply', () => {

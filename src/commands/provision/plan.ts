@@ -1,3 +1,4 @@
+import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {chooseBaseline, type Baseline} from '../../lib/provision/baseline.js'
@@ -21,7 +22,7 @@ export default class ProvisionPlan extends BaseCommand<typeof ProvisionPlan> {
     const r = this.environment()
     const inputs = await resolveProvision(r)
     const {bin} = await requireHelm()
-    const baseline = await chooseBaseline(inputs, bin, {liveConfigured: Boolean(r.env.kubernetes?.context || r.env.kubernetes?.kubeconfig), dir: this.flags.dir ?? defaultOutDir(r.name)})
+    const baseline = await chooseBaseline(inputs, bin, {kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}, dir: this.flags.dir ? resolve(this.flags.dir) : defaultOutDir(r.name)})
     const desired = await render(r.name, inputs)
     const changes = await diffRendered(baseline.files, desired.files)
     const counts = {create: 0, update: 0, delete: 0}

@@ -12,8 +12,8 @@ export type Baseline = {kind: 'live' | 'rendered' | 'none'; source: string; file
 
 type LiveNodeGroup = {Name?: string; MinSize?: number; MaxSize?: number; DesiredCapacity?: number; InstanceType?: string}
 
-export async function liveBaseline(inputs: ProvisionInputs, helmBin: string): Promise<Baseline> {
-  const manifest = await helm(helmBin, ['get', 'manifest', inputs.helm.release, '--namespace', inputs.helm.namespace], {timeoutMs: 30_000})
+export async function liveBaseline(inputs: ProvisionInputs, helmBin: string, kubeArgs: string[] = []): Promise<Baseline> {
+  const manifest = await helm(helmBin, ['get', 'manifest', inputs.helm.release, '--namespace', inputs.helm.namespace, ...kubeArgs], {timeoutMs: 30_000})
   if (manifest.exitCode !== 0) throw new Error(`helm get manifest: ${manifest.stderr.trim().split('\n').at(-1)}`)
   const groups = await eksctlJson<LiveNodeGroup[]>(['get', 'nodegroup', '--cluster', inputs.cluster.name, '--region', inputs.cluster.region, '-o', 'json'])
   const {stringify} = await import('yaml')
@@ -22,11 +22,12 @@ export async function liveBaseline(inputs: ProvisionInputs, helmBin: string): Pr
   return {kind: 'live', source: `release ${inputs.helm.release} in ${inputs.helm.namespace}, cluster ${inputs.cluster.name}`, files: {[FILES.manifests]: manifest.stdout, [FILES.clusterConfig]: stringify(cc)}}
 }
 
-export async function chooseBaseline(inputs: ProvisionInputs, helmBin: string, opts: {liveConfigured: boolean; dir: string}): Promise<Baseline> {
+export async function chooseBaseline(inputs: ProvisionInputs, helmBin: string, opts: {kube?: {context?: string; kubeconfig?: string}; dir: string}): Promise<Baseline> {
   let note: string | undefined
-  if (opts.liveConfigured) {
+  const kube = opts.kube
+  if (kube?.context || kube?.kubeconfig) {
     try {
-      return await liveBaseline(inputs, helmBin)
+      return await liveBaseline(inputs, helmBin, [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), ...(kube.context ? ['--kube-context', kube.context] : [])])
     } catch (error) {
       note = `the live cluster was not reachable (${errorMessage(error)}): compared with the last rendered output instead`
     }
