@@ -2,7 +2,7 @@
 // replaced by its state at a point in time, vaultctl is killed -9 in the middle of the outage,
 // and a re-run finishes the job. The old data directory is kept.
 import {spawn} from 'node:child_process'
-import {existsSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BackupListResult} from '../../src/commands/backup/list.js'
@@ -58,12 +58,12 @@ describe('restore pitr --into cluster (Patroni on hosts)', () => {
     expect(r.code, r.stderr).toBe(0)
     const res = r.json<Json>()
     expect(res.plan.steps.map((s) => s.id)).toEqual(['record', 'prepare', 'fetch-base-backup', 'recovery-settings', 'start', 'wait-promoted', 'verify',
-      'stop-side', 'pause', 'stop-members', 'swap', 'start-leader', 'verify', 'resume', 'reinit-replicas', 'finish'])
+      'stop-side', 'pause', 'stop-members', 'swap', 'start-leader', 'verify', 'reinit-replicas', 'resume', 'finish'])
     expect(res.plan.steps.find((s) => s.id === 'swap')!.risk).toBe('destructive')
     expect(res.plan.steps.find((s) => s.id === 'pause')!.manual).toContain('"pause": true')
     expect(stateFiles()).toEqual(files)
     const leader = await leaderMember()
-    expect(readdirSync(join(labLayoutJson().pgRoot, leader)).filter((f) => f.startsWith('data.'))).toEqual([])
+    expect(readdirSync(join(labLayoutJson().pgRoot, leader)).filter((f) => /^data\.(pre-restore|restore)-/.test(f))).toEqual([])
     expect((await getCluster(patroniApi('pg-1'))).pause).toBeFalsy()
   })
 
@@ -75,6 +75,10 @@ describe('restore pitr --into cluster (Patroni on hosts)', () => {
   })
 
   it('kill -9 after the swap leaves the old data kept; a different target is refused; a re-run completes', async () => {
+    // Patroni moves a data directory it failed to replace to data.failed: none may appear.
+    const failedDirs = () => members.flatMap((m) => readdirSync(join(labLayoutJson().pgRoot, m)).filter((f) => f.startsWith('data.failed'))
+      .map((f) => `${m}/${f}@${statSync(join(labLayoutJson().pgRoot, m, f)).mtimeMs}`))
+    const failedBefore = failedDirs()
     const leader = await leaderMember()
     const dataDir = join(labLayoutJson().pgRoot, leader, 'data')
     const child = spawn(process.execPath, [BIN, 'restore', 'pitr', '--into', 'cluster', '--target-time', target.toISOString(), '--yes'],
@@ -114,6 +118,7 @@ describe('restore pitr --into cluster (Patroni on hosts)', () => {
     expect(c.pause).toBeFalsy()
     expect(c.members.every((m) => m.timeline === res.cluster!.timeline)).toBe(true)
     expect((await status(['--component', 'postgres'])).code).toBe(0)
+    expect(failedDirs()).toEqual(failedBefore)
     // The new timeline's history reached the archive: the window now follows it.
     await onLeader('select pg_switch_wal()')
     await eventually('the window follows the new timeline', 30_000, async () =>

@@ -2,7 +2,7 @@
 // replaces the cluster's. The new data is restored and verified BESIDE the leader's data directory
 // while the cluster still serves; only then is Patroni paused, PostgreSQL stopped on every member,
 // the leader's data directory swapped (the old one is renamed, never deleted), PostgreSQL started
-// through Patroni, checked, Patroni resumed and the replicas reinitialised from the new leader.
+// through Patroni, checked, the replicas reinitialised from the new leader, and Patroni resumed.
 // Every step can be re-run: a state file outside the data directories records where it got to.
 import {createHash} from 'node:crypto'
 import {chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
@@ -254,14 +254,8 @@ export async function planIntoCluster(src: PitrSource, env: {name: string; prote
       },
     },
     {
-      id: 'resume', title: `resume Patroni on cluster ${src.cluster}`, risk: 'write',
-      manual: `curl -s -XPATCH -d '{"pause": false}' ${api0}/config   # or: ${hint} resume --wait`,
-      async run() {
-        await patchConfig(leader.api, {pause: false})
-        result.resumed = true
-      },
-    },
-    {
+      // Still paused: resumed first, Patroni would start pg_rewind on the diverged replicas and race
+      // the reinitialisation (seen in the lab: a data.failed directory left behind).
       id: 'reinit-replicas', title: `reinitialise the replicas (${replicas.map((r) => r.name).join(', ')}) from the new leader and wait until they stream on its timeline`, risk: 'destructive',
       manual: replicas.map((m) => `curl -s -XPOST -d '{"force": true}' ${m.api}/reinitialize   # or: ${hint} reinit ${src.cluster} ${m.name} --force`).join('\n'),
       async run(ctx) {
@@ -287,6 +281,14 @@ export async function planIntoCluster(src: PitrSource, env: {name: string; prote
       },
     },
     {
+      id: 'resume', title: `resume Patroni on cluster ${src.cluster}`, risk: 'write',
+      manual: `curl -s -XPATCH -d '{"pause": false}' ${api0}/config   # or: ${hint} resume --wait`,
+      async run() {
+        await patchConfig(leader.api, {pause: false})
+        result.resumed = true
+      },
+    },
+    {
       id: 'finish', title: `mark the restore complete; the old data stays in ${st.oldDir} until you remove it`, risk: 'write',
       manual: `# when satisfied: rm -rf ${st.oldDir}`,
       async run() {
@@ -308,7 +310,7 @@ export async function planIntoCluster(src: PitrSource, env: {name: string; prote
   }]
   return {window, plan: {
     command: 'restore pitr', env: env.name, protected: env.protected, confirmOnProtected: true,
-    summary: `replace the data of cluster ${src.cluster} with its state at ${target}: restore and verify beside ${leader.name}'s data directory, then pause, stop, swap (old data kept in ${st.oldDir}), start, resume, reinitialise ${replicas.length} replica(s)${prev ? ' (continuing an interrupted run)' : ''}`,
+    summary: `replace the data of cluster ${src.cluster} with its state at ${target}: restore and verify beside ${leader.name}'s data directory, then pause, stop, swap (old data kept in ${st.oldDir}), start, reinitialise ${replicas.length} replica(s), resume${prev ? ' (continuing an interrupted run)' : ''}`,
     observed: {...side.observed, leader: leader.name, timeline: st.oldTimeline, members: [leader, ...replicas].map((m) => `${m.name} ${m.dataDir}`), stateFile},
     preconditions, steps,
     recovery: `The cluster's data before the restore is in ${st.oldDir} (once the swap step ran) and stays there. Re-run the same command to continue from where it stopped. To go back instead: with the cluster paused, stop PostgreSQL on ${leader.name}, mv ${leader.dataDir} ${st.restoredDir}; mv ${st.oldDir} ${leader.dataDir}; POST /restart on ${leader.api}; resume; then remove ${stateFile}.`,
