@@ -1,7 +1,7 @@
 // Pure parts of provision: the worker On-Demand/Spot split, instance types, Helm 3/4 flags, the
 // field diff, quantities, rules and the strict-schema transform.
 import {describe, expect, it} from 'vitest'
-import {helmUpgradeArgs, shellLine} from '../../src/lib/provision/apply.js'
+import {helmUpgradeArgs, shellLine, stuckReleaseFix} from '../../src/lib/provision/apply.js'
 import {diffValues} from '../../src/lib/provision/diff.js'
 import {deepMerge, workerSplit} from '../../src/lib/provision/inputs.js'
 import {instanceTypeProblem} from '../../src/lib/provision/instance-types.js'
@@ -45,6 +45,27 @@ describe('helmUpgradeArgs', () => {
   })
   it('quotes what the shell would split', () => {
     expect(shellLine(['echo', 'a b', "it's"])).toBe(`echo 'a b' 'it'\\''s'`)
+  })
+})
+
+describe('stuckReleaseFix', () => {
+  const inputs = {helm: {release: 'llm-vault', namespace: 'llm-vault-system', timeout: '10m', values: {}}}
+  it('leaves a deployed or absent release alone', () => {
+    expect(stuckReleaseFix({status: 'deployed', revision: 3}, inputs, false)).toBeUndefined()
+    expect(stuckReleaseFix(undefined, inputs, false)).toBeUndefined()
+  })
+  it('refuses a pending release (exit 3), naming the fix and how to have it done', () => {
+    expect(() => stuckReleaseFix({status: 'pending-upgrade', revision: 4}, inputs, false)).toThrow(/stuck in pending-upgrade \(revision 4\)/)
+    try {
+      stuckReleaseFix({status: 'pending-upgrade', revision: 4}, inputs, false)
+    } catch (error) {
+      expect((error as {exit: number}).exit).toBe(3)
+      expect((error as {suggestions: string[]}).suggestions[0]).toContain('--recover-stuck (runs: helm rollback llm-vault --namespace llm-vault-system --wait)')
+    }
+  })
+  it('with --recover-stuck: rollback, or uninstall for a first install', () => {
+    expect(stuckReleaseFix({status: 'pending-rollback'}, inputs, true)).toEqual(['rollback', 'llm-vault', '--namespace', 'llm-vault-system', '--wait'])
+    expect(stuckReleaseFix({status: 'pending-install'}, inputs, true)).toEqual(['uninstall', 'llm-vault', '--namespace', 'llm-vault-system'])
   })
 })
 

@@ -17,6 +17,20 @@ export function helmUpgradeArgs(major: number, o: {release: string; chart: strin
     ...(major >= 4 ? ['--rollback-on-failure', '--wait=watcher'] : ['--atomic', '--wait']), '--timeout', o.timeout]
 }
 
+/**
+ * A release stuck in pending-* blocks every upgrade: refuse, naming the fix, unless told to
+ * recover (rollback; uninstall for a first install that never finished). undefined: not stuck.
+ */
+export function stuckReleaseFix(release: {status: string; revision?: number} | undefined, inputs: Pick<ProvisionInputs, 'helm'>, recover: boolean): string[] | undefined {
+  if (!release?.status.startsWith('pending-')) return undefined
+  const fix = release.status === 'pending-install' ? ['uninstall', inputs.helm.release, '--namespace', inputs.helm.namespace] : ['rollback', inputs.helm.release, '--namespace', inputs.helm.namespace, '--wait']
+  if (!recover) {
+    throw refusal('RELEASE_STUCK', `release ${inputs.helm.release} is stuck in ${release.status} (revision ${release.revision}): helm refuses to upgrade it`,
+      [`If no other helm operation is running on it, re-run with --recover-stuck (runs: ${shellLine(['helm', ...fix])}), or run that yourself.`])
+  }
+  return fix
+}
+
 type NodeGroupLive = {Name: string; MinSize: number; MaxSize: number; DesiredCapacity: number}
 type ReleaseStatus = {status: string; revision?: number} | undefined
 
@@ -85,14 +99,8 @@ export async function planApply(env: {name: string; protected: boolean}, r: Rend
       }
     }
   }
-  if (release && release.status.startsWith('pending-')) {
-    const fix = release.status === 'pending-install' ? ['uninstall', inputs.helm.release, '--namespace', inputs.helm.namespace] : ['rollback', inputs.helm.release, '--namespace', inputs.helm.namespace, '--wait']
-    if (!o.recoverStuck) {
-      throw refusal('RELEASE_STUCK', `release ${inputs.helm.release} is stuck in ${release.status} (revision ${release.revision}): helm refuses to upgrade it`,
-        [`If no other helm operation is running on it, re-run with --recover-stuck (runs: ${shellLine(['helm', ...fix])}), or run that yourself.`])
-    }
-    steps.push(step('helm-recover', `recover the release stuck in ${release.status}`, 'destructive', 'helm', fix))
-  }
+  const fix = stuckReleaseFix(release, inputs, o.recoverStuck)
+  if (fix) steps.push(step('helm-recover', `recover the release stuck in ${release!.status}`, 'destructive', 'helm', fix))
   const upgrade = helmUpgradeArgs(r.helmMajor, {release: inputs.helm.release, chart: CHART_DIR(), namespace: inputs.helm.namespace, values, timeout: inputs.helm.timeout})
   steps.push(step('helm-upgrade', `helm upgrade --install ${inputs.helm.release} (Helm ${r.helmMajor}: ${r.helmMajor >= 4 ? '--rollback-on-failure' : '--atomic'}, wait ${inputs.helm.timeout})`, 'write', 'helm', upgrade))
   steps.push({
