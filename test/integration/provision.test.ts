@@ -73,7 +73,8 @@ describe('provision validate', () => {
     expect(Object.fromEntries(res.checks.map((c) => [c.id, c.status]))).toEqual({
       clusterconfig: 'passed', 'eksctl-schema': 'passed', 'helm-lint': 'passed', 'kubernetes-schema': 'passed', 'server-dry-run': 'skipped', rules: 'passed'})
     expect(res.manifests.filter((m) => m.status === 'valid').length).toBeGreaterThan(30)
-    expect(res.manifests.filter((m) => m.status === 'invalid')).toEqual([])
+    // Custom resources too: validated against their CRDs (Istio, Prometheus operator, KEDA, External Secrets).
+    expect(res.manifests.filter((m) => m.status !== 'valid')).toEqual([])
   })
 
   const rejected = async (extra: Record<string, unknown>, env = 'staging') => {
@@ -97,6 +98,18 @@ describe('provision validate', () => {
     const checks = r.json<ProvisionValidateResult>().checks
     expect(checks.find((c) => c.id === 'clusterconfig')!.problems).toContainEqual({file: 'clusterconfig.yaml', path: 'managedNodeGroups[0].desiredCapasity', message: 'unknown key (eksctl would ignore it silently)'})
     expect(checks.find((c) => c.id === 'eksctl-schema')!.problems).toContainEqual({file: 'clusterconfig.yaml', path: 'managedNodeGroups[0].desiredCapasity', message: 'unknown key (not in the schema)'})
+  })
+
+  it('a typo in a custom resource (Istio, Prometheus operator) is named with its path, from the CRD schema', async () => {
+    const dir = join(work, 'crd-typo')
+    expect((await cli(['provision', 'render', '--env', 'production', '--out', dir])).code).toBe(0)
+    const file = join(dir, 'manifests.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('      timeout: 30s\n', '      timout: 30s\n').replace('          for: 5m\n', '          fore: 5m\n'))
+    const r = await cli(['provision', 'validate', '--env', 'production', '--dir', dir, '--json'])
+    expect(r.code).toBe(1)
+    const problems = r.json<ProvisionValidateResult>().checks.find((c) => c.id === 'kubernetes-schema')!.problems
+    expect(problems).toContainEqual({file: 'manifests.yaml', path: 'VirtualService llm-vault-prod/llm-vault-api: spec.http[0].timout', message: 'unknown field (not in the Kubernetes API schema)'})
+    expect(problems).toContainEqual({file: 'manifests.yaml', path: 'PrometheusRule llm-vault-prod/llm-vault-thresholds: spec.groups[0].rules[0].fore', message: 'unknown field (not in the Kubernetes API schema)'})
   })
 
   it('a bad CIDR is rejected with its path', async () => {

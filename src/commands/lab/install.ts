@@ -4,7 +4,7 @@ import {LAB_COMPONENTS, type LabComponent, type S3Server} from '../../lib/lab/la
 import {installSteps, missingBinaries} from '../../lib/lab/plan.js'
 import {TOOLS, toolRequirements, type Tool} from '../../lib/lab/binaries.js'
 import {HELM_MODULE, helmCacheBin} from '../../lib/clients/helm.js'
-import {K8S_MODULE, k8sSchemaInstallDir} from '../../lib/provision/k8s-schema.js'
+import {schemaSources} from '../../lib/provision/k8s-schema.js'
 
 export default class LabInstall extends BaseCommand<typeof LabInstall> {
   static override summary = 'Install the programs the lab runs (Debian packages, moto from PyPI, MinIO built from its Go module) and, with --tools, helm and the Kubernetes API schema; only what is missing'
@@ -12,13 +12,13 @@ export default class LabInstall extends BaseCommand<typeof LabInstall> {
   static override flags = {
     s3: Flags.string({description: 'S3 servers to install', options: ['moto', 'minio'], multiple: true, delimiter: ',', default: ['moto']}),
     only: Flags.string({description: 'only for these components', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
-    tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema, from the k8s.io/kubernetes module)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
+    tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema and the CRDs the chart uses, from their Go modules)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
   }
 
   async run(): Promise<PlanRunResult> {
     const components = (this.flags.only ?? [...LAB_COMPONENTS]) as LabComponent[]
     const missing = [...missingBinaries(components, this.flags.s3 as S3Server[]),
-      ...toolRequirements(this.flags.tools as Tool[], {helmBin: helmCacheBin(), helmModule: HELM_MODULE, k8sModule: K8S_MODULE, k8sDir: k8sSchemaInstallDir(), k8sFile: process.env.VAULTCTL_K8S_SCHEMA}).filter((r) => !r.path)]
+      ...toolRequirements(this.flags.tools as Tool[], {helmBin: helmCacheBin(), helmModule: HELM_MODULE, schemas: schemaSources()}).filter((r) => !r.path)]
     const result = await this.runPlan({
       command: 'lab install', env: 'lab', protected: false,
       summary: missing.length ? `install ${missing.map((m) => m.binary).join(', ')}` : 'everything the lab needs is installed',

@@ -32,7 +32,7 @@ export type Requirement = {
   path?: string
   /** How it is installed: the exact command, as the operator would type it. */
   install: {kind: 'apt'; packages: string[]} | {kind: 'pip'; packages: string[]} | {kind: 'go'; module: string; gobin: string}
-    | {kind: 'gomod-file'; module: string; file: string; dest: string}
+    | {kind: 'gomod-file'; module: string; files: string[]; dest: string}
   neededFor: string
 }
 
@@ -58,13 +58,17 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
 export const TOOLS = ['helm', 'k8s-schema'] as const
 export type Tool = (typeof TOOLS)[number]
 
-export function toolRequirements(tools: readonly Tool[], where: {helmBin: string; helmModule: string; k8sModule: string; k8sDir: string; k8sFile?: string}): Requirement[] {
+export type SchemaSource = {name: string; module: string; files: string[]; dest: string}
+
+export function toolRequirements(tools: readonly Tool[], where: {helmBin: string; helmModule: string; schemas: SchemaSource[]}): Requirement[] {
   const reqs: Requirement[] = []
   if (tools.includes('helm')) reqs.push({binary: 'helm', path: which('helm', [where.helmBin]), install: {kind: 'go', module: where.helmModule, gobin: where.helmBin}, neededFor: 'provision (Helm)'})
   if (tools.includes('k8s-schema')) {
-    const file = join(where.k8sDir, 'swagger.json')
-    reqs.push({binary: 'k8s-schema', path: existsSync(where.k8sFile ?? file) ? (where.k8sFile ?? file) : undefined,
-      install: {kind: 'gomod-file', module: where.k8sModule, file: 'api/openapi-spec/swagger.json', dest: where.k8sDir}, neededFor: 'provision validate (Kubernetes API schema)'})
+    for (const src of where.schemas) {
+      const have = src.files.every((f) => existsSync(join(src.dest, f.split('/').at(-1)!)))
+      reqs.push({binary: `schema:${src.name}`, path: have ? src.dest : undefined, install: {kind: 'gomod-file', module: src.module, files: src.files, dest: src.dest},
+        neededFor: `provision validate (${src.name} API schema)`})
+    }
   }
   return reqs
 }
@@ -102,8 +106,9 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
     }
     if (r.install.kind === 'gomod-file') {
       const i = r.install
-      const script = `set -e; dir=$(${go} mod download -json ${i.module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'); mkdir -p ${i.dest}; cp "$dir/${i.file}" ${i.dest}/; chmod 644 ${i.dest}/${i.file.split('/').at(-1)}`
-      out.push({title: `copy ${i.file} of the Go module ${i.module} into ${i.dest}`, argv: ['sh', '-c', script], manual: script})
+      const script = `set -e; dir=$(${go} mod download -json ${i.module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'); mkdir -p ${i.dest}; `
+        + i.files.map((f) => `cp "$dir/${f}" ${i.dest}/; chmod 644 ${i.dest}/${f.split('/').at(-1)}`).join('; ')
+      out.push({title: `copy ${i.files.map((f) => f.split('/').at(-1)).join(', ')} of the Go module ${i.module} into ${i.dest}`, argv: ['sh', '-c', script], manual: script})
     }
   }
   return out

@@ -16,7 +16,8 @@ export function strictify(node: unknown): unknown {
       ? Object.fromEntries(Object.entries(v as Json).map(([name, s]) => [name, strictify(s)]))
       : strictify(v)
   }
-  if (out.properties && typeof out.properties === 'object' && out.additionalProperties === undefined) out.additionalProperties = false
+  // Kubernetes structural schemas mark where anything goes (x-kubernetes-preserve-unknown-fields).
+  if (out.properties && typeof out.properties === 'object' && out.additionalProperties === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) out.additionalProperties = false
   return out
 }
 

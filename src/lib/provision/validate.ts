@@ -71,7 +71,7 @@ export async function validateFiles(v: ValidateInputs): Promise<{checks: Validat
     const bad = manifests.filter((m) => m.status === 'invalid')
     const noSchema = [...new Set(manifests.filter((m) => m.status === 'no-schema').map((m) => `${m.apiVersion} ${m.kind}`))]
     checks.push({id: 'kubernetes-schema', status: bad.length ? 'failed' : 'passed',
-      detail: `${manifests.length - bad.length - manifests.filter((m) => m.status === 'no-schema').length}/${manifests.length} manifests valid against the Kubernetes ${validator.version} API schema (offline)${noSchema.length ? `; not validated (CRD kinds, no schema offline): ${noSchema.join(', ')}` : ''}`,
+      detail: `${manifests.length - bad.length - manifests.filter((m) => m.status === 'no-schema').length}/${manifests.length} manifests valid against the Kubernetes ${validator.version} API schema and ${validator.crds} CRD schemas (offline)${noSchema.length ? `; not validated (no schema offline): ${noSchema.join(', ')}` : ''}`,
       problems: bad.flatMap((m) => m.problems.map((p) => ({file: FILES.manifests, path: `${m.kind} ${m.namespace ?? ''}/${m.name}: ${p.path}`, message: p.message})))})
   } else {
     checks.push({id: 'kubernetes-schema', status: 'skipped', detail: `not checked: no Kubernetes API schema at ${k8sSchemaFile()} (vaultctl lab install --tools k8s-schema)`, problems: []})
