@@ -32,7 +32,7 @@ export type K8sValidator = {version: string; crds: number; validate(doc: Json): 
 
 function jsRegex(p: string): boolean {
   try {
-    new RegExp(p, 'u') // eslint-disable-line no-new
+    new RegExp(p, 'u')
     return !p.includes('(?')
   } catch {
     return false
