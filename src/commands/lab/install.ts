@@ -5,6 +5,8 @@ import {installSteps, missingBinaries} from '../../lib/lab/plan.js'
 import {TOOLS, toolRequirements, type Tool} from '../../lib/lab/binaries.js'
 import {HELM_MODULE, helmCacheBin} from '../../lib/clients/helm.js'
 import {schemaSources} from '../../lib/provision/k8s-schema.js'
+import {EKSCTL_MODULE, eksctlCacheBin} from '../../lib/clients/eksctl.js'
+import {toolsCacheDir} from '../../lib/paths.js'
 
 export default class LabInstall extends BaseCommand<typeof LabInstall> {
   static override summary = 'Install the programs the lab runs (Debian packages, moto from PyPI, MinIO built from its Go module) and, with --tools, helm and the Kubernetes API schema; only what is missing'
@@ -12,13 +14,14 @@ export default class LabInstall extends BaseCommand<typeof LabInstall> {
   static override flags = {
     s3: Flags.string({description: 'S3 servers to install', options: ['moto', 'minio'], multiple: true, delimiter: ',', default: ['moto']}),
     only: Flags.string({description: 'only for these components', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
-    tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema and the CRDs the chart uses, from their Go modules)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
+    tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema and the CRDs the chart uses, from their Go modules), eksctl (built from its Go module, ~8 min)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
   }
 
   async run(): Promise<PlanRunResult> {
     const components = (this.flags.only ?? [...LAB_COMPONENTS]) as LabComponent[]
     const missing = [...missingBinaries(components, this.flags.s3 as S3Server[]),
-      ...toolRequirements(this.flags.tools as Tool[], {helmBin: helmCacheBin(), helmModule: HELM_MODULE, schemas: schemaSources()}).filter((r) => !r.path)]
+      ...toolRequirements(this.flags.tools as Tool[], {helmBin: helmCacheBin(), helmModule: HELM_MODULE, schemas: schemaSources(),
+        eksctl: {module: EKSCTL_MODULE, bin: eksctlCacheBin(), src: toolsCacheDir('eksctl', 'src')}}).filter((r) => !r.path)]
     const result = await this.runPlan({
       command: 'lab install', env: 'lab', protected: false,
       summary: missing.length ? `install ${missing.map((m) => m.binary).join(', ')}` : 'everything the lab needs is installed',

@@ -1,7 +1,12 @@
 // eksctl is the interface to EKS clusters and node groups (create, scale, get).
 import {which} from '../lab/binaries.js'
+import {toolsCacheDir} from '../paths.js'
 
-export const eksctlBinary = (): string | undefined => process.env.VAULTCTL_EKSCTL ?? which('eksctl')
+export const EKSCTL_MODULE = 'github.com/weaveworks/eksctl@v0.215.0'
+export const eksctlCacheBin = () => toolsCacheDir('eksctl', 'bin')
+
+/** eksctl from $VAULTCTL_EKSCTL, PATH, or vaultctl's cache (built by `vaultctl lab install --tools eksctl`). */
+export const eksctlBinary = (): string | undefined => which(process.env.VAULTCTL_EKSCTL ?? 'eksctl', [eksctlCacheBin()])
 
 export async function eksctl(args: string[], timeoutMs = 60 * 60_000): Promise<{exitCode: number; stdout: string; stderr: string}> {
   const bin = eksctlBinary()

@@ -33,6 +33,7 @@ export type Requirement = {
   /** How it is installed: the exact command, as the operator would type it. */
   install: {kind: 'apt'; packages: string[]} | {kind: 'pip'; packages: string[]} | {kind: 'go'; module: string; gobin: string}
     | {kind: 'gomod-file'; module: string; files: string[]; dest: string}
+    | {kind: 'gomod-build'; module: string; pkg: string; src: string; bin: string}
   neededFor: string
 }
 
@@ -55,13 +56,15 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
 }
 
 /** Tools that are not lab services: helm (provision) and the Kubernetes API schema (provision validate). */
-export const TOOLS = ['helm', 'k8s-schema'] as const
+export const TOOLS = ['helm', 'k8s-schema', 'eksctl'] as const
 export type Tool = (typeof TOOLS)[number]
 
 export type SchemaSource = {name: string; module: string; files: string[]; dest: string}
 
-export function toolRequirements(tools: readonly Tool[], where: {helmBin: string; helmModule: string; schemas: SchemaSource[]}): Requirement[] {
+export function toolRequirements(tools: readonly Tool[], where: {helmBin: string; helmModule: string; schemas: SchemaSource[]; eksctl: {module: string; bin: string; src: string}}): Requirement[] {
   const reqs: Requirement[] = []
+  // eksctl's go.mod has replace directives, so `go install pkg@version` refuses it: build in a copy of the module.
+  if (tools.includes('eksctl')) reqs.push({binary: 'eksctl', path: which('eksctl', [where.eksctl.bin]), install: {kind: 'gomod-build', module: where.eksctl.module, pkg: './cmd/eksctl', src: where.eksctl.src, bin: where.eksctl.bin}, neededFor: 'provision (eksctl)'})
   if (tools.includes('helm')) reqs.push({binary: 'helm', path: which('helm', [where.helmBin]), install: {kind: 'go', module: where.helmModule, gobin: where.helmBin}, neededFor: 'provision (Helm)'})
   if (tools.includes('k8s-schema')) {
     for (const src of where.schemas) {
@@ -103,6 +106,11 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
     if (r.install.kind === 'go') {
       out.push({title: `build ${r.binary} from its Go module (cached in ${r.install.gobin}; minutes the first time)`, argv: [go, 'install', r.install.module],
         env: {GOBIN: r.install.gobin}, manual: `GOBIN=${r.install.gobin} go install ${r.install.module}`})
+    }
+    if (r.install.kind === 'gomod-build') {
+      const i = r.install
+      const script = `set -e; dir=$(${go} mod download -json ${i.module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'); rm -rf ${i.src}; mkdir -p ${i.bin}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src} && ${go} build -o ${i.bin}/${r.binary} ${i.pkg}`
+      out.push({title: `build ${r.binary} from its Go module ${i.module} (cached in ${i.bin}; about 8 minutes the first time)`, argv: ['sh', '-c', script], manual: script})
     }
     if (r.install.kind === 'gomod-file') {
       const i = r.install

@@ -5,7 +5,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {helm} from '../clients/helm.js'
-import {which} from '../lab/binaries.js'
+import {eksctl as eksctlRun, eksctlBinary} from '../clients/eksctl.js'
 import {checkClusterConfig, type Problem} from './clusterconfig-schema.js'
 import {jsonSchemaValidator} from './json-schema.js'
 import {k8sSchemaFile, k8sValidator, type ManifestResult} from './k8s-schema.js'
@@ -26,12 +26,11 @@ export type ValidateInputs = {
 
 async function eksctlSchema(file?: string): Promise<{schema?: unknown; source: string}> {
   if (file) return existsSync(file) ? {schema: JSON.parse(readFileSync(file, 'utf8')), source: file} : {source: `${file} (not found)`}
-  const eksctl = which('eksctl')
+  const eksctl = eksctlBinary()
   if (!eksctl) return {source: 'none: eksctl is not installed and no --eksctl-schema FILE (or provision.eksctlSchema) was given'}
-  const {execa} = await import('execa')
-  const r = await execa(eksctl, ['utils', 'schema'], {reject: false, stdin: 'ignore'})
-  if (r.exitCode !== 0) return {source: `eksctl utils schema failed: ${String(r.stderr).slice(-200)}`}
-  return {schema: JSON.parse(String(r.stdout)), source: 'eksctl utils schema'}
+  const r = await eksctlRun(['utils', 'schema'], 60_000)
+  if (r.exitCode !== 0) return {source: `eksctl utils schema failed: ${r.stderr.slice(-200)}`}
+  return {schema: JSON.parse(r.stdout), source: `eksctl utils schema (${eksctl})`}
 }
 
 const withFile = (file: string) => (p: Problem) => ({...p, file})
