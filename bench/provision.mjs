@@ -16,7 +16,7 @@ const work = mkdtempSync(join(tmpdir(), 'vaultctl-bench-provision-'))
 const cfg = join(work, 'vaultctl.yaml')
 writeFileSync(cfg, 'apiVersion: vaultctl/v1\nenvironments:\n  production: {protected: true}\n  staging: {}\n  development: {}\n  lab: {}\n')
 const envs = ['production', 'staging', 'development', 'lab']
-const env = {...process.env, NO_COLOR: '1', VAULTCTL_EKSCTL_SCHEMA: schema}
+const env = {...process.env, NO_COLOR: "1", VAULTCTL_EKSCTL_SCHEMA: schema, VAULTCTL_EKSCTL: "/nonexistent/eksctl"}
 const run = (file, args) => execFileSync(file, args, {env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20})
 const time = (fn) => {
   const t0 = performance.now()
