@@ -80,46 +80,35 @@ async function waitPromoted(port, t0) {
   }
 }
 
-async function byHand(i) {
-  const dir = join(local, `hand-${i}`)
+/**
+ * The restore by hand: `extract` fills the new data directory with the base backup (a shell
+ * command run as postgres), `restoreCommand` fetches WAL; settings, start, wait until promoted.
+ */
+async function byHandWith(dir, port, extract, restoreCommand) {
   rmSync(dir, {recursive: true, force: true})
   const t0 = performance.now()
   mkdirSync(dir, {mode: 0o700})
   if (asPg.uid !== undefined) chownSync(dir, asPg.uid, asPg.gid)
-  spawnSync('tar', ['-x', '-f', join(local, 'base.tar'), '-C', dir], {...asPg, stdio: 'inherit'})
+  spawnSync('sh', ['-c', extract], {...asPg, stdio: 'inherit'})
   for (const f of ['standby.signal', 'postmaster.pid']) rmSync(join(dir, f), {force: true})
-  appendFileSync(join(dir, 'postgresql.auto.conf'), `restore_command = 'cp ${local}/wal/%f %p'\nrecovery_target_action = 'promote'\nrecovery_target_timeline = 'latest'\nport = 18555\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\narchive_mode = 'off'\nprimary_conninfo = ''\nprimary_slot_name = ''\nhba_file = '${dir}/pg_hba.conf'\nident_file = '${dir}/pg_ident.conf'\n`)
+  appendFileSync(join(dir, 'postgresql.auto.conf'), `restore_command = '${restoreCommand.replaceAll("'", "''")}'\nrecovery_target_action = 'promote'\nrecovery_target_timeline = 'latest'\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\narchive_mode = 'off'\nprimary_conninfo = ''\nprimary_slot_name = ''\nhba_file = '${dir}/pg_hba.conf'\nident_file = '${dir}/pg_ident.conf'\n`)
   writeFileSync(join(dir, 'recovery.signal'), '')
   spawnSync('chown', ['postgres:postgres', join(dir, 'postgresql.auto.conf'), join(dir, 'recovery.signal')])
   spawnSync(`${PGBIN}/pg_ctl`, ['-D', dir, '-l', `${dir}.log`, 'start'], {...asPg, stdio: 'ignore'})
-  const ms = await waitPromoted(18555, t0)
+  const ms = await waitPromoted(port, t0)
   spawnSync(`${PGBIN}/pg_ctl`, ['-D', dir, '-m', 'immediate', 'stop'], {...asPg, stdio: 'ignore'})
   rmSync(dir, {recursive: true, force: true})
   return ms
 }
 
+const byHand = (i) => byHandWith(join(local, `hand-${i}`), 18555, `tar -x -f ${join(local, 'base.tar')} -C ${join(local, `hand-${i}`)}`, `cp ${local}/wal/%f %p`)
+
 // The same by hand, but from S3 as the architecture's runbook does it (curl signs the requests:
 // no AWS CLI here): curl | tar -x for the base backup, curl as restore_command.
 const s3Url = `http://127.0.0.1:${lab.ports.s3}/vault-backups`
-const sig = ['--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${readFileSync(join(labDir, 'secrets/s3-access-key'), 'utf8').trim()}:${readFileSync(join(labDir, 'secrets/s3-secret-key'), 'utf8').trim()}`]
-async function byHandS3(i) {
-  const dir = join(local, `hand-s3-${i}`)
-  rmSync(dir, {recursive: true, force: true})
-  const t0 = performance.now()
-  mkdirSync(dir, {mode: 0o700})
-  if (asPg.uid !== undefined) chownSync(dir, asPg.uid, asPg.gid)
-  spawnSync('sh', ['-c', `curl -sf ${sig.map((a) => `'${a}'`).join(' ')} '${s3Url}/${manifest.key}' | tar -x -C ${dir}`], {...asPg, stdio: 'inherit'})
-  for (const f of ['standby.signal', 'postmaster.pid']) rmSync(join(dir, f), {force: true})
-  const rc = `curl -sf ${sig.map((a) => `'${a}'`).join(' ')} -o %p '${s3Url}/postgres/vault-lab/wal/%f'`.replaceAll("'", "''")
-  appendFileSync(join(dir, 'postgresql.auto.conf'), `restore_command = '${rc}'\nrecovery_target_action = 'promote'\nrecovery_target_timeline = 'latest'\nport = 18558\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\narchive_mode = 'off'\nprimary_conninfo = ''\nprimary_slot_name = ''\nhba_file = '${dir}/pg_hba.conf'\nident_file = '${dir}/pg_ident.conf'\n`)
-  writeFileSync(join(dir, 'recovery.signal'), '')
-  spawnSync('chown', ['postgres:postgres', join(dir, 'postgresql.auto.conf'), join(dir, 'recovery.signal')])
-  spawnSync(`${PGBIN}/pg_ctl`, ['-D', dir, '-l', `${dir}.log`, 'start'], {...asPg, stdio: 'ignore'})
-  const ms = await waitPromoted(18558, t0)
-  spawnSync(`${PGBIN}/pg_ctl`, ['-D', dir, '-m', 'immediate', 'stop'], {...asPg, stdio: 'ignore'})
-  rmSync(dir, {recursive: true, force: true})
-  return ms
-}
+const curl = `curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user '${readFileSync(join(labDir, 'secrets/s3-access-key'), 'utf8').trim()}:${readFileSync(join(labDir, 'secrets/s3-secret-key'), 'utf8').trim()}'`
+const byHandS3 = (i) => byHandWith(join(local, `hand-s3-${i}`), 18558, `${curl} '${s3Url}/${manifest.key}' | tar -x -C ${join(local, `hand-s3-${i}`)}`,
+  `${curl} -o %p '${s3Url}/postgres/vault-lab/wal/%f'`)
 
 function withVaultctl() {
   const t0 = performance.now()

@@ -4,7 +4,7 @@ import {BaseCommand, type PlanRunResult} from '../../base-command.js'
 import {planApply, type ApplyObserved} from '../../lib/provision/apply.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
 import {resolveProvision} from '../../lib/provision/inputs.js'
-import {render, requireHelm} from '../../lib/provision/render.js'
+import {render} from '../../lib/provision/render.js'
 
 export type ProvisionApplyResult = PlanRunResult & {observed: ApplyObserved}
 
@@ -21,9 +21,8 @@ export default class ProvisionApply extends BaseCommand<typeof ProvisionApply> {
     const r = this.environment()
     const inputs = await resolveProvision(r)
     const rendered = await render(r.name, inputs)
-    const {bin} = await requireHelm()
     const {plan, observed} = await planApply({name: r.name, protected: r.env.protected}, rendered,
-      {outDir: this.flags.out ? resolve(this.flags.out) : defaultOutDir(r.name), helmBin: bin, recoverStuck: this.flags['recover-stuck'],
+      {outDir: this.flags.out ? resolve(this.flags.out) : defaultOutDir(r.name), helmBin: rendered.helmBin, recoverStuck: this.flags['recover-stuck'],
         kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}})
     return {...(await this.runPlan(plan)), observed}
   }

@@ -5,7 +5,7 @@ import {chooseBaseline, type Baseline} from '../../lib/provision/baseline.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
 import {diffRendered, formatChanges, type ResourceChange} from '../../lib/provision/diff.js'
 import {resolveProvision} from '../../lib/provision/inputs.js'
-import {render, requireHelm} from '../../lib/provision/render.js'
+import {render} from '../../lib/provision/render.js'
 
 export type ProvisionPlanResult = {env: string; baseline: Omit<Baseline, 'files'>; changes: ResourceChange[]; counts: {create: number; update: number; delete: number}}
 
@@ -21,9 +21,8 @@ export default class ProvisionPlan extends BaseCommand<typeof ProvisionPlan> {
   async run(): Promise<ProvisionPlanResult> {
     const r = this.environment()
     const inputs = await resolveProvision(r)
-    const {bin} = await requireHelm()
-    const baseline = await chooseBaseline(inputs, bin, {kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}, dir: this.flags.dir ? resolve(this.flags.dir) : defaultOutDir(r.name)})
     const desired = await render(r.name, inputs)
+    const baseline = await chooseBaseline(inputs, desired.helmBin, {kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}, dir: this.flags.dir ? resolve(this.flags.dir) : defaultOutDir(r.name)})
     const changes = await diffRendered(baseline.files, desired.files)
     const counts = {create: 0, update: 0, delete: 0}
     for (const c of changes) counts[c.action]++

@@ -102,6 +102,8 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
       manual: `python3 -m pip install ${pipPkgs.map((p) => `'${p}'`).join(' ')}`})
   }
   const go = which('go', ['/usr/local/go/bin']) ?? 'go'
+  // Where the Go module cache unpacked a module (downloading it first when needed).
+  const moduleDir = (module: string) => `${go} mod download -json ${module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'`
   for (const r of missing) {
     if (r.install.kind === 'go') {
       out.push({title: `build ${r.binary} from its Go module (cached in ${r.install.gobin}; minutes the first time)`, argv: [go, 'install', r.install.module],
@@ -109,12 +111,12 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
     }
     if (r.install.kind === 'gomod-build') {
       const i = r.install
-      const script = `set -e; dir=$(${go} mod download -json ${i.module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'); rm -rf ${i.src}; mkdir -p ${i.bin}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src} && ${go} build -o ${i.bin}/${r.binary} ${i.pkg}`
+      const script = `set -e; dir=$(${moduleDir(i.module)}); rm -rf ${i.src}; mkdir -p ${i.bin}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src} && ${go} build -o ${i.bin}/${r.binary} ${i.pkg}`
       out.push({title: `build ${r.binary} from its Go module ${i.module} (cached in ${i.bin}; about 8 minutes the first time)`, argv: ['sh', '-c', script], manual: script})
     }
     if (r.install.kind === 'gomod-file') {
       const i = r.install
-      const script = `set -e; dir=$(${go} mod download -json ${i.module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'); mkdir -p ${i.dest}; `
+      const script = `set -e; dir=$(${moduleDir(i.module)}); mkdir -p ${i.dest}; `
         + i.files.map((f) => `cp "$dir/${f}" ${i.dest}/; chmod 644 ${i.dest}/${f.split('/').at(-1)}`).join('; ')
       out.push({title: `copy ${i.files.map((f) => f.split('/').at(-1)).join(', ')} of the Go module ${i.module} into ${i.dest}`, argv: ['sh', '-c', script], manual: script})
     }

@@ -14,8 +14,7 @@ export async function renderedFiles(r: ResolvedEnvironment, dir?: string): Promi
   const inputs = await resolveProvision(r)
   if (!dir) {
     const rendered = await render(r.name, inputs)
-    const {bin} = await requireHelm()
-    return {inputs, files: rendered.files, helmBin: bin, rendered}
+    return {inputs, files: rendered.files, helmBin: rendered.helmBin, rendered}
   }
   const files = readRenderedDir(dir)
   if (!files) throw usageError('NOT_RENDERED', `${dir} holds no rendered files (${FILES.clusterConfig}, ${FILES.values}, ${FILES.manifests})`, [`Render first: vaultctl provision render --env ${r.name} --out ${dir}`])

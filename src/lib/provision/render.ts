@@ -18,6 +18,8 @@ export type Rendered = {
   clusterConfig: Record<string, unknown>
   values: Record<string, unknown>
   files: Record<string, string>
+  /** The helm that rendered them, for the commands that follow (lint, status, upgrade). */
+  helmBin: string
   helmVersion: string
   helmMajor: number
 }
@@ -98,7 +100,7 @@ export async function render(env: string, inputs: ProvisionInputs): Promise<Rend
     helm: `v${major}`,
     files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, sha256(v)])),
   }, null, 2) + '\n'
-  return {env, inputs, clusterConfig, values, files, helmVersion: version, helmMajor: major}
+  return {env, inputs, clusterConfig, values, files, helmBin: bin, helmVersion: version, helmMajor: major}
 }
 
 export function writeRendered(r: Rendered, outDir: string): string[] {
