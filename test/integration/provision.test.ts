@@ -12,10 +12,11 @@ import type {ProvisionPlanResult} from '../../src/commands/provision/plan.js'
 import type {ProvisionRenderResult} from '../../src/commands/provision/render.js'
 import type {ProvisionValidateResult} from '../../src/commands/provision/validate.js'
 import {vaultctl} from '../helpers/cli.js'
+import {fixturesDir} from '../helpers/fixtures.js'
 import {eksctlBinary} from '../../src/lib/clients/eksctl.js'
 
 const ENVS = ['production', 'staging', 'development', 'lab'] as const
-const SCHEMA = resolve(import.meta.dirname, '../../../shared/fixtures/eksctl/clusterconfig.schema.json')
+const SCHEMA = join(fixturesDir(), 'eksctl', 'clusterconfig.schema.json')
 const GOLDEN = resolve(import.meta.dirname, '../golden/provision')
 const CHART = resolve(import.meta.dirname, '../../templates/helm/llm-vault')
 let work = ''
