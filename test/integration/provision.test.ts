@@ -59,6 +59,21 @@ describe('provision render', () => {
     expect(again.json<ProvisionRenderResult>().files.every((f) => f.change === 'unchanged')).toBe(true)
   })
 
+  it('--dry-run writes nothing; a real render leaves an audit record', async () => {
+    const out = join(work, 'dry-render')
+    const audit = join(work, 'render-audit.jsonl')
+    const dry = await vaultctl(['provision', 'render', '--env', 'lab', '--out', out, '--dry-run', '--json', '--config', config()], {env: {VAULTCTL_AUDIT_FILE: audit}})
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.json<ProvisionRenderResult>()).toMatchObject({dryRun: true, files: expect.arrayContaining([expect.objectContaining({name: 'manifests.yaml', change: 'new'})])})
+    expect(existsSync(out)).toBe(false)
+    expect(existsSync(audit)).toBe(false)
+    const real = await vaultctl(['provision', 'render', '--env', 'lab', '--out', out, '--json', '--config', config()], {env: {VAULTCTL_AUDIT_FILE: audit}})
+    expect(real.code, real.stderr).toBe(0)
+    expect(readdirSync(out).sort()).toEqual(['clusterconfig.yaml', 'manifests.yaml', 'render.json', 'values.yaml'])
+    const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {command: string; status: string})
+    expect(records).toMatchObject([{command: 'provision render', status: 'succeeded'}])
+  })
+
   it('shows what the architecture asks for: node pools, namespaces, probes, security contexts, thresholds', () => {
     const prod = readFileSync(join(GOLDEN, 'production', 'manifests.yaml'), 'utf8')
     const cc = readFileSync(join(GOLDEN, 'production', 'clusterconfig.yaml'), 'utf8')

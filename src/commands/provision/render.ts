@@ -5,7 +5,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
 import {resolveProvision} from '../../lib/provision/inputs.js'
-import {render, writeRendered} from '../../lib/provision/render.js'
+import {CHART_DIR, FILES, render, writeRendered} from '../../lib/provision/render.js'
+import {shellLine} from '../../lib/provision/apply.js'
 import {table} from '../../lib/table.js'
 
 export type RenderedFile = {name: string; path: string; bytes: number; sha256: string; change: 'new' | 'changed' | 'unchanged'}
@@ -30,8 +31,21 @@ export default class ProvisionRender extends BaseCommand<typeof ProvisionRender>
       return {name, path, bytes: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'),
         change: before === undefined ? 'new' : before === content ? 'unchanged' : 'changed'}
     })
-    const dryRun = Boolean(this.flags['dry-run'])
-    if (!dryRun) writeRendered(rendered, outDir)
+    const count = (c: RenderedFile['change']) => files.filter((f) => f.change === c).length
+    const result = await this.runPlan({
+      command: 'provision render', env: r.name, protected: false,
+      summary: `render ${r.name} (profile ${inputs.profile}) into ${outDir}: ${count('new')} new, ${count('changed')} changed, ${count('unchanged')} unchanged`,
+      observed: Object.fromEntries(files.map((f) => [f.name, f.change])), preconditions: [],
+      steps: [{
+        id: 'write-files', title: `write ${files.map((f) => f.name).join(', ')} into ${outDir}`, risk: 'write',
+        manual: shellLine(['helm', 'template', inputs.helm.release, CHART_DIR(), '--namespace', inputs.helm.namespace, '--kube-version', inputs.cluster.version,
+          '-f', join(outDir, FILES.values)]) + ` > ${join(outDir, FILES.manifests)}`,
+        async run() {
+          writeRendered(rendered, outDir)
+        },
+      }],
+    })
+    const dryRun = result.dryRun
     this.out(table(['FILE', 'BYTES', 'CHANGE', 'SHA256'], files.map((f) => [f.path, String(f.bytes), dryRun && f.change !== 'unchanged' ? `${f.change} (not written)` : f.change, f.sha256.slice(0, 16)])))
     this.out(`${dryRun ? 'Dry run: nothing written' : `Rendered ${r.name} (profile ${inputs.profile}) into ${outDir}`}. Next: vaultctl provision validate --env ${r.name}${this.flags.out ? ` --dir ${outDir}` : ''}`)
     return {env: r.name, profile: inputs.profile, outDir, dryRun, files}
