@@ -4,6 +4,13 @@
 // and Node's on-disk compile cache cuts the cost of loading oclif on later runs.
 import module from 'node:module'
 
+// A reader that stops early (`vaultctl lab metrics | head -1`) closes the pipe: end quietly, as
+// other CLIs do, instead of waiting forever for a 'drain' that cannot come.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0)
+  throw error
+})
+
 const argv = process.argv.slice(2)
 const dash = argv.indexOf('--')
 const opts = dash === -1 ? argv : argv.slice(0, dash)

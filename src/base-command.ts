@@ -6,6 +6,7 @@ import {createInterface} from 'node:readline/promises'
 import {loadConfig, resolveEnvironment, type LoadedConfig, type ResolvedEnvironment} from './lib/config/load.js'
 import {redact} from './lib/config/secrets.js'
 import {ExitCode, VaultctlError, usageError} from './lib/errors.js'
+import {unwrapFlagError} from './lib/flags.js'
 import {defaultAuditFile, expandHome} from './lib/paths.js'
 import {planData} from './lib/plan/data.js'
 import {executePlan} from './lib/plan/execute.js'
@@ -97,7 +98,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     const debug = this.argv.includes('--debug')
     let error: VaultctlError
-    if (err instanceof VaultctlError) error = err
+    if (err instanceof VaultctlError) {
+      error = err
+      error.message = unwrapFlagError(error.message)
+    }
     else if (err.oclif?.exit !== undefined && err.oclif.exit !== 1 && !(err.code ?? '').startsWith('ERR_')) {
       // oclif's own exits (help, version) and flag parsing errors.
       if (err.oclif.exit === 0) throw err
@@ -118,4 +122,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = error.exit
     return undefined
   }
+}
+
+/** For commands that run no plan (the WAL entry points): the plan flags neither shown nor meaningful. */
+export const hiddenPlanFlags = {
+  'dry-run': Flags.boolean({hidden: true, helpGroup: 'GLOBAL'}),
+  yes: Flags.boolean({hidden: true, helpGroup: 'GLOBAL'}),
+  confirm: Flags.string({hidden: true, helpGroup: 'GLOBAL'}),
+  debug: Flags.boolean({hidden: true, helpGroup: 'GLOBAL'}),
 }

@@ -40,6 +40,7 @@ export async function walMain(argv: string[]): Promise<number> {
     const r = verb === 'push' ? await pushWal(conn, location, rest[0]!) : await fetchWal(conn, location, rest[0]!, rest[1]!)
     if (json) process.stdout.write(JSON.stringify(r) + '\n')
     else if (r.outcome === 'missing') process.stderr.write(`vaultctl wal fetch: ${r.name} is not in ${r.url.replace(/[^/]+$/, '')}\n`)
+    if (r.outcome === 'diverged') process.stderr.write(`vaultctl wal push: WARNING: ${r.detail}\n`)
     return r.outcome === 'missing' ? 1 : 0
   } catch (error) {
     const e = error instanceof VaultctlError ? error : undefined

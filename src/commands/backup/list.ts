@@ -1,32 +1,49 @@
 import {BaseCommand} from '../../base-command.js'
 import type {BackupManifest} from '../../lib/backup/base.js'
 import {readCatalog} from '../../lib/backup/catalog.js'
+import {windowWithCommits} from '../../lib/backup/last-commit.js'
 import {backupTarget} from '../../lib/backup/location.js'
 import {s3Url, walPrefix} from '../../lib/backup/layout.js'
 import {describeWindow, type Window} from '../../lib/backup/window.js'
+import {errorMessage} from '../../lib/errors.js'
+import {pgBinDir} from '../../lib/restore/run.js'
+import {archivingOf} from '../../lib/status/postgres.js'
+import type {StatusRow} from '../../lib/status/types.js'
 import {table} from '../../lib/table.js'
 import {formatBytes} from '../../lib/units.js'
 
-export type BackupListResult = {location: string; backups: BackupManifest[]; incomplete: string[]; walFiles: number; window: Window}
+export type BackupListResult = {location: string; backups: BackupManifest[]; incomplete: string[]; walFiles: number; window: Window; archiving: Pick<StatusRow, 'rating' | 'state' | 'detail' | 'facts'> | null}
 
 export default class BackupList extends BaseCommand<typeof BackupList> {
-  static override summary = 'Base backups and the restorable window computed from them plus the continuous WAL after them (gaps reported)'
+  static override summary = 'Base backups, the restorable window restore accepts (to just before the last archived commit; gaps reported) and the state of WAL archiving'
 
   async run(): Promise<BackupListResult> {
-    const {name, env} = this.environment()
-    const {location, conn} = backupTarget(env, name)
+    const r = this.environment()
+    const {location, conn} = backupTarget(r.env, r.name)
     const c = await readCatalog(conn, location)
+    const binDir = pgBinDir(r)
+    let window = c.window
+    if (binDir) window = await windowWithCommits(binDir, conn, location, c.window, c.histories)
+    else this.note('note: pg_waldump not found (set postgres.binDir): window ends are the archive times of the last segments, not the last commits')
+    let archiving: BackupListResult['archiving'] = null
+    try {
+      archiving = await archivingOf(r.env)
+    } catch (error) {
+      this.note(`note: archiving on the leader not checked: ${errorMessage(error)}`)
+    }
     const lines = [
       c.backups.length ? table(['BACKUP', 'FINISHED', 'SOURCE', 'TL', 'START LSN', 'END LSN', 'SIZE'],
         c.backups.map((b) => [b.id, b.finishedAt, `${b.source.member} (${b.source.role})`, String(b.timeline), b.startLsn, b.endLsn, formatBytes(b.bytes)])) : 'No base backups.',
       '',
       `WAL files archived: ${c.wal.length} in ${s3Url(location, walPrefix(location))}`,
-      `Restorable window (target timeline ${c.window.targetTimeline}): ${c.window.earliest ? `${c.window.earliest} .. ${c.window.latest}` : 'none'}`,
-      `  ${describeWindow(c.window)}`,
-      ...(c.window.gaps.length ? [`WAL gaps: ${c.window.gaps.join(', ')}`] : []),
+      ...(archiving ? [`Archiving on the leader: ${archiving.rating.toUpperCase()} ${archiving.state}: ${archiving.detail}`] : []),
+      `Restorable window for --target-time (timeline ${window.targetTimeline}): ${window.earliest ? `${window.earliest} .. ${window.latest}` : 'none'}${window.ends === 'commits' ? '' : ' (approximate: archive times)'}`,
+      `  ${describeWindow(window)}`,
+      ...(window.backups.length ? ['  --latest replays all archived WAL; a window ends just before its last archived commit, which only --latest includes.'] : []),
+      ...(window.gaps.length ? [`WAL gaps: ${window.gaps.join(', ')}`] : []),
       ...(c.incomplete.length ? [`Incomplete (no manifest, ignored): ${c.incomplete.join(', ')}`] : []),
     ]
     this.out(lines.join('\n'))
-    return {location: s3Url(location, ''), backups: c.backups, incomplete: c.incomplete, walFiles: c.wal.length, window: c.window}
+    return {location: s3Url(location, ''), backups: c.backups, incomplete: c.incomplete, walFiles: c.wal.length, window, archiving}
   }
 }

@@ -7,7 +7,7 @@ import type {Check} from '../../lib/postgres/preflight.js'
 import {switchoverReport} from '../../lib/postgres/report.js'
 import {planPostgresFailover, type SwitchoverOutcome} from '../../lib/postgres/switchover.js'
 import {patroniTarget} from '../../lib/postgres/target.js'
-import {parseDuration, parseSize} from '../../lib/units.js'
+import {durationFlag, instantFlag, sizeFlag} from '../../lib/flags.js'
 
 export type FailoverPostgresResult = {
   dryRun: boolean
@@ -42,12 +42,12 @@ export default class FailoverPostgres extends BaseCommand<typeof FailoverPostgre
   static override flags = {
     candidate: Flags.string({description: 'member to promote (default: the best replica, as Patroni picks)'}),
     leader: Flags.string({description: 'expected current leader; refuse if it is not (a guard against acting on a stale view)'}),
-    'scheduled-at': Flags.string({description: 'schedule the switchover at this ISO 8601 time, with its UTC offset (e.g. 2026-12-01T02:00:00Z)'}),
+    'scheduled-at': instantFlag({description: 'schedule the switchover at this ISO 8601 time, with its UTC offset (e.g. 2026-12-01T02:00:00Z)'}),
     cancel: Flags.boolean({description: 'cancel a scheduled switchover'}),
     failover: Flags.boolean({description: 'fail over when there is no healthy leader (requires --candidate; committed data may be lost)'}),
-    'max-lag': Flags.string({description: 'the most a candidate may lag, e.g. 16MiB (default: the environment\'s slo.replicationLagBytes.warn)'}),
+    'max-lag': sizeFlag({description: 'the most a candidate may lag, e.g. 16MiB (default: the environment\'s slo.replicationLagBytes.warn)'}),
     force: Flags.boolean({description: 'override the lag, pause and healthy-leader checks (the refusal names which apply)'}),
-    timeout: Flags.string({description: 'how long to wait for a writable leader', default: '60s'}),
+    timeout: durationFlag({description: 'how long to wait for a writable leader', default: '60s'}),
     'wait-replicas': Flags.boolean({description: 'also wait until every other member streams from the new leader'}),
   }
 
@@ -57,21 +57,16 @@ export default class FailoverPostgres extends BaseCommand<typeof FailoverPostgre
     if (f.cancel && (f.failover || f['scheduled-at'] || f.candidate)) throw usageError('USAGE', '--cancel takes no --candidate, --failover or --scheduled-at')
     if (f['scheduled-at']) {
       if (f.failover) throw usageError('USAGE', 'a failover cannot be scheduled; only a switchover')
-      if (!/(Z|[+-]\d\d:?\d\d)$/.test(f['scheduled-at']) || Number.isNaN(Date.parse(f['scheduled-at']))) {
-        throw usageError('AMBIGUOUS_TIME', `--scheduled-at ${f['scheduled-at']}: give an ISO 8601 time with its UTC offset`, ['e.g. 2026-12-01T02:00:00Z or 2026-12-01T03:00:00+01:00'])
-      }
-      if (Date.parse(f['scheduled-at']) <= Date.now()) throw usageError('PAST_TIME', `--scheduled-at ${f['scheduled-at']} is in the past`)
+      if (f['scheduled-at'].getTime() <= Date.now()) throw usageError('PAST_TIME', `--scheduled-at ${f['scheduled-at'].toISOString()} is in the past`)
     }
-    const timeout = parseDuration(f.timeout)
-    if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 60s`)
+    const timeout = f.timeout
     const {name, env} = this.environment()
-    const maxLag = f['max-lag'] === undefined ? env.slo.replicationLagBytes.warn : parseSize(f['max-lag'])
-    if (maxLag === undefined) throw usageError('USAGE', `--max-lag ${f['max-lag']}: expected a size such as 16MiB`)
+    const maxLag = f['max-lag'] ?? env.slo.replicationLagBytes.warn
     const target = patroniTarget(env, name)
     const out: SwitchoverOutcome = {notes: []}
     const {plan, before, checks} = await planPostgresFailover(target, {name, protected: env.protected}, {
       kind: f.failover ? 'failover' : 'switchover', candidate: f.candidate, leader: f.leader, maxLagBytes: maxLag, force: f.force,
-      scheduledAt: f['scheduled-at'], cancel: f.cancel, timeoutMs: timeout * 1000, waitReplicas: f['wait-replicas'],
+      scheduledAt: f['scheduled-at']?.toISOString(), cancel: f.cancel, timeoutMs: timeout * 1000, waitReplicas: f['wait-replicas'],
     }, out)
     const kind = f.cancel ? 'cancel' : f['scheduled-at'] ? 'scheduled-switchover' : f.failover ? 'failover' : 'switchover'
     const result = await this.runPlan(plan)

@@ -6,7 +6,7 @@ import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
 import {planRedisFailover, type RedisFailoverMode, type RedisFailoverOutcome} from '../../lib/redis/failover.js'
 import {isDown, type Topology} from '../../lib/redis/topology.js'
 import {table} from '../../lib/table.js'
-import {parseDuration} from '../../lib/units.js'
+import {durationFlag} from '../../lib/flags.js'
 
 type NodeRow = {address: string; role: string; master?: string; slots: number; down: boolean}
 
@@ -39,14 +39,13 @@ export default class FailoverRedis extends BaseCommand<typeof FailoverRedis> {
     replica: Flags.string({description: 'the replica to promote, HOST:PORT', exactlyOne: ['replica', 'master']}),
     master: Flags.string({description: 'the master to replace, HOST:PORT: vaultctl picks its healthiest replica (link up, smallest offset lag)', exactlyOne: ['replica', 'master']}),
     mode: Flags.string({description: 'default (safe), force (master down) or takeover (majority down)', options: ['default', 'force', 'takeover'], default: 'default'}),
-    timeout: Flags.string({description: 'how long to wait for every node to agree', default: '15s'}),
+    timeout: durationFlag({description: 'how long to wait for every node to agree', default: '15s'}),
   }
 
   async run(): Promise<FailoverRedisResult> {
     const {name, env} = this.environment()
     if (!env.redis) throw usageError('NO_REDIS', `environment "${name}" has no redis section`, ['Add redis: {nodes: [HOST:PORT, ...]} to the config.'])
-    const timeout = parseDuration(this.flags.timeout)
-    if (timeout === undefined) throw usageError('USAGE', `--timeout ${this.flags.timeout}: expected a duration such as 15s`)
+    const timeout = this.flags.timeout
     const password = env.redis.passwordFrom ? resolveSecret(env.redis.passwordFrom, 'redis.passwordFrom') : undefined
     const mode = this.flags.mode as RedisFailoverMode
     const out: RedisFailoverOutcome = {}

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {instantFlag, intFlag} from '../../lib/flags.js'
 import {BaseCommand} from '../../base-command.js'
 import {generateOpenMetrics} from '../../lib/lab/metrics.js'
 
@@ -6,14 +6,14 @@ export default class LabMetrics extends BaseCommand<typeof LabMetrics> {
   static override summary = 'Print the lab\'s deterministic container CPU/memory metrics (OpenMetrics text, for promtool backfill)'
   static override enableJsonFlag = false
   static override flags = {
-    end: Flags.string({description: 'last sample time, ISO 8601 with offset (default: the last full hour)'}),
-    days: Flags.integer({description: 'days of history', default: 7}),
-    step: Flags.integer({description: 'seconds between samples', default: 300}),
-    seed: Flags.integer({description: 'generator seed', default: 42}),
+    end: instantFlag({description: 'last sample time, ISO 8601 with offset (default: the last full hour)'}),
+    days: intFlag({description: 'days of history', default: 7, min: 1, max: 366}),
+    step: intFlag({description: 'seconds between samples', default: 300, min: 1, max: 86_400}),
+    seed: intFlag({description: 'generator seed', default: 42, min: 0}),
   }
 
   async run(): Promise<void> {
-    const end = this.flags.end ? new Date(this.flags.end) : new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000)
+    const end = this.flags.end ?? new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000)
     for (const line of generateOpenMetrics({end, days: this.flags.days, stepSeconds: this.flags.step, seed: this.flags.seed})) {
       if (!process.stdout.write(line + '\n')) await new Promise((r) => process.stdout.once('drain', r))
     }

@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {BaseCommand} from '../../base-command.js'
+import {optionalIntFlag} from '../../lib/flags.js'
+import {failure} from '../../lib/errors.js'
 import {labDirFlag} from '../../lib/lab/flags.js'
 import {LAB_COMPONENTS, newLayout, parsePortOverrides, readLayout, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
 import {planLabUp} from '../../lib/lab/plan.js'
@@ -13,7 +15,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
   static override flags = {
     dir: labDirFlag,
     install: Flags.boolean({description: 'install missing programs (apt, pip, go) as part of the plan'}),
-    'base-port': Flags.integer({description: 'shift every default port: etcd BASE+379, Patroni BASE+8.., PostgreSQL BASE+432.., Redis BASE+701.., S3 BASE+900, Prometheus BASE+90 (default 12000; only when the lab is first created)'}),
+    'base-port': optionalIntFlag({min: 1024, max: 64_000, example: 12_000, description: 'shift every default port: etcd BASE+379, Patroni BASE+8.., PostgreSQL BASE+432.., Redis BASE+701.., S3 BASE+900, Prometheus BASE+90 (default 12000; only when the lab is first created)'}),
     port: Flags.string({description: 'override one port, NAME=PORT (repeatable), e.g. redis-1=7001', multiple: true}),
     s3: Flags.string({description: 'S3 server for a new lab: moto (default; AWS semantics) or minio (the on-prem target)', options: ['moto', 'minio']}),
     only: Flags.string({description: 'run only these components in a new lab (default: all)', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
@@ -31,6 +33,9 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     if (outcome.dryRun) return {dryRun: true, plan: outcome.plan}
     const result = await labSummary(layout, outcome.execution)
     this.out(result.table)
+    if (result.notReady.length) {
+      throw failure('LAB_NOT_READY', `lab up: ${result.notReady.join(', ')} not ready ${30} s after start-up`, [`See the logs in ${resolve(dir, 'logs')}; \`vaultctl lab status\` re-checks, \`vaultctl lab up\` starts what is missing.`], undefined, result.json)
+    }
     return result.json
   }
 }

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand, hiddenPlanFlags} from '../../base-command.js'
 import {backupTarget} from '../../lib/backup/location.js'
 import {fetchWal, type WalResult} from '../../lib/backup/wal.js'
 
@@ -7,6 +7,8 @@ import {fetchWal, type WalResult} from '../../lib/backup/wal.js'
 export default class WalFetch extends BaseCommand<typeof WalFetch> {
   static override summary = 'restore_command: fetch one WAL file from the backup location (checksum verified; exit 1 if absent)'
   static override description = 'Use as: restore_command = \'vaultctl wal fetch %f %p --env ENV\'. The file is written beside DEST and renamed, so PostgreSQL never reads a partial segment.'
+  // Only what the small entry point understands: no plan, so no --dry-run/--yes/--confirm/--debug.
+  static override baseFlags = {...BaseCommand.baseFlags, ...hiddenPlanFlags}
   static override args = {
     name: Args.string({description: 'the WAL file name (%f)', required: true}),
     dest: Args.string({description: 'where to write it (%p)', required: true}),

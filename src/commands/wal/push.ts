@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand, hiddenPlanFlags} from '../../base-command.js'
 import {backupTarget} from '../../lib/backup/location.js'
 import {pushWal, type WalResult} from '../../lib/backup/wal.js'
 
@@ -7,7 +7,9 @@ import {pushWal, type WalResult} from '../../lib/backup/wal.js'
 // oclif; this class documents the command and serves the same function if oclif runs it.
 export default class WalPush extends BaseCommand<typeof WalPush> {
   static override summary = 'archive_command: copy one WAL file to the backup location in S3 (checksummed; idempotent)'
-  static override description = 'Use as: archive_command = \'vaultctl wal push %p --env ENV\'. A file already archived with the same SHA-256 is success; different content is an error (exit 1) and is never overwritten.'
+  static override description = 'Use as: archive_command = \'vaultctl wal push %p --env ENV\'. A file already archived with the same SHA-256 is success. An archived file is never overwritten: different content is an error (exit 1) when the file is part of the restorable history, and is kept under wal-diverged/ (exit 0, warning) when it belongs to an abandoned timeline.'
+  // Only what the small entry point understands: no plan, so no --dry-run/--yes/--confirm/--debug.
+  static override baseFlags = {...BaseCommand.baseFlags, ...hiddenPlanFlags}
   static override args = {path: Args.string({description: 'the WAL file (%p)', required: true})}
 
   async run(): Promise<WalResult> {

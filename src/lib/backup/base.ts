@@ -4,7 +4,7 @@
 import {createHash} from 'node:crypto'
 import {PassThrough} from 'node:stream'
 import {startBaseBackup} from '../clients/basebackup.js'
-import {headObject, putObject, s3Client, uploadStream, type S3Conn} from '../clients/s3.js'
+import {deleteObject, headObject, putObject, s3Client, uploadStream, type S3Conn} from '../clients/s3.js'
 import {failure, refusal} from '../errors.js'
 import type {Plan} from '../plan/types.js'
 import {readClusterState, type MemberState} from '../postgres/cluster-state.js'
@@ -81,8 +81,13 @@ export async function planBackupCreate(t: PgTarget, binDir: string | undefined, 
             const r = await run.done
             await upload
             clearInterval(timer)
-            if (r.exitCode !== 0) throw failure('PG_BASEBACKUP_FAILED', `pg_basebackup exited ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`)
-            if (uploadError) throw uploadError
+            if (r.exitCode !== 0 || uploadError) {
+              // Nothing may look like a backup that is not one: remove what the upload wrote
+              // (without a manifest it is never used, but a 0-byte base.tar misleads a reader).
+              await deleteObject(client, loc.bucket, tarKey).catch(() => undefined)
+              if (uploadError) throw uploadError
+              throw failure('PG_BASEBACKUP_FAILED', `pg_basebackup exited ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`, [`${s3Url(loc, tarKey)} was removed; fix the cause and re-run \`vaultctl backup create\`.`])
+            }
             const log = parseBaseBackupLog(r.stderr)
             if (!log.startLsn || !log.endLsn || !log.timeline) throw failure('PG_BASEBACKUP_LOG', `could not read start/end LSN from pg_basebackup's output: ${r.stderr.slice(-300)}`)
             streamed = {bytes, sha256: hash.digest('hex'), log}
@@ -121,13 +126,19 @@ export async function planBackupCreate(t: PgTarget, binDir: string | undefined, 
         },
       },
       ...(state.leader?.host && state.leader.port ? [{
-        id: 'switch-wal', title: `switch WAL on the leader ${state.leader.name} so the backup's last segment is archived now`, risk: 'write' as const,
-        manual: `psql -h ${state.leader.host} -p ${state.leader.port} -U ${t.user} -c 'select pg_switch_wal()'`,
+        id: 'switch-wal', title: `on the leader ${state.leader.name}: a restore point and a commit after the backup, then switch WAL, so the backup is restorable at once (even on an idle cluster)`, risk: 'write' as const,
+        manual: `psql -h ${state.leader.host} -p ${state.leader.port} -U ${t.user} -c "select pg_create_restore_point('vaultctl-backup-${id}')" -c 'select txid_current()' -c 'select pg_switch_wal()'`,
         async run() {
+          // Recovery to a time stops at the first commit after it: without a commit after the
+          // backup's end (an idle cluster), no --target-time would be restorable from it. A
+          // transaction that takes an xid writes a commit record and touches no table.
           const {withPg} = await import('../clients/postgres.js')
-          const lsn = await withPg({host: state.leader!.host!, port: state.leader!.port!, user: t.user, password: t.password, database: t.database},
-            async (c) => (await c.query<{lsn: string}>('select pg_switch_wal()::text as lsn')).rows[0]!.lsn)
-          return {detail: `switched at ${lsn}`}
+          const lsn = await withPg({host: state.leader!.host!, port: state.leader!.port!, user: t.user, password: t.password, database: t.database}, async (c) => {
+            await c.query('select pg_create_restore_point($1)', [`vaultctl-backup-${id}`])
+            await c.query('select txid_current()')
+            return (await c.query<{lsn: string}>('select pg_switch_wal()::text as lsn')).rows[0]!.lsn
+          })
+          return {detail: `restore point vaultctl-backup-${id}; switched at ${lsn}`}
         },
       }] : []),
     ],

@@ -7,26 +7,39 @@ import {join} from 'node:path'
 import {lastCommitInSegment} from '../clients/waldump.js'
 import type {S3Conn} from '../clients/s3.js'
 import {fetchWal} from './wal.js'
-import {parseSegmentName, segmentName, type BackupLocation} from './layout.js'
+import type {BackupLocation} from './layout.js'
+import {chainSegments, withCommitTimes, type BackupWindow, type History, type Window} from './window.js'
 
-/** Walk back from the last archived segment (at most `max` segments) to the last commit. */
-export async function lastArchivedCommit(binDir: string, conn: S3Conn, loc: BackupLocation, lastSegment: string, firstSegno: number, max = 8): Promise<Date | undefined> {
+/** Walk back along a recovery path (segment names, oldest first; at most `max`) to its last commit. */
+export async function lastArchivedCommit(binDir: string, conn: S3Conn, loc: BackupLocation, chain: string[], max = 16): Promise<Date | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'vaultctl-waldump-'))
   try {
-    const last = parseSegmentName(lastSegment)!
-    for (let segno = last.segno; segno >= Math.max(firstSegno, last.segno - max + 1); segno--) {
-      // a segment earlier than a timeline switch is named for its own timeline: try both
-      for (const tli of [last.timeline, last.timeline - 1].filter((t) => t > 0)) {
-        const name = segmentName(tli, segno)
-        const r = await fetchWal(conn, loc, name, join(dir, name))
-        if (r.outcome !== 'fetched') continue
-        const t = await lastCommitInSegment(binDir, dir, name)
-        if (t) return t
-        break
-      }
+    for (const name of chain.slice(-max).reverse()) {
+      const r = await fetchWal(conn, loc, name, join(dir, name))
+      if (r.outcome !== 'fetched') continue
+      const t = await lastCommitInSegment(binDir, dir, name)
+      rmSync(join(dir, name), {force: true})
+      if (t) return t
     }
     return undefined
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
+}
+
+/**
+ * The window as restore checks it: every backup window ends just before the last commit on its
+ * recovery path. Windows that share their last segment (the usual case) are read once.
+ */
+export async function windowWithCommits(binDir: string, conn: S3Conn, loc: BackupLocation, w: Window, histories: History[]): Promise<Window> {
+  const commits = new Map<string, Date | undefined>()
+  for (const b of w.backups) {
+    if (commits.has(b.lastSegment)) continue
+    commits.set(b.lastSegment, await lastArchivedCommit(binDir, conn, loc, chainSegments(w, histories, b, b.fromLsn)))
+  }
+  return withCommitTimes(w, (b: BackupWindow) => {
+    const c = commits.get(b.lastSegment)
+    // A commit before the backup's end is no use to it (the walk back may reach behind it).
+    return c && c >= new Date(b.from) ? c : undefined
+  })
 }

@@ -8,6 +8,9 @@ export type BackupLocation = {bucket: string; prefix: string; cluster: string}
 const root = (l: BackupLocation) => `${l.prefix.replace(/^\/+/, '').replace(/\/?$/, '/')}${l.cluster}/`
 export const walPrefix = (l: BackupLocation) => `${root(l)}wal/`
 export const walKey = (l: BackupLocation, name: string) => `${walPrefix(l)}${name}`
+/** Copies of WAL files from abandoned histories that differed from the archived ones (kept, never used by restore). */
+export const divergedPrefix = (l: BackupLocation) => `${root(l)}wal-diverged/`
+export const divergedKey = (l: BackupLocation, name: string, sha256: string) => `${divergedPrefix(l)}${name}.${sha256.slice(0, 16)}`
 export const basePrefix = (l: BackupLocation) => `${root(l)}base/`
 export const backupKey = (l: BackupLocation, id: string, file: 'base.tar' | 'manifest.json') => `${basePrefix(l)}${id}/${file}`
 export const s3Url = (l: BackupLocation, key: string) => `s3://${l.bucket}/${key}`

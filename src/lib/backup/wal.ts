@@ -1,16 +1,57 @@
 // archive_command and restore_command: one WAL file to or from S3, checksummed and idempotent.
-// A file already archived with the same SHA-256 is success (PostgreSQL retries after crashes);
-// one archived with different content is an error, never overwritten.
+// A file already archived with the same SHA-256 is success (PostgreSQL retries after crashes).
+// One archived with different content is never overwritten. If the file is part of the
+// restorable history (a restore along the newest timeline would read it) that is an error: two
+// servers wrote the same stretch of history (split brain, or two clusters in one location). If
+// it belongs to an abandoned history (a timeline past the point where a newer one left it, e.g.
+// a copy a rewound member kept), this server's copy is stored beside the archive under
+// wal-diverged/ and the push succeeds, so archiving does not jam on it.
 import {createHash} from 'node:crypto'
+import {readdirSync, readFileSync} from 'node:fs'
 import {readFile, rename, rm, writeFile} from 'node:fs/promises'
-import {basename} from 'node:path'
+import {basename, dirname, join} from 'node:path'
+import type {S3Client} from '../clients/s3.js'
 import {getObjectBytes, headObject, putObject, s3Client, type S3Conn} from '../clients/s3.js'
 import {failure, usageError} from '../errors.js'
-import {isWalFileName, s3Url, walKey, type BackupLocation} from './layout.js'
+import {divergedKey, isWalFileName, s3Url, walKey, type BackupLocation} from './layout.js'
+import {latestHistory, onRestorablePath, parseHistory, type History} from './window.js'
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-export type WalResult = {name: string; url: string; outcome: 'archived' | 'already-archived' | 'fetched' | 'missing'; bytes: number; sha256?: string}
+export type WalResult = {
+  name: string
+  url: string
+  outcome: 'archived' | 'already-archived' | 'diverged' | 'fetched' | 'missing'
+  bytes: number
+  sha256?: string
+  /** outcome 'diverged': where this server's copy was kept, and why it is not the archived one. */
+  divergedUrl?: string
+  detail?: string
+}
+
+/** History files in the server's pg_wal (where %p points): its own timeline's ancestry. */
+function localHistories(walDir: string): History[] {
+  try {
+    return readdirSync(walDir).filter((f) => /^[0-9A-F]{8}\.history$/.test(f))
+      .map((f) => parseHistory(parseInt(f.slice(0, 8), 16), readFileSync(join(walDir, f), 'utf8')))
+  } catch {
+    return []
+  }
+}
+
+/**
+ * The newest timeline's history, as PostgreSQL finds it: from the newest one this server knows,
+ * probe the archive for the next timeline IDs until one is missing.
+ */
+async function newestHistory(client: S3Client, loc: BackupLocation, walDir: string): Promise<History> {
+  let newest = latestHistory(localHistories(walDir))
+  for (let tli = newest.tli + 1; ; tli++) {
+    const name = `${tli.toString(16).toUpperCase().padStart(8, '0')}.history`
+    const obj = await getObjectBytes(client, loc.bucket, walKey(loc, name))
+    if (!obj) return newest
+    newest = parseHistory(tli, Buffer.from(obj.body).toString('utf8'))
+  }
+}
 
 export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): Promise<WalResult> {
   const name = basename(path)
@@ -20,14 +61,22 @@ export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): 
   const client = await s3Client(conn)
   try {
     const key = walKey(loc, name)
+    const url = s3Url(loc, key)
     const existing = await headObject(client, loc.bucket, key)
-    if (existing) {
-      if (existing.metadata.sha256 === sum) return {name, url: s3Url(loc, key), outcome: 'already-archived', bytes: body.length, sha256: sum}
-      throw failure('WAL_CONFLICT', `${name} is already archived at ${s3Url(loc, key)} with different content (sha256 ${existing.metadata.sha256 ?? 'unknown'}, local ${sum})`,
-        ['Two clusters may be archiving into the same location, or the archive holds a file from an earlier timeline history. Do not delete it blindly: compare both copies first.'])
+    if (!existing) {
+      await putObject(client, loc.bucket, key, body, {sha256: sum})
+      return {name, url, outcome: 'archived', bytes: body.length, sha256: sum}
     }
-    await putObject(client, loc.bucket, key, body, {sha256: sum})
-    return {name, url: s3Url(loc, key), outcome: 'archived', bytes: body.length, sha256: sum}
+    if (existing.metadata.sha256 === sum) return {name, url, outcome: 'already-archived', bytes: body.length, sha256: sum}
+    const latest = await newestHistory(client, loc, dirname(path))
+    if (onRestorablePath(name, latest)) {
+      throw failure('WAL_CONFLICT', `${name} is already archived at ${url} with different content (sha256 ${existing.metadata.sha256 ?? 'unknown'}, local ${sum}), and it is part of the restorable history (timeline ${latest.tli}'s): refusing to overwrite it`,
+        ['Two servers wrote the same stretch of history: a split brain, or two clusters archiving into one location. Compare both copies (pg_waldump) before anything is removed; `vaultctl status` shows archiving as failing until this is resolved.'])
+    }
+    const kept = divergedKey(loc, name, sum)
+    await putObject(client, loc.bucket, kept, body, {sha256: sum, 'archived-sha256': existing.metadata.sha256 ?? 'unknown', 'newest-timeline': String(latest.tli)})
+    const detail = `${name} differs from the archived copy but belongs to an abandoned history (not on timeline ${latest.tli}'s path): the archived copy is kept, this server's copy is stored at ${s3Url(loc, kept)}`
+    return {name, url, outcome: 'diverged', bytes: body.length, sha256: sum, divergedUrl: s3Url(loc, kept), detail}
   } finally {
     client.destroy()
   }

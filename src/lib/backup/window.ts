@@ -19,7 +19,18 @@ export type BackupWindow = {
   backup: string
   timeline: number
   from: string // ISO: the backup's end
-  to: string // ISO: archive time of the last WAL segment reachable without a gap
+  /**
+   * ISO: the last instant a --target-time restore accepts. Recovery stops before the first commit
+   * after the target, so it must see one: this is just before the last archived commit (or, until
+   * commit times are read, the archive time of the last segment).
+   */
+  to: string
+  /** ISO: archive time of the last WAL segment reachable without a gap. */
+  archivedUntil: string
+  /** ISO: the last commit in the archived WAL on this window's recovery path (read with pg_waldump). */
+  lastCommit?: string
+  /** False when no transaction was committed after the backup: only --latest and --target-lsn can use it. */
+  timeTargets: boolean
   fromLsn: string
   toLsn: string
   lastSegment: string
@@ -27,7 +38,15 @@ export type BackupWindow = {
   gapAt?: string
 }
 
-export type Window = {earliest?: string; latest?: string; targetTimeline: number; backups: BackupWindow[]; gaps: string[]}
+export type Window = {
+  earliest?: string
+  latest?: string
+  targetTimeline: number
+  backups: BackupWindow[]
+  gaps: string[]
+  /** 'commits': window ends are the last archived commits, as restore checks them; 'archive-times': the last segments' archive times (an upper bound). */
+  ends: 'commits' | 'archive-times'
+}
 
 /** Which timeline holds segment `segno` when recovering along `history` to its timeline. */
 export function timelineFor(segno: number, history: History): number {
@@ -57,7 +76,9 @@ export function computeWindow(backups: BackupManifest[], wal: WalObject[], histo
     const history = onChain ? latest : {tli: b.timeline, parents: []}
     // Only segments on this recovery path count: strays from abandoned timelines are not gaps.
     const maxSegno = Math.max(-1, ...parsed.filter((p) => timelineFor(p.segno, history) === p.timeline).map((p) => p.segno))
-    const first = segnoOf(parseLsn(b.endLsn))
+    // The segment holding the backup's last byte: an end exactly on a segment boundary (a replica
+    // that had just replayed a WAL switch) needs the segment before, not the next (unwritten) one.
+    const first = segnoOf(parseLsn(b.endLsn) - 1)
     let s = first
     let last: WalObject | undefined
     while (s <= maxSegno) {
@@ -69,22 +90,41 @@ export function computeWindow(backups: BackupManifest[], wal: WalObject[], histo
     if (!last) continue // not restorable yet: the segment holding the backup's end is not archived
     const gapAt = s <= maxSegno ? segmentName(timelineFor(s, history), s) : undefined
     if (gapAt) gaps.add(gapAt)
-    windows.push({backup: b.id, timeline: b.timeline, from: b.finishedAt, to: last.lastModified.toISOString(), fromLsn: b.endLsn,
+    const archivedUntil = last.lastModified.toISOString()
+    windows.push({backup: b.id, timeline: b.timeline, from: b.finishedAt, to: archivedUntil, archivedUntil, timeTargets: archivedUntil >= b.finishedAt, fromLsn: b.endLsn,
       toLsn: formatLsn((s) * SEGMENT_SIZE - 1), lastSegment: segmentName(timelineFor(s - 1, history), s - 1), ...(gapAt ? {gapAt} : {})})
   }
-  const froms = windows.map((w) => w.from).sort()
-  const tos = windows.map((w) => w.to).sort()
-  return {earliest: froms[0], latest: tos.at(-1), targetTimeline: latest.tli, backups: windows, gaps: [...gaps]}
+  return summarise(windows, latest.tli, [...gaps], 'archive-times')
 }
 
-/** The newest backup whose window contains `t`, or undefined. */
+function summarise(windows: BackupWindow[], targetTimeline: number, gaps: string[], ends: Window['ends']): Window {
+  const timed = windows.filter((w) => w.timeTargets)
+  return {earliest: timed.map((w) => w.from).sort()[0], latest: timed.map((w) => w.to).sort().at(-1), targetTimeline, backups: windows, gaps, ends}
+}
+
+/**
+ * The window restore accepts: each backup's end moved to just before the last archived commit on
+ * its recovery path (`lastCommitOf(window)`, undefined when there is none after the backup). A
+ * target at that instant is restorable; a later one is refused, since recovery could not stop there.
+ */
+export function withCommitTimes(w: Window, lastCommitOf: (b: BackupWindow) => Date | undefined): Window {
+  const windows = w.backups.map((b) => {
+    const commit = lastCommitOf(b)
+    const to = commit ? new Date(commit.getTime() - 1) : undefined
+    const timeTargets = Boolean(to && to >= new Date(b.from))
+    return {...b, ...(commit ? {lastCommit: commit.toISOString()} : {}), to: timeTargets ? to!.toISOString() : b.from, timeTargets}
+  })
+  return summarise(windows, w.targetTimeline, w.gaps, 'commits')
+}
+
+/** The newest backup whose window contains `t` (both ends included), or undefined. */
 export function backupFor(w: Window, t: Date): BackupWindow | undefined {
-  return [...w.backups].reverse().find((b) => new Date(b.from) < t && new Date(b.to) >= t)
+  return [...w.backups].reverse().find((b) => b.timeTargets && new Date(b.from) <= t && new Date(b.to) >= t)
 }
 
 export function describeWindow(w: Window): string {
   if (w.backups.length === 0) return 'nothing is restorable yet (no base backup with its WAL archived)'
-  return w.backups.map((b) => `[${b.from} .. ${b.to}] from backup ${b.backup}${b.gapAt ? ` (WAL gap at ${b.gapAt})` : ''}`).join('; ')
+  return w.backups.map((b) => `${b.timeTargets ? `[${b.from} .. ${b.to}]` : `[--latest or --target-lsn only: no commit archived after ${b.from}]`} from backup ${b.backup}${b.gapAt ? ` (WAL gap at ${b.gapAt})` : ''}`).join('; ')
 }
 
 /** The WAL file names recovery from `startLsn` reads along the window's recovery path, in order. */
@@ -96,4 +136,24 @@ export function chainSegments(w: Window, histories: History[], b: BackupWindow, 
   const out: string[] = []
   for (let s = segnoOf(parseLsn(startLsn)); s <= last; s++) out.push(segmentName(timelineFor(s, history), s))
   return out
+}
+
+/** The newest timeline's history: the path every restore follows (recovery_target_timeline = latest). */
+export function latestHistory(histories: History[]): History {
+  return [...histories].sort((a, b) => b.tli - a.tli)[0] ?? {tli: 1, parents: []}
+}
+
+/**
+ * Is WAL file `name` part of the restorable history, i.e. would a restore along `latest` read it?
+ * Segments of a timeline after the point where a newer timeline left it (and of timelines that
+ * are no ancestor at all) belong to an abandoned history; so do `.partial` and `.backup` files,
+ * which recovery never reads. History files always count. A segment of a timeline newer than
+ * `latest` is assumed live: nothing is known against it.
+ */
+export function onRestorablePath(name: string, latest: History): boolean {
+  if (/^[0-9A-F]{8}\.history$/.test(name)) return true
+  const seg = parseSegmentName(name)
+  if (!seg) return false
+  if (seg.timeline > latest.tli) return true
+  return timelineFor(seg.segno, latest) === seg.timeline
 }

@@ -28,3 +28,11 @@ export async function pgAmcheck(binDir: string, conn: {port: number; user: strin
   if ((r as {code?: string}).code === 'ENOENT') return {ok: true, output: 'pg_amcheck not installed', available: false}
   return {ok: r.exitCode === 0, output: `${String(r.stdout ?? '')}${String(r.stderr ?? '')}`.trim().slice(-500), available: true}
 }
+
+/** pg_controldata's "Name: value" lines for a data directory (undefined when it cannot be read). */
+export async function pgControlData(binDir: string, dataDir: string): Promise<Record<string, string> | undefined> {
+  const {execa} = await import('execa')
+  const r = await execa(`${binDir.replace(/\/$/, '')}/pg_controldata`, ['-D', dataDir], {reject: false, stdin: 'ignore', env: {LC_ALL: 'C'}, extendEnv: false})
+  if (r.exitCode !== 0) return undefined
+  return Object.fromEntries(String(r.stdout).split('\n').map((l) => /^([^:]+):\s+(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1]!.trim(), m[2]!.trim()]))
+}

@@ -1,5 +1,6 @@
 // The S3 API through the AWS SDK (imported lazily). Works against AWS, MinIO and moto.
 import type {S3Client} from '@aws-sdk/client-s3'
+export type {S3Client}
 
 export type S3Conn = {endpoint?: string; region: string; forcePathStyle: boolean; accessKeyId?: string; secretAccessKey?: string}
 

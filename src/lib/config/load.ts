@@ -57,6 +57,35 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message
 }
 
+/** Edit distance, for "did you mean": small words only. */
+function distance(a: string, b: string): number {
+  const d = Array.from({length: a.length + 1}, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+  }
+  return d[a.length]![b.length]!
+}
+
+/**
+ * A union chosen by a key (postgres.kind) fails as a whole when that key is missing, and zod
+ * then says nothing of the object's other keys: name the missing key, and a misspelt one.
+ */
+function discriminatorProblems(issue: z.core.$ZodIssue, data: unknown): {path: PropertyKey[]; message: string}[] | undefined {
+  const i = issue as z.core.$ZodIssue & {discriminator?: string; options?: unknown[]}
+  if (i.code !== 'invalid_union' || !i.discriminator) return undefined
+  const parent = i.path.slice(0, -1)
+  let obj: unknown = data
+  for (const k of parent) obj = (obj as Record<PropertyKey, unknown> | undefined)?.[k as string]
+  if (!obj || typeof obj !== 'object' || i.discriminator in obj) return undefined
+  const choices = (i.options ?? []).map((o) => JSON.stringify(o)).join(' or ')
+  const near = Object.keys(obj).filter((k) => k !== i.discriminator && distance(k.toLowerCase(), i.discriminator!.toLowerCase()) <= 2)
+  return [
+    ...near.map((k) => ({path: [...parent, k], message: `unknown key "${k}": did you mean "${i.discriminator}"?`})),
+    {path: i.path, message: `missing: "${i.discriminator}" (${choices}) says which kind of ${String(parent.at(-1) ?? 'section')} this is`},
+  ]
+}
+
 /** Parse and validate config text. Throws a usage error (exit 2) that lists every problem with its path. */
 export function parseConfig(text: string, file: string): Config {
   const doc = parseDocument(text, {prettyErrors: true})
@@ -66,11 +95,14 @@ export function parseConfig(text: string, file: string): Config {
   }
   const result = ConfigSchema.safeParse(doc.toJS() ?? {})
   if (result.success) return result.data
-  const problems = result.error.issues.map((issue) => {
+  const data = doc.toJS() as unknown
+  const problems = result.error.issues.flatMap((issue) => {
+    const discriminator = discriminatorProblems(issue, data)
+    if (discriminator) return discriminator.map((p) => ({path: formatIssuePath(p.path), line: lineOf(doc, p.path, text), message: p.message}))
     // An unknown key's path is its parent; point at the key itself.
     const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]!] : issue.path
     const line = lineOf(doc, path, text)
-    return {path: formatIssuePath(path), line, message: describeIssue(issue)}
+    return [{path: formatIssuePath(path), line, message: describeIssue(issue)}]
   })
   const lines = problems.map((p) => `  ${p.path}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`)
   throw usageError('CONFIG_INVALID', `${file} is not a valid vaultctl config:\n${lines.join('\n')}`,

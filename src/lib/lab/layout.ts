@@ -82,7 +82,9 @@ export function parsePortOverrides(items: string[] = []): Partial<Record<PortNam
     if (!m || !(PORT_NAMES as readonly string[]).includes(m[1]!)) {
       throw usageError('LAB_PORT', `--port ${item}: expected NAME=PORT with NAME one of ${PORT_NAMES.join(', ')}`)
     }
-    out[m[1] as PortName] = Number(m[2])
+    const port = Number(m[2])
+    if (port < 1 || port > 65_535) throw usageError('LAB_PORT', `--port ${item}: the port must be from 1 to 65535`)
+    out[m[1] as PortName] = port
   }
   return out
 }
@@ -120,6 +122,7 @@ export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial
 
 export const LAB_BUCKETS = {data: 'vault-data', backups: 'vault-backups', audit: 'vault-audit'} as const
 export const PG_MEMBERS = [1, 2, 3] as const
+export type PgMember = (typeof PG_MEMBERS)[number]
 export const REDIS_NODES = [1, 2, 3, 4, 5, 6] as const
 
 /** The port of a named service ("patroni-2", "redis-5", ...). */

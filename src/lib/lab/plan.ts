@@ -8,13 +8,15 @@ import {alive, portInUse, runningPid, spawnDaemon, stopDaemon, whoListens} from 
 import {getCluster} from '../clients/patroni.js'
 import {VaultctlError, failure, refusal, timedOut} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
-import {installCommands, requirements, binaryPath, type Requirement} from './binaries.js'
+import {installCommands, requirements, binaryPath, PG_BIN_DIR, type Requirement} from './binaries.js'
+import {pgControlData} from '../clients/pgctl.js'
+import {startOrder} from './start-order.js'
 import {writeLabEnvironment} from './environment.js'
-import {PG_MEMBERS, REDIS_NODES, portOf, type LabComponent, type LabLayout, type S3Server} from './layout.js'
+import {PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type LabLayout, type S3Server} from './layout.js'
 import {generateOpenMetrics} from './metrics.js'
 import {clusterFormed, createCluster, waitClusterHealthy} from './redis-cluster.js'
 import {
-  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberName, patroniUrl,
+  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberDir, memberName, patroniUrl,
   pidFile, prepareFiles, secretFile, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
@@ -66,10 +68,10 @@ function logTail(l: LabLayout, s: ServiceName): string {
   }
 }
 
-function startStep(l: LabLayout, s: ServiceName, port: number, timeoutMs: number): Step {
+function startStep(l: LabLayout, s: ServiceName, port: number, timeoutMs: number, leads = false): Step {
   return {
     id: `start-${s}`,
-    title: `start ${s}`,
+    title: leads ? `start ${s} first and wait until it leads (the most advanced member: no rewinds)` : `start ${s}`,
     risk: 'write',
     manual: manualCommand(l, s),
     async run(ctx) {
@@ -88,7 +90,8 @@ function startStep(l: LabLayout, s: ServiceName, port: number, timeoutMs: number
           throw failure('LAB_START_FAILED', `${s} exited during start-up; see ${logFile(l, s)}`, [`tail ${logFile(l, s)}`])
         }
         ctx.note(`waiting for ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
-        return checkReady(l, s)
+        const r = await checkReady(l, s)
+        return leads && r.ready && !/^(leader|master|primary|standby_leader) /.test(r.detail) ? {ready: false, detail: `${r.detail}, not leading yet`} : r
       }, `See ${logFile(l, s)}.`)
       return {detail: `${detail} in ${((Date.now() - t0) / 1000).toFixed(2)} s`}
     },
@@ -134,16 +137,16 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     },
   })
 
-  const want = (s: ServiceName, port: number, timeoutMs: number) => {
+  const want = (s: ServiceName, port: number, timeoutMs: number, leads = false) => {
     if (running[s]) return
     pre.push(portFree(l, s, port))
     // Redis Cluster also listens on its bus port, client port + 10000.
     if (s.startsWith('redis-')) pre.push(portFree(l, s, port + 10_000, `${s} cluster bus`))
-    steps.push(startStep(l, s, port, timeoutMs))
+    steps.push(startStep(l, s, port, timeoutMs, leads))
   }
   // S3 first: PostgreSQL archives its WAL there from the start.
   if (has('s3')) planS3(l, want, steps)
-  if (has('postgres')) planPostgres(l, running, want, steps)
+  if (has('postgres')) planPostgres(l, running, want, steps, await memberStartOrder(l, running))
   if (has('redis')) await planRedis(l, running, want, steps)
   if (has('prometheus')) planPrometheus(l, want, steps)
   steps.push({
@@ -167,11 +170,23 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
   }
 }
 
-type Want = (s: ServiceName, port: number, timeoutMs: number) => void
+type Want = (s: ServiceName, port: number, timeoutMs: number, leads?: boolean) => void
 
-function planPostgres(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[]): void {
+/** Observed: the stopped members' positions (pg_controldata), most advanced first. */
+async function memberStartOrder(l: LabLayout, running: Record<ServiceName, boolean>): Promise<{order: PgMember[]; leader?: PgMember}> {
+  if (PG_MEMBERS.some((i) => running[`patroni-${i}`])) return {order: [...PG_MEMBERS]}
+  const control = new Map(await Promise.all(PG_MEMBERS.map(async (i) => {
+    const data = join(memberDir(l, i), 'data')
+    return [i, existsSync(join(data, 'global', 'pg_control')) ? await pgControlData(PG_BIN_DIR, data) : undefined] as const
+  })))
+  const order = startOrder([...PG_MEMBERS], control) as PgMember[]
+  // A new cluster (no data yet) is bootstrapped by whichever member starts first.
+  return {order, leader: [...control.values()].some(Boolean) ? order[0] : undefined}
+}
+
+function planPostgres(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[], start: {order: PgMember[]; leader?: PgMember}): void {
   want('etcd', l.ports.etcd, 20_000)
-  for (const i of PG_MEMBERS) want(`patroni-${i}`, l.ports[`patroni-${i}`], 90_000)
+  for (const i of start.order) want(`patroni-${i}`, l.ports[`patroni-${i}`], 90_000, i === start.leader)
   if (PG_MEMBERS.some((i) => !running[`patroni-${i}`])) {
     steps.push({
       id: 'patroni-healthy', title: `wait for Patroni cluster ${l.cluster}: a leader and 2 streaming replicas`, risk: 'read',

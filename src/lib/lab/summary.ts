@@ -16,8 +16,18 @@ export function endpointOf(l: LabLayout, service: string, port: number): string 
   return `http://127.0.0.1:${port}`
 }
 
-export async function labSummary(l: LabLayout, execution: ExecutionResult): Promise<{table: string; json: LabUpResult}> {
-  const status = await labStatus(l)
+/** Every service must answer at the end, not only when its own step ran (a member may restart after). */
+async function settledStatus(l: LabLayout, waitMs: number): Promise<Awaited<ReturnType<typeof labStatus>>> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    const status = await labStatus(l)
+    if (status.every((s) => s.ready) || Date.now() > deadline) return status
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+
+export async function labSummary(l: LabLayout, execution: ExecutionResult, waitMs = 30_000): Promise<{table: string; json: LabUpResult; notReady: string[]}> {
+  const status = await settledStatus(l, waitMs)
   const services: LabServiceRow[] = status.map((s) => {
     const step = execution.steps.find((x) => x.id === `start-${s.service}`)
     return {service: s.service, endpoint: endpointOf(l, s.service, s.port), ready: s.ready,
@@ -29,5 +39,6 @@ export async function labSummary(l: LabLayout, execution: ExecutionResult): Prom
   return {
     table: `${t}\n\nLab environment written to ${file}\nTotal: ${(execution.durationMs / 1000).toFixed(1)} s. Try: vaultctl status${l.dir === undefined ? '' : ''}`,
     json: {dryRun: false, dir: l.dir, environmentFile: file, services, execution},
+    notReady: services.filter((x) => !x.ready).map((x) => x.service),
   }
 }

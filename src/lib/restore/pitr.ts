@@ -14,8 +14,8 @@ import {errorMessage, failure, refusal, timedOut} from '../errors.js'
 import type {Plan, Step} from '../plan/types.js'
 import type {BackupManifest} from '../backup/base.js'
 import {readCatalog} from '../backup/catalog.js'
-import {parseLsn, s3Url, segnoOf, type BackupLocation} from '../backup/layout.js'
-import {lastArchivedCommit} from '../backup/last-commit.js'
+import {parseLsn, s3Url, type BackupLocation} from '../backup/layout.js'
+import {windowWithCommits} from '../backup/last-commit.js'
 import {writeWalRuntime} from '../backup/runtime.js'
 import {backupFor, chainSegments, describeWindow, type BackupWindow, type Window} from '../backup/window.js'
 import {describeTarget, pgTimestamp, type RecoveryTarget} from './target.js'
@@ -145,23 +145,19 @@ async function prefetchWal(src: PitrSource, names: string[], spool: string, comp
 
 export async function planPitr(src: PitrSource, env: {name: string; protected: boolean}, opts: PitrOptions, out: PitrOutcome): Promise<{plan: Plan; window: Window}> {
   const catalog = await readCatalog(src.conn, src.location)
-  const w = catalog.window
+  // A time target needs a commit after it in the archive: check it against the same window
+  // `backup list` prints (each window ends just before its last archived commit).
+  const w = opts.target.kind === 'time' ? await windowWithCommits(src.binDir, src.conn, src.location, catalog.window, catalog.histories) : catalog.window
   const chosen = chooseBackup(w, catalog.backups, opts.target)
   if (!chosen) {
-    throw refusal('TARGET_OUTSIDE_WINDOW', `${describeTarget(opts.target)} is not restorable: restorable window is ${describeWindow(w)}`,
-      [opts.target.kind === 'time' && w.latest && opts.target.time > new Date(w.latest)
-        ? 'The target is after the last archived WAL: for a recent target, switch WAL on the leader (`select pg_switch_wal()`) and wait for it to be archived, or use --latest.'
+    const late = opts.target.kind === 'time' && w.latest !== undefined && opts.target.time > new Date(w.latest)
+    throw refusal(late ? 'TARGET_AFTER_LAST_COMMIT' : 'TARGET_OUTSIDE_WINDOW', `${describeTarget(opts.target)} is not restorable: restorable window is ${describeWindow(w)}`,
+      [late
+        ? 'The archive holds no transaction after the target, and recovery must see one to stop there. For a recent target, switch WAL on the leader (`select pg_switch_wal()`) and wait for it to be archived, or use --latest.'
         : 'Pick a target inside the window (`vaultctl backup list`), or take a base backup earlier next time.'],
       {window: w})
   }
   const manifest = catalog.backups.find((b) => b.id === chosen.backup)!
-  if (opts.target.kind === 'time') {
-    const lastCommit = await lastArchivedCommit(src.binDir, src.conn, src.location, chosen.lastSegment, segnoOf(parseLsn(chosen.fromLsn)))
-    if (!lastCommit || opts.target.time >= lastCommit) {
-      throw refusal('TARGET_AFTER_LAST_COMMIT', `${describeTarget(opts.target)} is not restorable: the last transaction in the archived WAL is ${lastCommit ? `from ${lastCommit.toISOString()}` : 'older than the backup'}, and recovery must see a transaction after the target to stop there. Restorable window: ${chosen.from} .. ${lastCommit?.toISOString() ?? chosen.from} (backup ${chosen.backup})`,
-        ['Archive the newest WAL first (`select pg_switch_wal()` on the leader, then wait for it to be archived), or use --latest.'], {window: w, lastCommit: lastCommit?.toISOString() ?? null})
-    }
-  }
   const id = `${src.cluster}-${targetSlug(opts.target)}`
   const dataDir = opts.dataDir ?? join(opts.restoresRoot, id)
   const logFile = `${dataDir}.log`
@@ -208,13 +204,15 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
         own(markerFile)
         const rt = writeWalRuntime(runtimeDir, {cluster: src.cluster, endpoints: src.endpoints, backup: {bucket: src.location.bucket, prefix: src.location.prefix},
           s3: {endpoint: src.conn.endpoint, region: src.conn.region, forcePathStyle: src.conn.forcePathStyle, accessKeyId: src.conn.accessKeyId, secretAccessKey: src.conn.secretAccessKey}}, user)
-        // WAL prefetched into the spool is moved into place. While the prefetcher (this process)
+        // WAL prefetched into the spool is copied into place, never moved: PostgreSQL may ask for
+        // the same file more than once (it re-reads timeline history files when it picks the
+        // recovery target timeline), and every answer must be the same. While the prefetcher (this process)
         // runs, wait for a file it has not written yet; once it is done (.done), anything not in
         // the spool is fetched on demand, unless the spool held the whole recovery path
         // (.complete): then the file was not archived when the restore was planned, and the
         // answer is "missing" at once.
         restoreCommand = `while [ ! -f ${spool}/%f ] && [ ! -e ${spool}/.done ] && [ -d /proc/${process.pid} ]; do sleep 0.05; done; `
-          + `if [ -f ${spool}/%f ]; then mv ${spool}/%f %p; elif [ -e ${spool}/.complete ]; then exit 1; else ${rt.prefix} fetch %f %p ${rt.suffix}; fi`
+          + `if [ -f ${spool}/%f ]; then cp ${spool}/%f %p; elif [ -e ${spool}/.complete ]; then exit 1; else ${rt.prefix} fetch %f %p ${rt.suffix}; fi`
       },
     },
     {

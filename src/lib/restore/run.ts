@@ -8,7 +8,6 @@ import type {ResolvedEnvironment} from '../config/load.js'
 import {usageError} from '../errors.js'
 import {PG_BIN_DIR, which} from '../lab/binaries.js'
 import {patroniTarget} from '../postgres/target.js'
-import {parseDuration} from '../units.js'
 import {planPitr, type PitrSource} from './pitr.js'
 import {planIntoCluster, type IntoClusterOutcome} from './into-cluster.js'
 import {planIntoStatefulSet} from './into-k8s.js'
@@ -19,7 +18,7 @@ import type {Window} from '../backup/window.js'
 import type {OsUser} from '../clients/pgctl.js'
 import {parseTargetTime, type RecoveryTarget} from './target.js'
 
-export type PitrFlags = {'target-time'?: string; 'target-lsn'?: string; latest: boolean; into: string; 'data-dir'?: string; port?: number; 'verify-sql'?: string; timeout: string; 'new-id'?: string}
+export type PitrFlags = {'target-time'?: string; 'target-lsn'?: string; latest: boolean; into: string; 'data-dir'?: string; port?: number; 'verify-sql'?: string; timeout: number; 'new-id'?: string}
 
 export function targetFrom(f: PitrFlags): RecoveryTarget {
   if (f['target-time']) return {kind: 'time', time: parseTargetTime(f['target-time'])}
@@ -31,12 +30,17 @@ export function targetFrom(f: PitrFlags): RecoveryTarget {
   throw usageError('NO_TARGET', 'say where to recover to: --target-time T, --target-lsn L or --latest')
 }
 
+/** PostgreSQL's programs (pg_ctl, pg_waldump, ...): postgres.binDir, else PostgreSQL 15's, else the PATH's. */
+export function pgBinDir(r: ResolvedEnvironment): string | undefined {
+  const configured = r.env.postgres?.kind === 'patroni' ? r.env.postgres.binDir : undefined
+  return configured ?? (existsSync(PG_BIN_DIR) ? PG_BIN_DIR : which('pg_ctl')?.replace(/\/pg_ctl$/, ''))
+}
+
 /** Where backups come from and where restores go, for an environment. */
 export function restoreSource(r: ResolvedEnvironment): {src: PitrSource; restoresRoot: string; osUser?: OsUser} {
   const pg = patroniTarget(r.env, r.name)
   const {location, conn} = backupTarget(r.env, r.name)
-  const configured = r.env.postgres?.kind === 'patroni' ? r.env.postgres.binDir : undefined
-  const binDir = configured ?? (existsSync(PG_BIN_DIR) ? PG_BIN_DIR : which('pg_ctl')?.replace(/\/pg_ctl$/, ''))
+  const binDir = pgBinDir(r)
   if (!binDir) throw usageError('NO_PG_CTL', 'pg_ctl not found', ['Set postgres.binDir in the config, or install postgresql-15.'])
   // PostgreSQL refuses to run as root: then it runs as `postgres`, in a directory that user owns.
   const pgUser = isRoot() ? lookupUser('postgres') : undefined
@@ -47,8 +51,7 @@ export function restoreSource(r: ResolvedEnvironment): {src: PitrSource; restore
 
 export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: IntoClusterOutcome & {rds?: RdsOutcome}): Promise<{plan: Plan; window?: Window}> {
   const target = targetFrom(f)
-  const timeout = parseDuration(f.timeout)
-  if (timeout === undefined) throw usageError('USAGE', `--timeout ${f.timeout}: expected a duration such as 15m`)
+  const timeout = f.timeout
   const pg = r.env.postgres
   if (pg?.kind === 'rds') {
     const secret = (ref: typeof pg.accessKeyIdFrom, what: string) => (ref ? resolveSecret(ref, what) : undefined)

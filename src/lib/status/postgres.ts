@@ -7,6 +7,10 @@ import {errorMessage} from '../errors.js'
 import {isHealthyState, lagBytes, normalizeRole} from '../postgres/roles.js'
 import {formatBytes} from '../units.js'
 import {rateAgainst, worst, type Rating, type StatusRow} from './types.js'
+import {rateArchiving, readArchiveFacts, readArchiverStats} from './archiving.js'
+import type {PgConn} from '../clients/postgres.js'
+import {s3Conn} from '../s3/conn.js'
+import {readClusterState} from '../postgres/cluster-state.js'
 
 type Patroni = Extract<NonNullable<Environment['postgres']>, {kind: 'patroni'}>
 
@@ -118,7 +122,41 @@ export async function postgresStatus(env: Environment): Promise<StatusRow[]> {
   if (cluster.scheduled_switchover) notes.push(`switchover scheduled at ${cluster.scheduled_switchover.at}`)
   notes.push(`${cluster.members.length}/${pg.endpoints.length} members`)
   if (cluster.members.length < pg.endpoints.length) clusterRatings.push('crit')
+  if (leader?.host && leader.port) rows.push(await archivingRow(env, pg, {host: leader.host, port: leader.port, user: pg.user, password, database: pg.database}, leader.name))
   rows.unshift({component: 'postgres', name: pg.cluster, role: 'cluster', state: cluster.pause ? 'paused' : leader ? 'has leader' : 'no leader',
     rating: worst(clusterRatings), detail: notes.join('; '), facts: {paused: Boolean(cluster.pause), leader: leader?.name ?? null, timeline: leader?.timeline ?? null, members: cluster.members.length}})
   return rows
+}
+
+/** WAL archiving on the leader (pg_stat_archiver), with what the archive says about a failing file. */
+async function archivingRow(env: Environment, pg: Patroni, conn: PgConn, leader: string): Promise<StatusRow> {
+  const base = {component: 'postgres' as const, name: 'archiving', role: `leader ${leader}`}
+  if (conn.password === undefined && pg.passwordFrom) return {...base, state: 'not checked', rating: 'warn', detail: 'the postgres password is not available: archiving not checked'}
+  let stats
+  try {
+    stats = await readArchiverStats(conn)
+  } catch (error) {
+    return {...base, state: 'not checked', rating: 'warn', detail: `could not read pg_stat_archiver on the leader: ${errorMessage(error)}`}
+  }
+  let facts
+  const loc = pg.backup && env.s3 ? {bucket: pg.backup.bucket, prefix: pg.backup.prefix, cluster: pg.cluster} : undefined
+  if (loc && env.s3) {
+    try {
+      facts = await readArchiveFacts(s3Conn(env.s3), loc, stats.lastFailedWal)
+    } catch {
+      // the archive is rated by the s3 component; the leader's view still stands
+    }
+  }
+  const r = rateArchiving(stats, facts, env.slo.rpo.postgres, loc)
+  return {...base, state: r.state, rating: r.rating, detail: r.detail, facts: r.facts}
+}
+
+/** The archiving row for an environment's Patroni cluster (for `backup list`): undefined without a leader. */
+export async function archivingOf(env: Environment): Promise<StatusRow | null> {
+  const pg = env.postgres
+  if (!pg || pg.kind !== 'patroni') return null
+  const {leader} = await readClusterState(pg.cluster, pg.endpoints)
+  if (!leader?.host || !leader.port) return null
+  const password = pg.passwordFrom ? resolveSecret(pg.passwordFrom, 'postgres.passwordFrom') : undefined
+  return archivingRow(env, pg, {host: leader.host, port: leader.port, user: pg.user, password, database: pg.database}, leader.name)
 }
