@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import type {BackupManifest} from '../../src/lib/backup/base.js'
 import {parseBaseBackupLog} from '../../src/lib/backup/base.js'
 import {formatLsn, parseLsn, parseSegmentName, segmentName} from '../../src/lib/backup/layout.js'
-import {backupFor, computeWindow, parseHistory, timelineFor, type WalObject} from '../../src/lib/backup/window.js'
+import {backupFor, computeWindow, describeWindow, latestHistory, onRestorablePath, parseHistory, timelineFor, withCommitTimes, type WalObject} from '../../src/lib/backup/window.js'
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 12, 0, s))
 const backup = (id: string, tl: number, endLsn: string, finished: number): BackupManifest => ({
@@ -58,5 +58,54 @@ describe('restorable window', () => {
     const w = computeWindow([backup('b1', 1, '0/3000060', 10), backup('b2', 1, '0/5000060', 20)], [seg(1, 3, 11), seg(1, 4, 15), seg(1, 5, 21), seg(1, 6, 30)], [])
     expect(backupFor(w, at(25))?.backup).toBe('b2')
     expect(backupFor(w, at(15))?.backup).toBe('b1')
+  })
+})
+
+describe('the window restore accepts', () => {
+  it('counts a backup that ended exactly on a segment boundary as restorable from the segment before', () => {
+    // a replica that had just replayed a WAL switch ends its backup at 0/5000000: segment 5 holds nothing of it
+    const w = computeWindow([backup('b1', 1, '0/5000000', 10)], [seg(1, 4, 11)], [])
+    expect(w.backups.map((b) => b.lastSegment)).toEqual([segmentName(1, 4)])
+  })
+  it('ends each window just before its last archived commit, and includes both ends', () => {
+    const w = computeWindow([backup('b1', 1, '0/3000060', 10)], [seg(1, 3, 11), seg(1, 4, 40)], [])
+    expect(w.ends).toBe('archive-times')
+    const c = withCommitTimes(w, () => new Date(at(30).getTime() + 500))
+    expect(c.ends).toBe('commits')
+    expect(c.backups[0]).toMatchObject({to: new Date(at(30).getTime() + 499).toISOString(), lastCommit: new Date(at(30).getTime() + 500).toISOString(), archivedUntil: at(40).toISOString(), timeTargets: true})
+    expect(c.latest).toBe(c.backups[0]!.to)
+    expect(backupFor(c, new Date(c.backups[0]!.to))?.backup).toBe('b1')
+    expect(backupFor(c, new Date(new Date(c.backups[0]!.to).getTime() + 1000))).toBeUndefined()
+    expect(backupFor(c, at(10))?.backup).toBe('b1') // the backup's end itself
+  })
+  it('offers no time targets from a backup with no commit after it (only --latest / --target-lsn)', () => {
+    const w = withCommitTimes(computeWindow([backup('b1', 1, '0/3000060', 10)], [seg(1, 3, 11)], []), () => undefined)
+    expect(w.backups[0]!.timeTargets).toBe(false)
+    expect(w.earliest).toBeUndefined()
+    expect(backupFor(w, at(10))).toBeUndefined()
+    expect(describeWindow(w)).toMatch(/--latest or --target-lsn only/)
+  })
+})
+
+describe('which WAL files are part of the restorable history', () => {
+  // timeline 3 left 2 at 0/8058060 (segment 8); 2 left 1 at 0/60000A0 (segment 6): recorded in the lab
+  const h3 = parseHistory(3, '1\t0/60000A0\tno recovery target specified\n\n2\t0/8058060\tno recovery target specified\n')
+  it('keeps every segment on the newest timeline\'s path', () => {
+    expect(onRestorablePath(segmentName(1, 5), h3)).toBe(true)
+    expect(onRestorablePath(segmentName(2, 7), h3)).toBe(true)
+    expect(onRestorablePath(segmentName(3, 8), h3)).toBe(true)
+    expect(onRestorablePath('00000003.history', h3)).toBe(true)
+    expect(onRestorablePath(segmentName(4, 2), h3)).toBe(true) // newer than anything known: assumed live
+  })
+  it('treats the old timeline\'s copy of a fork segment, and anything after it, as abandoned', () => {
+    expect(onRestorablePath(segmentName(2, 8), h3)).toBe(false) // the lab's diverged 000000020000000000000008
+    expect(onRestorablePath(segmentName(1, 6), h3)).toBe(false)
+    expect(onRestorablePath(segmentName(2, 9), h3)).toBe(false)
+    expect(onRestorablePath(`${segmentName(2, 8)}.partial`, h3)).toBe(false)
+    expect(onRestorablePath(`${segmentName(1, 3)}.00000028.backup`, h3)).toBe(false)
+  })
+  it('takes the newest of several histories', () => {
+    expect(latestHistory([parseHistory(2, '1\t0/60000A0\tx\n'), h3]).tli).toBe(3)
+    expect(latestHistory([])).toEqual({tli: 1, parents: []})
   })
 })

@@ -85,3 +85,61 @@ describe('errors and exit codes', () => {
     expect(r.json<{environment: {redis: {passwordFrom: string}}}>().environment.redis.passwordFrom).toBe('env:TEST_REDIS_PW (set; value hidden)')
   })
 })
+
+describe('numeric, duration and time flags are checked before any work', () => {
+  const bad: [string[], RegExp][] = [
+    [['backup', 'validate', '--timeout=-1m'], /--timeout "-1m": expected a positive duration/],
+    [['backup', 'validate', '--timeout', 'soon'], /--timeout "soon": expected a positive duration/],
+    [['backup', 'validate', '--max-backup-age', 'banana'], /--max-backup-age "banana"/],
+    [['restore', 'pitr', '--latest', '--port=-5'], /--port "-5": expected a whole number from 1 to 65535/],
+    [['restore', 'pitr', '--latest', '--port', '70000'], /--port "70000"/],
+    [['restore', 'pitr', '--latest', '--timeout', '0s'], /--timeout "0s"/],
+    [['restore', '--pitr', '--latest', '--port', 'x'], /--port "x"/],
+    [['lab', 'metrics', '--days=-1'], /--days "-1": expected a whole number from 1/],
+    [['lab', 'metrics', '--step', '0'], /--step "0"/],
+    [['lab', 'metrics', '--end', '2026-11-27 10:00'], /--end .*UTC offset/],
+    [['lab', 'up', '--base-port', '99'], /--base-port "99"/],
+    [['lab', 'up', '--port', 'redis-1=99999'], /from 1 to 65535/],
+    [['failover', 'postgres', '--timeout', '-5s'], /--timeout "-5s"/],
+    [['failover', 'postgres', '--max-lag', 'lots'], /--max-lag "lots": expected a size/],
+    [['failover', 'postgres', '--scheduled-at', '2026-12-01T02:00:00'], /--scheduled-at .*UTC offset/],
+    [['failover', 'redis', '--replica', '127.0.0.1:1', '--timeout', '1y'], /--timeout "1y"/],
+  ]
+  for (const [args, message] of bad) {
+    it(`vaultctl ${args.join(' ')}: exit 2, naming the flag and the accepted form`, async () => {
+      const d = tmp()
+      const r = await vaultctl(args, {env: {...isolated(d), PATH: '/nonexistent'}})
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toMatch(message)
+      expect(r.stderr).toMatch(/→ e\.g\. --/)
+      expect(r.stderr).not.toMatch(/Parsing --|See more help/)
+      expect(existsSync(join(d, 'lab'))).toBe(false)
+    })
+  }
+})
+
+describe('small things an operator trips on', () => {
+  it('a reader that stops early ends the command quietly (EPIPE)', () => {
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" lab metrics --days 1 | head -1`], {encoding: 'utf8'})
+    expect(r.stdout).toMatch(/^# HELP/)
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  })
+  it('wal push and wal fetch --help list only the flags they take', async () => {
+    for (const verb of ['push', 'fetch']) {
+      const r = await vaultctl(['wal', verb, '--help'])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/--env/)
+      expect(r.stdout).not.toMatch(/--dry-run|--yes|--debug|--confirm/)
+    }
+  })
+  it('a misspelt postgres.kind is named, with the key it should be', async () => {
+    const d = tmp()
+    const cfg = join(d, 'vaultctl.yaml')
+    writeFileSync(cfg, 'apiVersion: vaultctl/v1\nenvironments:\n  x:\n    postgres: {kindd: patroni, cluster: a, endpoints: [http://a:8008]}\n')
+    const r = await vaultctl(['config', 'validate', '--config', cfg], {env: isolated(d)})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('environments.x.postgres.kindd (line 4): unknown key "kindd": did you mean "kind"?')
+    expect(r.stderr).toMatch(/environments\.x\.postgres\.kind \(line 4\): missing: "kind" \("patroni" or "rds"\)/)
+  })
+})

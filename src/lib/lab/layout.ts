@@ -80,10 +80,10 @@ export function parsePortOverrides(items: string[] = []): Partial<Record<PortNam
   for (const item of items) {
     const m = /^([a-z0-9-]+)=(\d+)$/.exec(item)
     if (!m || !(PORT_NAMES as readonly string[]).includes(m[1]!)) {
-      throw usageError('LAB_PORT', `--port ${item}: expected NAME=PORT with NAME one of ${PORT_NAMES.join(', ')}`)
+      throw usageError('LAB_PORT', `--port ${item}: expected NAME=PORT with NAME one of ${PORT_NAMES.join(', ')}`, ['e.g. --port redis-1=7001'])
     }
     const port = Number(m[2])
-    if (port < 1 || port > 65_535) throw usageError('LAB_PORT', `--port ${item}: the port must be from 1 to 65535`)
+    if (port < 1 || port > 65_535) throw usageError('LAB_PORT', `--port ${item}: the port must be from 1 to 65535`, ['e.g. --port redis-1=7001'])
     out[m[1] as PortName] = port
   }
   return out

@@ -282,9 +282,10 @@ function planPrometheus(l: LabLayout, want: Want, steps: Step[]): void {
 }
 
 export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string}): Plan {
-  // Replicas before the leader (no needless failover), etcd last.
+  // Replicas before the leader (no needless failover); S3 after PostgreSQL, which archives its
+  // last WAL while it shuts down (stopped first, that WAL stayed unarchived); etcd last.
   const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
-  const order: ServiceName[] = ['prometheus', 's3', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 'etcd']
+  const order: ServiceName[] = ['prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
   const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).map((s) => ({
     id: `stop-${s}`, title: `stop ${s}`, risk: 'write' as const,
     manual: `kill $(head -1 ${pidFile(l, s)})`,
