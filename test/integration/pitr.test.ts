@@ -56,7 +56,8 @@ beforeAll(async () => {
     void row
   }
   await sleep(1200)
-  // Archive the newest WAL: a recent target needs it.
+  // A commit after the last batch (recovery to a time after it must see one), then archive it.
+  await onLeader('select txid_current()')
   await onLeader('select pg_switch_wal()')
   await eventually('the last batch archived', 30_000, async () => {
     const l = await labCli(['backup', 'list', '--json'])
