@@ -5,15 +5,20 @@ import chalk from 'chalk'
 import {createInterface} from 'node:readline/promises'
 import {loadConfig, resolveEnvironment, type LoadedConfig, type ResolvedEnvironment} from './lib/config/load.js'
 import {redact} from './lib/config/secrets.js'
-import {ExitCode, VaultctlError, usageError} from './lib/errors.js'
+import {ExitCode, VaultctlError, refusal, usageError} from './lib/errors.js'
 import {unwrapFlagError} from './lib/flags.js'
 import {defaultAuditFile, expandHome} from './lib/paths.js'
 import {planData} from './lib/plan/data.js'
 import {executePlan} from './lib/plan/execute.js'
 import {formatPlan} from './lib/plan/print.js'
-import type {ExecutionResult, Plan, PlanData} from './lib/plan/types.js'
+import type {ExecutionResult, Plan, PlanData, Step} from './lib/plan/types.js'
+import {takeApplying} from './lib/plan/apply-context.js'
+import {driftOf, savePlan} from './lib/plan/saved.js'
+import {writeFileSync} from 'node:fs'
+import {resolve} from 'node:path'
+import type {OperationSecrets} from './lib/clients/operations.js'
 
-export type PlanRunResult = {dryRun: true; plan: PlanData} | {dryRun: false; plan: PlanData; execution: ExecutionResult}
+export type PlanRunResult = {dryRun: true; plan: PlanData; savedTo?: string} | {dryRun: false; plan: PlanData; execution: ExecutionResult}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -26,6 +31,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     'dry-run': Flags.boolean({description: 'print the plan, step by step with the manual command for each; change nothing', helpGroup: 'GLOBAL'}),
     yes: Flags.boolean({char: 'y', description: 'do not ask before destructive steps (not enough on a protected environment)', helpGroup: 'GLOBAL'}),
     confirm: Flags.string({description: 'confirm destructive steps on this environment by naming it', helpValue: 'ENV', helpGroup: 'GLOBAL'}),
+    'plan-out': Flags.string({description: 'write the plan to FILE (JSON) and change nothing; review it with `vaultctl plan show FILE`, run it with `vaultctl apply FILE`', helpValue: 'FILE', helpGroup: 'GLOBAL'}),
     debug: Flags.boolean({description: 'show stack traces and internal detail on errors', helpGroup: 'GLOBAL'}),
   }
 
@@ -68,8 +74,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** --dry-run: print the plan and return it. Otherwise confirm, execute, and return the outcome. */
-  protected async runPlan(plan: Plan): Promise<PlanRunResult> {
-    const data = planData(plan)
+  protected async runPlan(fresh: Plan, opts: {secrets?: OperationSecrets} = {}): Promise<PlanRunResult> {
+    let plan = fresh
+    let data = planData(plan)
+    const applying = takeApplying(this.id)
+    if (applying) {
+      const drift = driftOf(applying, data, plan.fingerprint)
+      if (drift.length) {
+        throw refusal('PLAN_DRIFT', `the saved plan ${applying.plan.hash} (made ${applying.createdAt}) no longer fits what vaultctl observes now:\n  ${drift.join('\n  ')}`,
+          ['Nothing was changed. Make a new plan from the current state and review it again.'], {drift, saved: applying.plan.hash, fresh: data.hash})
+      }
+      // What runs is exactly what was saved (and reviewed); preconditions are re-checked as usual.
+      if (applying.plan.typed) plan = {...plan, steps: plan.steps.map((s, i) => ({...s, op: applying.plan.steps[i]!.op!}) as Step)}
+      data = planData(plan)
+    } else if (this.flags['plan-out']) {
+      const file = resolve(this.flags['plan-out'])
+      const saved = savePlan(plan, data, {version: this.config.version, commandId: this.id ?? '', argv: this.argv})
+      writeFileSync(file, JSON.stringify(saved, null, 2) + '\n', {mode: 0o600})
+      this.out(formatPlan(data))
+      this.out(chalk.dim(`\nPlan saved to ${file}; nothing was changed. Review: vaultctl plan show ${file}; run: vaultctl apply ${file}${data.typed ? '' : '\n(This command\'s steps are not all typed operations yet: apply runs it only if a fresh plan is identical.)'}`))
+      return {dryRun: true, plan: data, savedTo: file}
+    }
     if (this.flags['dry-run']) {
       this.out(formatPlan(data))
       this.out(chalk.dim('\nDry run: nothing was changed.'))
@@ -91,6 +116,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       progress: this.jsonEnabled() ? 'silent' : process.stderr.isTTY && process.env.NO_COLOR === undefined ? 'live' : 'plain',
       auditFile: this.auditFile(),
       argv: [this.id ?? '', ...this.argv],
+      secrets: opts.secrets,
     })
     return {dryRun: false, plan: data, execution}
   }
@@ -127,6 +153,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 /** For commands that run no plan (the WAL entry points): the plan flags neither shown nor meaningful. */
 export const hiddenPlanFlags = {
   'dry-run': Flags.boolean({hidden: true, helpGroup: 'GLOBAL'}),
+  'plan-out': Flags.string({hidden: true, helpGroup: 'GLOBAL'}),
   yes: Flags.boolean({hidden: true, helpGroup: 'GLOBAL'}),
   confirm: Flags.string({hidden: true, helpGroup: 'GLOBAL'}),
   debug: Flags.boolean({hidden: true, helpGroup: 'GLOBAL'}),

@@ -8,12 +8,12 @@ import {readAudit} from '../../src/lib/plan/audit.js'
 import {planData} from '../../src/lib/plan/data.js'
 import {executePlan, type ExecuteOptions} from '../../src/lib/plan/execute.js'
 import {formatPlan} from '../../src/lib/plan/print.js'
-import type {Plan, Precondition, Risk, Step} from '../../src/lib/plan/types.js'
+import type {ClosureStep, Plan, Precondition, Risk, Step} from '../../src/lib/plan/types.js'
 
 const auditFile = () => join(mkdtempSync(join(tmpdir(), 'vaultctl-audit-')), 'audit.jsonl')
 const opts = (over: Partial<ExecuteOptions> = {}): ExecuteOptions => ({progress: 'silent', auditFile: auditFile(), argv: ['test', 'run'], interactive: false, ...over})
 
-function step(id: string, risk: Risk, log: string[], fail?: string, group?: string): Step {
+function step(id: string, risk: Risk, log: string[], fail?: string, group?: string): ClosureStep {
   return {
     id, title: `do ${id}`, risk, manual: `tool ${id}`, group,
     async run() {

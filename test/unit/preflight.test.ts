@@ -4,7 +4,8 @@ import type {ClusterState, MemberState} from '../../src/lib/postgres/cluster-sta
 import {blocking, preflight, type SwitchoverRequest} from '../../src/lib/postgres/preflight.js'
 import {normalizeRole} from '../../src/lib/postgres/roles.js'
 import {parseClusterNodes} from '../../src/lib/redis/cluster.js'
-import {agreement, chooseReplica, redisPreflight} from '../../src/lib/redis/failover.js'
+import {chooseReplica, redisPreflight} from '../../src/lib/redis/failover.js'
+import {agreement} from '../../src/lib/redis/agreement.js'
 import type {NodeView, Topology} from '../../src/lib/redis/topology.js'
 
 const member = (name: string, over: Partial<MemberState> = {}): MemberState =>

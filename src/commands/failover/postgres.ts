@@ -2,10 +2,10 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {usageError} from '../../lib/errors.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
-import {memberRows, type MemberRow} from '../../lib/postgres/cluster-state.js'
+import {memberRows, readClusterState, type MemberRow} from '../../lib/postgres/cluster-state.js'
 import type {Check} from '../../lib/postgres/preflight.js'
-import {switchoverReport} from '../../lib/postgres/report.js'
-import {planPostgresFailover, type SwitchoverOutcome} from '../../lib/postgres/switchover.js'
+import {switchoverOutcome, switchoverReport} from '../../lib/postgres/report.js'
+import {planPostgresFailover} from '../../lib/postgres/switchover.js'
 import {patroniTarget} from '../../lib/postgres/target.js'
 import {durationFlag, instantFlag, sizeFlag} from '../../lib/flags.js'
 
@@ -63,17 +63,18 @@ export default class FailoverPostgres extends BaseCommand<typeof FailoverPostgre
     const {name, env} = this.environment()
     const maxLag = f['max-lag'] ?? env.slo.replicationLagBytes.warn
     const target = patroniTarget(env, name)
-    const out: SwitchoverOutcome = {notes: []}
-    const {plan, before, checks} = await planPostgresFailover(target, {name, protected: env.protected}, {
+    const before = await readClusterState(target.name, target.endpoints)
+    const {plan, checks} = planPostgresFailover(target, before, {name, protected: env.protected}, {
       kind: f.failover ? 'failover' : 'switchover', candidate: f.candidate, leader: f.leader, maxLagBytes: maxLag, force: f.force,
       scheduledAt: f['scheduled-at']?.toISOString(), cancel: f.cancel, timeoutMs: timeout * 1000, waitReplicas: f['wait-replicas'],
-    }, out)
+    })
     const kind = f.cancel ? 'cancel' : f['scheduled-at'] ? 'scheduled-switchover' : f.failover ? 'failover' : 'switchover'
-    const result = await this.runPlan(plan)
+    const result = await this.runPlan(plan, {secrets: {pgPassword: target.password}})
+    const out = switchoverOutcome(result.dryRun ? undefined : result.execution)
     if (!result.dryRun) this.out(switchoverReport(before, out))
     return {
       dryRun: result.dryRun, kind, cluster: target.name, checks, plan: result.plan,
-      before: memberRows(before), ...(out.after ? {after: memberRows(out.after)} : {}),
+      before: memberRows(before), ...(out.after ? {after: out.after} : {}),
       oldLeader: before.leader?.name ?? null, newLeader: out.newLeader, oldTimeline: before.leader?.timeline ?? null, newTimeline: out.newTimeline,
       writableAfterSeconds: out.writableAfterMs === undefined ? undefined : out.writableAfterMs / 1000,
       replicasStreamingAfterSeconds: out.replicasStreamingAfterMs === undefined ? undefined : out.replicasStreamingAfterMs / 1000,

@@ -3,8 +3,10 @@ import {BaseCommand} from '../../base-command.js'
 import {resolveSecret} from '../../lib/config/secrets.js'
 import {usageError} from '../../lib/errors.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
-import {planRedisFailover, type RedisFailoverMode, type RedisFailoverOutcome} from '../../lib/redis/failover.js'
-import {isDown, type Topology} from '../../lib/redis/topology.js'
+import {planRedisFailover, type RedisFailoverMode} from '../../lib/redis/failover.js'
+import {isDown, readTopology, type Topology} from '../../lib/redis/topology.js'
+import type {OperationResult} from '../../lib/plan/operations.js'
+import {stepResult} from '../../lib/plan/results.js'
 import {table} from '../../lib/table.js'
 import {durationFlag} from '../../lib/flags.js'
 
@@ -45,22 +47,22 @@ export default class FailoverRedis extends BaseCommand<typeof FailoverRedis> {
   async run(): Promise<FailoverRedisResult> {
     const {name, env} = this.environment()
     if (!env.redis) throw usageError('NO_REDIS', `environment "${name}" has no redis section`, ['Add redis: {nodes: [HOST:PORT, ...]} to the config.'])
-    const timeout = this.flags.timeout
     const password = env.redis.passwordFrom ? resolveSecret(env.redis.passwordFrom, 'redis.passwordFrom') : undefined
     const mode = this.flags.mode as RedisFailoverMode
-    const out: RedisFailoverOutcome = {}
-    const {plan, before, replica, master} = await planRedisFailover(env.redis.nodes, password, {name, protected: env.protected},
-      {replica: this.flags.replica, master: this.flags.master, mode, timeoutMs: timeout * 1000}, out)
-    const result = await this.runPlan(plan)
-    if (!result.dryRun) {
-      this.out(['Before:', showRows(rowsOf(before)), '', 'After:', out.after ? showRows(rowsOf(out.after)) : '(not read)', '',
-        `${replica.address} is master; ${master.address} ${out.after && !isDown(out.after, master) ? 'follows it' : 'is down and will follow it when it returns'}.`,
-        `Promoted replica saw itself master after ${out.ownViewAfterMs ?? '?'} ms; all nodes agreed after ${out.agreedAfterMs} ms.`].join('\n'))
+    const before = await readTopology(env.redis.nodes, password)
+    const {plan, replica, master} = planRedisFailover(before, {name, protected: env.protected},
+      {replica: this.flags.replica, master: this.flags.master, mode, timeoutMs: this.flags.timeout * 1000}, password)
+    const result = await this.runPlan(plan, {secrets: {redisPassword: password}})
+    const done = result.dryRun ? undefined : stepResult<OperationResult['redis.await-failover']>(result.execution, 'verify-agreement')
+    const after = result.dryRun ? undefined : await readTopology(env.redis.nodes, password)
+    if (after && done) {
+      this.out(['Before:', showRows(rowsOf(before)), '', 'After:', showRows(rowsOf(after)), '',
+        `${replica.address} is master; ${master.address} ${!isDown(after, master) ? 'follows it' : 'is down and will follow it when it returns'}.`,
+        `Promoted replica saw itself master after ${done.ownViewAfterMs ?? '?'} ms; all nodes agreed after ${done.agreedAfterMs} ms.`].join('\n'))
     }
     return {
-      dryRun: result.dryRun, mode, replica: replica.address, oldMaster: master.address, before: rowsOf(before), ...(out.after ? {after: rowsOf(out.after)} : {}),
-      ownViewAfterSeconds: out.ownViewAfterMs === undefined ? undefined : out.ownViewAfterMs / 1000,
-      agreedAfterSeconds: out.agreedAfterMs === undefined ? undefined : out.agreedAfterMs / 1000,
+      dryRun: result.dryRun, mode, replica: replica.address, oldMaster: master.address, before: rowsOf(before), ...(after ? {after: rowsOf(after)} : {}),
+      ...(done ? {ownViewAfterSeconds: done.ownViewAfterMs === null ? undefined : done.ownViewAfterMs / 1000, agreedAfterSeconds: done.agreedAfterMs / 1000} : {}),
       plan: result.plan, ...(result.dryRun ? {} : {execution: result.execution}),
     }
   }

@@ -9,14 +9,14 @@ import {getCluster} from '../clients/patroni.js'
 import {VaultctlError, failure, refusal, timedOut} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import {installCommands, requirements, binaryPath, PG_BIN_DIR, type Requirement} from './binaries.js'
-import {pgControlData} from '../clients/pgctl.js'
+import {pgControlData, pgStop} from '../clients/pgctl.js'
 import {startOrder} from './start-order.js'
 import {writeLabEnvironment} from './environment.js'
 import {PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type LabLayout, type S3Server} from './layout.js'
 import {generateOpenMetrics} from './metrics.js'
 import {clusterFormed, createCluster, waitClusterHealthy} from './redis-cluster.js'
 import {
-  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberDir, memberName, patroniUrl,
+  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberDir, memberName, patroniUrl, pgUser,
   pidFile, prepareFiles, secretFile, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
@@ -140,8 +140,11 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
   const want = (s: ServiceName, port: number, timeoutMs: number, leads = false) => {
     if (running[s]) return
     pre.push(portFree(l, s, port))
-    // Redis Cluster also listens on its bus port, client port + 10000.
+    // Redis Cluster also listens on its bus port, client port + 10000; a Patroni member's
+    // PostgreSQL on its own port (a postmaster left behind would make the member start a
+    // divergent history of its own).
     if (s.startsWith('redis-')) pre.push(portFree(l, s, port + 10_000, `${s} cluster bus`))
+    if (s.startsWith('patroni-')) pre.push(portFree(l, s, portOf(l, `postgres-${s.split('-')[1]}` as 'postgres-1'), `${s}'s PostgreSQL`))
     steps.push(startStep(l, s, port, timeoutMs, leads))
   }
   // S3 first: PostgreSQL archives its WAL there from the start.
@@ -286,13 +289,22 @@ export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string
   // last WAL while it shuts down (stopped first, that WAL stayed unarchived); etcd last.
   const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
   const order: ServiceName[] = ['prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
-  const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).map((s) => ({
-    id: `stop-${s}`, title: `stop ${s}`, risk: 'write' as const,
-    manual: `kill $(head -1 ${pidFile(l, s)})`,
-    async run() {
-      return {detail: await stopDaemon(pidFile(l, s), s.startsWith('patroni') ? 60_000 : 15_000)}
-    },
-  }))
+  const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).map((s) => {
+    const data = s.startsWith('patroni-') ? join(memberDir(l, Number(s.split('-')[1])), 'data') : undefined
+    return {
+      id: `stop-${s}`, title: `stop ${s}`, risk: 'write' as const,
+      manual: `kill $(head -1 ${pidFile(l, s)})${data ? `; pg_ctl -D ${data} stop -m fast   # a paused (maintenance mode) Patroni leaves PostgreSQL running` : ''}`,
+      async run() {
+        const how = await stopDaemon(pidFile(l, s), s.startsWith('patroni') ? 60_000 : 15_000)
+        // Patroni in maintenance mode (paused) does not stop PostgreSQL when it exits.
+        if (data && existsSync(join(data, 'postmaster.pid'))) {
+          await pgStop(PG_BIN_DIR, data, pgUser()).catch(() => undefined)
+          return {detail: `${how}; its PostgreSQL (left running by a paused Patroni) stopped`}
+        }
+        return {detail: how}
+      },
+    }
+  })
   if (opts.purge) {
     steps.push({
       id: 'purge', title: `delete all lab data in ${l.dir} and ${l.pgRoot}`, risk: 'destructive',

@@ -1,5 +1,6 @@
 // Turns a Plan into plain data and a stable hash of it (what was seen and what will be done).
 import {createHash} from 'node:crypto'
+import {manual} from './operations.js'
 import type {Plan, PlanData, Risk} from './types.js'
 
 function stable(value: unknown): unknown {
@@ -14,7 +15,7 @@ export function planData(plan: Plan): PlanData {
   const counts: Record<Risk, number> = {read: 0, write: 0, destructive: 0}
   const steps = plan.steps.map((s) => {
     counts[s.risk]++
-    return {id: s.id, title: s.title, risk: s.risk, manual: s.manual, ...(s.group ? {group: s.group} : {})}
+    return {id: s.id, title: s.title, risk: s.risk, manual: s.op ? manual(s.op) : s.manual, ...(s.group ? {group: s.group} : {}), ...(s.op ? {op: s.op} : {})}
   })
   const body = {
     command: plan.command,
@@ -26,10 +27,14 @@ export function planData(plan: Plan): PlanData {
     steps,
     counts,
     ...(plan.confirmOnProtected ? {confirmOnProtected: true} : {}),
+    ...(plan.fingerprint ? {fingerprint: digest(plan.fingerprint)} : {}),
+    typed: plan.steps.every((s) => s.op !== undefined),
   }
-  const hash = createHash('sha256').update(JSON.stringify(stable(body))).digest('hex').slice(0, 16)
-  return {...body, hash}
+  return {...body, hash: digest(body)}
 }
+
+/** sha256 (16 hex) of a value's canonical JSON (keys sorted). */
+export const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(stable(value))).digest('hex').slice(0, 16)
 
 /** Consecutive steps of the same group collapse into one block for display and progress. */
 export function blocks<T extends {group?: string}>(steps: T[]): {group?: string; first: number; steps: T[]}[] {

@@ -4,7 +4,9 @@ import {Listr, ListrLogger, ProcessOutput} from 'listr2'
 import {redact} from '../config/secrets.js'
 import {VaultctlError, errorMessage, failure, refusal} from '../errors.js'
 import {formatDuration} from '../units.js'
+import {runOperation, type OperationSecrets} from '../clients/operations.js'
 import {appendAudit, auditRecord} from './audit.js'
+import {manual} from './operations.js'
 import {confirmPlan, type ConfirmOptions} from './confirm.js'
 import {blocks, planData} from './data.js'
 import type {ExecutionResult, Plan, RunContext, Step, StepRecord} from './types.js'
@@ -15,6 +17,8 @@ export type ExecuteOptions = ConfirmOptions & {
   auditFile: string
   argv: string[]
   signal?: AbortSignal
+  /** secrets the operations need (resolved from the environment at run time; never in the plan) */
+  secrets?: OperationSecrets
 }
 
 async function checkPreconditions(plan: Plan): Promise<void> {
@@ -35,7 +39,7 @@ async function checkPreconditions(plan: Plan): Promise<void> {
 function nextAdvice(plan: Plan, failed: Step, done: StepRecord[]): string {
   const parts = [`Step "${failed.title}" failed.`]
   parts.push(done.length ? `Completed before it: ${done.map((d) => d.id).join(', ')}.` : 'No step had completed.')
-  parts.push(`To do it by hand: ${failed.manual}`)
+  parts.push(`To do it by hand: ${failed.op ? manual(failed.op) : failed.manual}`)
   if (plan.recovery) parts.push(plan.recovery)
   else parts.push('Fix the cause and re-run the same command: completed steps are planned again from the current state.')
   return parts.join(' ')
@@ -78,10 +82,11 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     const ctx: RunContext = {signal: controller.signal, note, state}
     const t0 = Date.now()
     try {
-      const out = await step.run(ctx)
+      const out = step.op ? {data: await runOperation(step.op, {...ctx, secrets: opts.secrets ?? {}})} : await step.run(ctx)
       if (step.verify) await step.verify(ctx)
       records[i]!.status = 'succeeded'
-      if (out && out.detail) records[i]!.detail = redact(out.detail)
+      if (out && 'detail' in out && out.detail) records[i]!.detail = redact(out.detail)
+      if (step.op && out?.data !== undefined) records[i]!.result = out.data
     } catch (error) {
       records[i]!.status = controller.signal.aborted ? 'interrupted' : 'failed'
       records[i]!.error = redact(errorMessage(error))
@@ -142,7 +147,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
       if (i <= failedAt || !s.always) continue
       const t0 = Date.now()
       try {
-        await s.run({signal: new AbortController().signal, note: () => {}, state})
+        const ctx = {signal: new AbortController().signal, note: () => {}, state}
+        if (s.op) records[i]!.result = await runOperation(s.op, {...ctx, secrets: opts.secrets ?? {}})
+        else await s.run(ctx)
         records[i]!.status = 'succeeded'
       } catch (e) {
         records[i]!.status = 'failed'
@@ -159,6 +166,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     throw failure(controller.signal.aborted ? 'INTERRUPTED' : 'STEP_FAILED', `step ${failedAt + 1}/${plan.steps.length} "${step.title}" failed: ${redact(errorMessage(cause))}`, [next], cause, result)
   } finally {
     process.removeListener('SIGINT', onSigint)
+    // Nothing keeps running once the plan is done: a request still in flight (a detached
+    // switchover whose answer did not matter any more) is cancelled.
+    if (!controller.signal.aborted) controller.abort(new Error('the plan has finished'))
   }
   return finish('succeeded')
 }

@@ -1,12 +1,9 @@
 // Plans for Patroni switchover, failover, scheduled switchover and its cancellation. Success is
 // verified, not assumed: the new leader must be on a new timeline and accept a write.
-import {deleteScheduledSwitchover, postAction, type PatroniActionResponse} from '../clients/patroni.js'
-import {writableTimeline, type PgConn} from '../clients/postgres.js'
-import {errorMessage, failure, refusal, timedOut} from '../errors.js'
+import {refusal} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
-import {firstCluster, readClusterState, type ClusterState} from './cluster-state.js'
+import {readClusterState, type ClusterState} from './cluster-state.js'
 import {blocking, preflight, type Check, type SwitchoverRequest} from './preflight.js'
-import {isHealthyState, normalizeRole} from './roles.js'
 
 export type PgTarget = {name: string; endpoints: string[]; user: string; database: string; password?: string; patroniConfigHint?: string}
 
@@ -17,25 +14,7 @@ export type FailoverOptions = SwitchoverRequest & {
   waitReplicas: boolean
 }
 
-/** What the steps learn, read back by the command for its result. */
-export type SwitchoverOutcome = {
-  startedAt?: number
-  response?: PatroniActionResponse
-  newLeader?: string
-  newTimeline?: number
-  writableAfterMs?: number
-  replicasStreamingAfterMs?: number
-  oldLeaderRejoined?: boolean | null
-  after?: ClusterState
-  notes: string[]
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const q = (s: string) => `'${s}'`
-
-function patronictl(t: PgTarget, args: string): string {
-  return `patronictl -c ${t.patroniConfigHint ?? '/etc/patroni/patroni.yml'} ${args}`
-}
+const patronictlOf = (t: PgTarget) => ({config: t.patroniConfigHint ?? '/etc/patroni/patroni.yml', cluster: t.name})
 
 function refuseOn(checks: Check[], req: SwitchoverRequest): void {
   const bad = blocking(checks, req)
@@ -61,95 +40,28 @@ function preconditionFrom(t: PgTarget, s: ClusterState, req: SwitchoverRequest):
   }
 }
 
-/** Poll until some member other than the old leader leads on a newer timeline and takes a write. */
-async function waitWritableLeader(t: PgTarget, old: {leader?: string; timeline: number}, out: SwitchoverOutcome, opts: {candidate?: string; timeoutMs: number},
-  pending: Promise<PatroniActionResponse> | undefined, note: (m: string) => void): Promise<void> {
-  const t0 = out.startedAt!
-  const deadline = t0 + opts.timeoutMs
-  let settled: PatroniActionResponse | undefined
-  pending?.then((r) => (settled = r), (e) => (settled = {status: 0, text: errorMessage(e)}))
-  let last = 'no new leader yet'
-  while (Date.now() < deadline) {
-    if (settled && settled.status !== 200 && !/status unknown/i.test(settled.text)) {
-      throw failure('PATRONI_REFUSED', `Patroni answered ${settled.status}: ${settled.text}`, ['Nothing was switched: the leader is unchanged. Fix what Patroni names and re-run.'])
-    }
-    if (settled && /status unknown/i.test(settled.text) && !out.notes.some((n) => n.includes('status unknown'))) {
-      out.notes.push(`Patroni answered ${settled.status} "${settled.text}" after ${((Date.now() - t0) / 1000).toFixed(1)} s: it stopped waiting, the switch was still going on; kept polling /cluster`)
-      note('Patroni stopped waiting ("status unknown"); still polling the cluster')
-    }
-    try {
-      const {cluster} = await firstCluster(t.endpoints)
-      const leader = cluster.members.find((m) => normalizeRole(m.role) === 'leader')
-      if (leader && leader.name !== old.leader && leader.host && leader.port) {
-        const conn: PgConn = {host: leader.host, port: leader.port, user: t.user, password: t.password, database: t.database}
-        try {
-          const w = await writableTimeline(conn, 1000)
-          if (w.timeline > old.timeline) {
-            out.writableAfterMs = Date.now() - t0
-            out.newLeader = leader.name
-            out.newTimeline = w.timeline
-            if (opts.candidate && leader.name !== opts.candidate) out.notes.push(`Patroni promoted ${leader.name}, not the requested ${opts.candidate}`)
-            return
-          }
-          last = `${leader.name} leads but is still on timeline ${w.timeline}`
-        } catch (error) {
-          last = `${leader.name} leads but does not take writes yet (${errorMessage(error)})`
-        }
-      } else last = leader ? `${leader.name} still leads` : 'no leader at this moment'
-    } catch (error) {
-      last = errorMessage(error)
-    }
-    note(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${last}`)
-    await sleep(100)
-  }
-  throw timedOut('SWITCHOVER_UNVERIFIED', `no writable leader on a new timeline within ${opts.timeoutMs / 1000} s (last: ${last})`,
-    ['The switch may still be in progress: run `vaultctl status --component postgres` before doing anything else.', 'Raise --timeout to wait longer.'])
+/** What a saved switchover plan depends on: the leader, the timeline, each member's role and state, pause, a scheduled switchover. */
+export function clusterFingerprint(s: ClusterState): Record<string, unknown> {
+  return {leader: s.leader?.name ?? null, timeline: s.leader?.timeline ?? null, paused: s.paused, scheduled: s.scheduledSwitchover?.at ?? null,
+    members: Object.fromEntries([...s.members].sort((a, b) => a.name.localeCompare(b.name)).map((m) => [m.name, `${m.role}/${m.state}`]))}
 }
 
-async function observeReplicas(t: PgTarget, oldLeader: string | undefined, out: SwitchoverOutcome, wait: boolean, timeoutMs: number, note: (m: string) => void): Promise<void> {
-  const t0 = out.startedAt!
-  const deadline = Date.now() + (wait ? timeoutMs : 0)
-  for (;;) {
-    const s = await readClusterState(t.name, t.endpoints)
-    out.after = s
-    const others = s.members.filter((m) => m.name !== out.newLeader)
-    const streaming = others.filter((m) => m.role === 'replica' && isHealthyState(m.state) && (m.timeline ?? 0) >= (out.newTimeline ?? 0))
-    const old = s.members.find((m) => m.name === oldLeader)
-    out.oldLeaderRejoined = oldLeader === undefined || !old ? null : old.role === 'replica' && isHealthyState(old.state)
-    if (streaming.length === others.length) {
-      out.replicasStreamingAfterMs = Date.now() - t0
-      return
-    }
-    if (Date.now() >= deadline) {
-      if (wait) out.notes.push(`not every replica streams on timeline ${out.newTimeline} yet: ${others.filter((m) => !streaming.includes(m)).map((m) => `${m.name} ${m.role}/${m.state}`).join(', ')}`)
-      return
-    }
-    note(`waiting for replicas: ${others.map((m) => `${m.name} ${m.role}/${m.state}`).join(', ')}`)
-    await sleep(200)
-  }
-}
-
-export async function planPostgresFailover(t: PgTarget, env: {name: string; protected: boolean}, opts: FailoverOptions, out: SwitchoverOutcome): Promise<{plan: Plan; before: ClusterState; checks: Check[]}> {
-  const before = await readClusterState(t.name, t.endpoints)
-  const base = {command: 'failover postgres', env: env.name, protected: env.protected, confirmOnProtected: true, observed: {leader: before.leader?.name ?? null, timeline: before.leader?.timeline ?? null, paused: before.paused, members: before.members.map((m) => `${m.name}:${m.role}/${m.state}`)}}
+/** The plan, pure: from an observed cluster (readClusterState) to typed Patroni operations. */
+export function planPostgresFailover(t: PgTarget, before: ClusterState, env: {name: string; protected: boolean}, opts: FailoverOptions): {plan: Plan; checks: Check[]} {
+  const base = {command: 'failover postgres', env: env.name, protected: env.protected, confirmOnProtected: true, fingerprint: clusterFingerprint(before),
+    observed: {leader: before.leader?.name ?? null, timeline: before.leader?.timeline ?? null, paused: before.paused, members: before.members.map((m) => `${m.name}:${m.role}/${m.state}`)}}
   const leaderApi = before.leader?.api
+  const patronictl = patronictlOf(t)
 
   if (opts.cancel) {
     if (!before.scheduledSwitchover) throw refusal('NOTHING_SCHEDULED', `no switchover is scheduled on ${t.name}`, ['`vaultctl status --component postgres` shows the cluster.'])
     const endpoint = leaderApi ?? before.endpoint
-    return {before, checks: [], plan: {...base, summary: `cancel the switchover scheduled at ${before.scheduledSwitchover.at}`, preconditions: [], steps: [{
-      id: 'cancel-scheduled', title: `cancel the scheduled switchover (${before.scheduledSwitchover.at})`, risk: 'write',
-      manual: `curl -s -XDELETE ${endpoint}/switchover   # or: ${patronictl(t, `flush ${t.name} switchover --force`)}`,
-      async run() {
-        const r = await deleteScheduledSwitchover(endpoint)
-        out.response = r
-        if (r.status !== 200) throw new Error(`Patroni answered ${r.status}: ${r.text}`)
-      },
-      async verify() {
-        const {cluster} = await firstCluster(t.endpoints)
-        if (cluster.scheduled_switchover) throw new Error('a switchover is still scheduled')
-      },
-    }]}}
+    return {checks: [], plan: {...base, summary: `cancel the switchover scheduled at ${before.scheduledSwitchover.at}`, preconditions: [], steps: [
+      {id: 'cancel-scheduled', title: `cancel the scheduled switchover (${before.scheduledSwitchover.at})`, risk: 'write',
+        op: {kind: 'patroni.request', api: endpoint, method: 'DELETE', path: '/switchover', expect: [200], patronictl}},
+      {id: 'verify-cancelled', title: 'check that no switchover is scheduled any more', risk: 'read',
+        op: {kind: 'patroni.await-scheduled', endpoints: t.endpoints, present: false, timeoutMs: 5000}},
+    ]}}
   }
 
   const checks = preflight(before, opts)
@@ -158,21 +70,13 @@ export async function planPostgresFailover(t: PgTarget, env: {name: string; prot
 
   if (opts.kind === 'switchover' && opts.scheduledAt) {
     const body = {leader: before.leader!.name, ...(opts.candidate ? {candidate: opts.candidate} : {}), scheduled_at: opts.scheduledAt}
-    return {before, checks, plan: {...base, summary: `schedule a switchover from ${before.leader!.name} to ${opts.candidate ?? 'the best replica'} at ${opts.scheduledAt}`,
-      preconditions: [preconditionFrom(t, before, opts)], steps: [{
-        id: 'schedule-switchover', title: `schedule the switchover at ${opts.scheduledAt}`, risk: 'write',
-        manual: `curl -s -XPOST ${leaderApi}/switchover -d ${q(JSON.stringify(body))}   # or: ${patronictl(t, `switchover ${t.name} --leader ${body.leader}${opts.candidate ? ` --candidate ${opts.candidate}` : ''} --scheduled ${opts.scheduledAt} --force`)}`,
-        async run() {
-          const r = await postAction(leaderApi!, 'switchover', body)
-          out.response = r
-          if (r.status !== 202) throw new Error(`Patroni answered ${r.status}: ${r.text}`)
-          return {detail: r.text}
-        },
-        async verify() {
-          const {cluster} = await firstCluster(t.endpoints)
-          if (!cluster.scheduled_switchover) throw new Error('Patroni accepted the request but /cluster shows no scheduled switchover')
-        },
-      }]}}
+    return {checks, plan: {...base, summary: `schedule a switchover from ${before.leader!.name} to ${opts.candidate ?? 'the best replica'} at ${opts.scheduledAt}`,
+      preconditions: [preconditionFrom(t, before, opts)], steps: [
+        {id: 'schedule-switchover', title: `schedule the switchover at ${opts.scheduledAt}`, risk: 'write',
+          op: {kind: 'patroni.request', api: leaderApi!, method: 'POST', path: '/switchover', body, expect: [202], patronictl}},
+        {id: 'verify-scheduled', title: 'check that /cluster shows the scheduled switchover', risk: 'read',
+          op: {kind: 'patroni.await-scheduled', endpoints: t.endpoints, present: true, timeoutMs: 5000}},
+      ]}}
   }
 
   const candidate = opts.candidate
@@ -181,61 +85,26 @@ export async function planPostgresFailover(t: PgTarget, env: {name: string; prot
   // a failover to the candidate's own API, since the leader is unhealthy.
   const target = action === 'switchover' ? leaderApi! : before.members.find((m) => m.name === candidate)?.api ?? before.endpoint
   const body: Record<string, string> = action === 'switchover' ? {leader: before.leader!.name, ...(candidate ? {candidate} : {})} : {candidate: candidate!}
-  const controller = new AbortController()
-  let pending: Promise<PatroniActionResponse> | undefined
   const steps: Step[] = [
     {
       id: `request-${action}`,
       title: action === 'switchover' ? `ask Patroni to switch the leader ${before.leader!.name} -> ${candidate ?? 'best replica'}` : `ask Patroni to FAIL OVER to ${candidate} (no healthy leader; committed data may be lost)`,
       risk: action === 'failover' ? 'destructive' : 'write',
-      manual: `curl -s -XPOST ${target}/${action} -d ${q(JSON.stringify(body))}   # or: ${patronictl(t, action === 'switchover' ? `switchover ${t.name} --leader ${body.leader}${candidate ? ` --candidate ${candidate}` : ''} --force` : `failover ${t.name} --candidate ${candidate} --force`)}`,
-      async run() {
-        out.startedAt = Date.now()
-        pending = postAction(target, action, body, controller.signal)
-        // Refusals (412) come back at once; success takes a moment: do not wait for it here.
-        const early = await Promise.race([pending.catch((e: Error) => ({status: 0, text: e.message})), sleep(150).then(() => undefined)])
-        if (early) {
-          out.response = early
-          if (early.status !== 200 && !/status unknown/i.test(early.text)) {
-            throw failure('PATRONI_REFUSED', `Patroni answered ${early.status}: ${early.text}`, ['Nothing was switched. Fix what Patroni names and re-run.'])
-          }
-        }
-        return {detail: early ? `${early.status} ${early.text}` : 'sent'}
-      },
+      op: {kind: 'patroni.request', api: target, method: 'POST', path: action === 'switchover' ? '/switchover' : '/failover', body, expect: [200], patronictl, detach: true},
     },
     {
-      id: 'wait-writable-leader',
-      title: `wait for a leader on a timeline after ${oldTimeline} that accepts a write`,
-      risk: 'read',
-      manual: `watch -n0.5 "curl -s ${before.endpoint}/cluster; psql -h NEW_LEADER_HOST -p NEW_LEADER_PORT -U ${t.user} -c 'select txid_current()'"`,
-      async run(ctx) {
-        try {
-          await waitWritableLeader(t, {leader: before.leader?.name, timeline: oldTimeline}, out, {candidate, timeoutMs: opts.timeoutMs}, pending, ctx.note)
-        } finally {
-          if (pending) {
-            const r = await Promise.race([pending.catch(() => undefined), sleep(0).then(() => undefined)])
-            if (r) out.response = r
-            else controller.abort()
-          }
-        }
-        return {detail: `${out.newLeader} writable on timeline ${out.newTimeline} after ${(out.writableAfterMs! / 1000).toFixed(2)} s`}
-      },
+      id: 'wait-writable-leader', title: `wait for a leader on a timeline after ${oldTimeline} that accepts a write`, risk: 'read',
+      op: {kind: 'patroni.await-writable-leader', endpoints: t.endpoints, cluster: t.name, oldLeader: before.leader?.name ?? null, afterTimeline: oldTimeline,
+        ...(candidate ? {candidate} : {}), user: t.user, database: t.database, timeoutMs: opts.timeoutMs},
     },
     {
-      id: 'replicas',
-      title: opts.waitReplicas ? 'wait until every other member streams from the new leader' : 'report the old leader and replicas',
-      risk: 'read',
-      manual: patronictl(t, `list ${t.name}`),
-      async run(ctx) {
-        await observeReplicas(t, before.leader?.name, out, opts.waitReplicas, opts.timeoutMs, ctx.note)
-        return {detail: out.replicasStreamingAfterMs !== undefined ? `all replicas streaming after ${(out.replicasStreamingAfterMs / 1000).toFixed(2)} s` : 'not all replicas streaming yet'}
-      },
+      id: 'replicas', title: opts.waitReplicas ? 'wait until every other member streams from the new leader' : 'report the old leader and replicas', risk: 'read',
+      op: {kind: 'patroni.await-replicas', endpoints: t.endpoints, cluster: t.name, oldLeader: before.leader?.name ?? null, wait: opts.waitReplicas, timeoutMs: opts.timeoutMs, patronictl},
     },
   ]
   const summary = action === 'switchover'
     ? `switch over ${t.name}: leader ${before.leader!.name} -> ${candidate ?? 'the best replica (Patroni picks)'}`
     : `FAIL OVER ${t.name} to ${candidate}: there is no healthy leader; transactions committed on the old leader but not received by ${candidate} are lost`
-  return {before, checks, plan: {...base, summary, preconditions: [preconditionFrom(t, before, opts)], steps, confirmOnProtected: true,
+  return {checks, plan: {...base, summary, preconditions: [preconditionFrom(t, before, opts)], steps, confirmOnProtected: true,
     recovery: 'Check `vaultctl status --component postgres`: Patroni finishes a switch it has started even when vaultctl stops waiting.'}}
 }
-

@@ -1,17 +1,15 @@
 // Planned Redis Cluster failover: CLUSTER FAILOVER [FORCE|TAKEOVER] sent to a replica, verified
 // when every reachable node agrees on the new master (and the old master as its replica),
 // cluster_state is ok and all 16384 slots are covered.
-import {redisCommand, parseHostPort} from '../clients/redis.js'
-import {refusal, timedOut} from '../errors.js'
+import {refusal} from '../errors.js'
+import type {Operation} from '../plan/operations.js'
 import type {Plan, Step} from '../plan/types.js'
 import type {ClusterNode} from './cluster.js'
-import {isDown, readNodeView, readTopology, viewOf, type Topology} from './topology.js'
+import {isDown, readNodeView, viewOf, type Topology} from './topology.js'
 
 export type RedisFailoverMode = 'default' | 'force' | 'takeover'
 export type RedisFailoverOptions = {replica?: string; master?: string; mode: RedisFailoverMode; timeoutMs: number}
-export type RedisFailoverOutcome = {sentAt?: number; ownViewAfterMs?: number; agreedAfterMs?: number; after?: Topology; lastDisagreement?: string}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const MODES: Record<RedisFailoverMode, {arg: string[]; explain: string}> = {
   default: {arg: [], explain: 'waits for the replica to catch up with its master, then switches (no data loss)'},
@@ -72,65 +70,28 @@ export function redisPreflight(t: Topology, replica: ClusterNode, master: Cluste
   }
 }
 
-/** True when every reachable node says `replica` is master with the old master's slots, and the old master (if up) follows it. */
-export function agreement(t: Topology, replicaId: string, oldMasterId: string, slots: number): {ok: boolean; why: string} {
-  for (const v of t.views.filter((x) => x.reachable)) {
-    const nm = v.nodes.find((n) => n.id === replicaId)
-    if (!nm || nm.role !== 'master' || nm.slotCount !== slots) return {ok: false, why: `${v.address} sees ${nm ? `${nm.role} with ${nm.slotCount} slots` : 'no such node'}`}
-    const om = v.nodes.find((n) => n.id === oldMasterId)
-    const oldUp = t.views.find((x) => x.nodes.some((n) => n.myself && n.id === oldMasterId))?.reachable
-    if (oldUp && (!om || om.role !== 'replica' || om.masterId !== replicaId)) return {ok: false, why: `${v.address} sees the old master as ${om?.role ?? 'missing'}`}
-    if (v.info.cluster_state !== 'ok' || Number(v.info.cluster_slots_ok) !== 16_384) return {ok: false, why: `${v.address}: cluster_state ${v.info.cluster_state}, ${v.info.cluster_slots_ok} slots ok`}
-  }
-  return {ok: true, why: 'all agree'}
-}
-
-export async function planRedisFailover(seeds: string[], password: string | undefined, env: {name: string; protected: boolean}, opts: RedisFailoverOptions, out: RedisFailoverOutcome): Promise<{plan: Plan; before: Topology; replica: ClusterNode; master: ClusterNode}> {
-  const before = await readTopology(seeds, password)
+/**
+ * The failover as a plan: pure, from an observed topology (readTopology). Sends CLUSTER FAILOVER to
+ * the chosen replica, then waits until every reachable node agrees. Refuses (exit 3) what the
+ * preflight rejects.
+ */
+export function planRedisFailover(before: Topology, env: {name: string; protected: boolean}, opts: RedisFailoverOptions, password?: string): {plan: Plan; replica: ClusterNode; master: ClusterNode} {
   const {replica, master} = chooseReplica(before, opts)
   redisPreflight(before, replica, master, opts.mode)
-  const conn = {...parseHostPort(replica.address), password}
-  const {host, port} = conn
   const mode = MODES[opts.mode]
+  const failover: Operation = {kind: 'redis.command', node: replica.address, args: ['CLUSTER', 'FAILOVER', ...mode.arg], expect: 'OK'}
+  const verify: Operation = {kind: 'redis.await-failover', nodes: before.views.filter((v) => v.reachable).map((v) => v.address),
+    replica: {id: replica.id, address: replica.address}, oldMaster: {id: master.id, address: master.address, slots: master.slotCount}, timeoutMs: opts.timeoutMs}
   const steps: Step[] = [
-    {
-      id: 'cluster-failover', title: `promote replica ${replica.address} over master ${master.address} (CLUSTER FAILOVER${mode.arg.length ? ' ' + mode.arg[0] : ''})`,
-      risk: opts.mode === 'default' ? 'write' : 'destructive',
-      manual: `redis-cli -h ${host} -p ${port} CLUSTER FAILOVER${mode.arg.length ? ' ' + mode.arg[0] : ''}`,
-      async run() {
-        out.sentAt = Date.now()
-        const r = await redisCommand(conn, 'CLUSTER', 'FAILOVER', ...mode.arg)
-        if (r !== 'OK') throw new Error(`CLUSTER FAILOVER answered ${String(r)}`)
-      },
-    },
-    {
-      id: 'verify-agreement', title: `wait until every node agrees ${replica.address} is master and the cluster is ok`, risk: 'read',
-      manual: `for n in ${before.views.filter((v) => v.reachable).map((v) => v.address).join(' ')}; do redis-cli -h \${n%:*} -p \${n#*:} CLUSTER NODES; done`,
-      async run(ctx) {
-        const deadline = out.sentAt! + opts.timeoutMs
-        while (Date.now() < deadline) {
-          const own = await redisCommand(conn, 'ROLE').catch(() => undefined) as unknown[] | undefined
-          if (out.ownViewAfterMs === undefined && Array.isArray(own) && own[0] === 'master') out.ownViewAfterMs = Date.now() - out.sentAt!
-          const t = await readTopology(before.views.filter((v) => v.reachable).map((v) => v.address), password)
-          const a = agreement(t, replica.id, master.id, master.slotCount)
-          if (a.ok) {
-            out.agreedAfterMs = Date.now() - out.sentAt!
-            out.after = t
-            return {detail: `all reachable nodes agree after ${out.agreedAfterMs} ms`}
-          }
-          out.lastDisagreement = a.why
-          ctx.note(a.why)
-          await sleep(20)
-        }
-        throw timedOut('REDIS_FAILOVER_UNVERIFIED', `nodes did not agree within ${opts.timeoutMs / 1000} s (last: ${out.lastDisagreement})`,
-          ['The failover may still complete: run `vaultctl status --component redis`.', opts.mode === 'default' ? 'If the master is unhealthy, --mode force.' : ''].filter(Boolean))
-      },
-    },
+    {id: 'cluster-failover', title: `promote replica ${replica.address} over master ${master.address} (CLUSTER FAILOVER${mode.arg.length ? ' ' + mode.arg[0] : ''})`,
+      risk: opts.mode === 'default' ? 'write' : 'destructive', op: failover},
+    {id: 'verify-agreement', title: `wait until every node agrees ${replica.address} is master and the cluster is ok`, risk: 'read', op: verify},
   ]
-  return {before, replica, master, plan: {
+  return {replica, master, plan: {
     command: 'failover redis', env: env.name, protected: env.protected, confirmOnProtected: true,
     summary: `Redis Cluster failover (${opts.mode}): ${replica.address} replaces master ${master.address} (${master.slotCount} slots). ${mode.explain}`,
     observed: {replica: replica.address, master: master.address, masterDown: isDown(before, master), offsetLag: offsetLag(before, master, replica) ?? null},
+    fingerprint: redisFingerprint(before),
     preconditions: [{
       id: 'still-replica', description: `${replica.address} is still a replica of ${master.address}`,
       async check() {
@@ -141,4 +102,9 @@ export async function planRedisFailover(seeds: string[], password: string | unde
     }],
     steps,
   }}
+}
+
+/** What a saved failover plan depends on: who is master of what, and who is up. */
+export function redisFingerprint(t: Topology): Record<string, unknown> {
+  return Object.fromEntries(t.nodes.map((n) => [n.address, `${n.role}${n.masterId ? ` of ${t.nodes.find((m) => m.id === n.masterId)?.address ?? n.masterId}` : ''}${n.role === 'master' ? ` slots ${n.slotCount}` : ''}${isDown(t, n) ? ' DOWN' : ''}`]).sort(([a], [b]) => String(a).localeCompare(String(b))))
 }

@@ -34,8 +34,14 @@ export async function readTopology(seeds: string[], password?: string): Promise<
   if (!answering) throw failure('REDIS_UNREACHABLE', `no Redis seed node answered (${first.map((v) => `${v.address}: ${v.error}`).join('; ')})`, ['Check redis.nodes in the config.'])
   const known = new Set([...seeds, ...answering.nodes.map((n) => n.address)])
   const more = await Promise.all([...known].filter((a) => !seeds.includes(a)).map((a) => readNodeView(a, password)))
-  const views = [...first, ...more]
-  return {views, nodes: answering.nodes, byAddress: new Map(answering.nodes.map((n) => [n.address, n]))}
+  return topologyOf([...first, ...more])
+}
+
+/** A topology from the nodes' views (the first reachable view lists the nodes). Pure. */
+export function topologyOf(views: NodeView[]): Topology {
+  const answering = views.find((v) => v.reachable)
+  const nodes = answering?.nodes ?? []
+  return {views, nodes, byAddress: new Map(nodes.map((n) => [n.address, n]))}
 }
 
 export const viewOf = (t: Topology, address: string): NodeView | undefined => t.views.find((v) => v.address === address)

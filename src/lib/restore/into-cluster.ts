@@ -133,7 +133,7 @@ export async function planIntoCluster(src: PitrSource, env: {name: string; prote
   const swapped = existsSync(st.oldDir)
   const marker = readJson<{status: string}>(join(st.restoredDir, MARKER))
   const sideDone = swapped || marker?.status === 'complete'
-  const {plan: side, window} = await planPitr(src, env, {...opts, dataDir: st.restoredDir, sideDone}, out)
+  const {plan: side, window} = await planPitr(src, env, {...opts, dataDir: st.restoredDir, sideDone, targetVerified: sideDone}, out)
   const user = opts.osUser
   const own = (p: string) => user && chownSync(p, user.uid, user.gid)
   const {leader, replicas} = st

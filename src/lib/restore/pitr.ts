@@ -37,6 +37,8 @@ export type PitrOptions = {
   target: RecoveryTarget; dataDir?: string; port?: number; verifySql?: string; restoresRoot: string; osUser?: OsUser; timeoutMs: number
   /** `--into cluster` re-run: the side restore already completed (or was swapped in): plan no side steps. */
   sideDone?: boolean
+  /** ... and its target was checked against the window when it was first planned: do not refuse it now. */
+  targetVerified?: boolean
 }
 
 export type PitrOutcome = {
@@ -149,6 +151,14 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
   // `backup list` prints (each window ends just before its last archived commit).
   const w = opts.target.kind === 'time' ? await windowWithCommits(src.binDir, src.conn, src.location, catalog.window, catalog.histories) : catalog.window
   const chosen = chooseBackup(w, catalog.backups, opts.target)
+  if (!chosen && opts.targetVerified) {
+    // A re-run of `--into cluster` after its side restore completed (or was swapped in): the
+    // target was checked when the restore was planned, and the window may now follow the
+    // restored timeline, whose WAL is not archived yet. Nothing is left to do on the side.
+    const id = `${src.cluster}-${targetSlug(opts.target)}`
+    Object.assign(out, {id, dataDir: opts.dataDir})
+    return {window: w, plan: {command: 'restore pitr', env: env.name, protected: env.protected, summary: `the side restore to ${describeTarget(opts.target)} is already done`, preconditions: [], steps: []}}
+  }
   if (!chosen) {
     const late = opts.target.kind === 'time' && w.latest !== undefined && opts.target.time > new Date(w.latest)
     throw refusal(late ? 'TARGET_AFTER_LAST_COMMIT' : 'TARGET_OUTSIDE_WINDOW', `${describeTarget(opts.target)} is not restorable: restorable window is ${describeWindow(w)}`,

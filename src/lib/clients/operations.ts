@@ -1,0 +1,151 @@
+// The executor of operations: each typed operation a plan step carries is run here, through the
+// clients of the system it acts on, and returns a typed result. Secrets come from the caller
+// (resolved from the environment at run time), never from the operation.
+import {failure} from '../errors.js'
+import type {Operation, OperationResult} from '../plan/operations.js'
+import {firstCluster, readClusterState} from '../postgres/cluster-state.js'
+import {isHealthyState, normalizeRole} from '../postgres/roles.js'
+import {agreement} from '../redis/agreement.js'
+import {readTopology} from '../redis/topology.js'
+import {waitUntil} from '../wait.js'
+import {writableTimeline} from './postgres.js'
+import {parseHostPort, redisCommand} from './redis.js'
+
+export type OperationSecrets = {pgPassword?: string; redisPassword?: string}
+
+export type OperationContext = {
+  signal: AbortSignal
+  note(message: string): void
+  /** shared by the steps of one run: a detached request's pending answer */
+  state: Record<string, unknown>
+  secrets: OperationSecrets
+}
+
+type Response = {status: number; text: string}
+const pendingKey = 'patroni.pending'
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function patroniRequest(op: Extract<Operation, {kind: 'patroni.request'}>, ctx: OperationContext): Promise<OperationResult['patroni.request']> {
+  const url = `${op.api.replace(/\/$/, '')}${op.path}`
+  const send = (): Promise<Response> => fetch(url, {method: op.method, signal: ctx.signal, ...(op.body ? {headers: {'content-type': 'application/json'}, body: JSON.stringify(op.body)} : {})})
+    .then(async (r) => ({status: r.status, text: (await r.text()).trim()}))
+  const refused = (r: Response) => !op.expect.includes(r.status) && !/status unknown/i.test(r.text)
+  if (!op.detach) {
+    const r = await send()
+    if (refused(r)) throw failure('PATRONI_REFUSED', `Patroni answered ${r.status}: ${r.text}`, ['Nothing was changed. Fix what Patroni names and re-run.'])
+    return r
+  }
+  // The answer comes once Patroni has seen the outcome; a refusal (412) comes at once.
+  const answer = send().catch((e: Error) => ({status: 0, text: e.message}))
+  const settled: {value?: Response} = {}
+  void answer.then((r) => (settled.value = r))
+  ctx.state[pendingKey] = settled
+  const early = await Promise.race([answer, sleep(150).then(() => undefined)])
+  if (early && refused(early)) throw failure('PATRONI_REFUSED', `Patroni answered ${early.status}: ${early.text}`, ['Nothing was switched. Fix what Patroni names and re-run.'])
+  return early ?? {status: 'sent'}
+}
+
+async function awaitWritableLeader(op: Extract<Operation, {kind: 'patroni.await-writable-leader'}>, ctx: OperationContext): Promise<OperationResult['patroni.await-writable-leader']> {
+  const t0 = Date.now()
+  const notes: string[] = []
+  const pending = ctx.state[pendingKey] as {value?: Response} | undefined
+  const found = await waitUntil({
+    what: `a leader other than ${op.oldLeader ?? 'none'} on a timeline after ${op.afterTimeline} that accepts a write`, timeoutMs: op.timeoutMs, intervalMs: 100, maxIntervalMs: 200, signal: ctx.signal,
+    code: 'SWITCHOVER_UNVERIFIED', suggestions: ['The switch may still be in progress: run `vaultctl status --component postgres` before doing anything else.', 'Raise --timeout to wait longer.'],
+    onStatus: (s, ms) => ctx.note(`${(ms / 1000).toFixed(1)} s: ${s}`),
+  }, async () => {
+    const late = pending?.value
+    if (late && !/status unknown/i.test(late.text) && late.status !== 200) {
+      throw failure('PATRONI_REFUSED', `Patroni answered ${late.status}: ${late.text}`, ['Nothing was switched: the leader is unchanged. Fix what Patroni names and re-run.'])
+    }
+    if (late && /status unknown/i.test(late.text) && !notes.some((n) => n.includes('status unknown'))) {
+      notes.push(`Patroni answered ${late.status} "${late.text}" after ${((Date.now() - t0) / 1000).toFixed(1)} s: it stopped waiting, the switch was still going on; kept polling /cluster`)
+    }
+    const {cluster} = await firstCluster(op.endpoints)
+    const leader = cluster.members.find((m) => normalizeRole(m.role) === 'leader')
+    if (!leader || leader.name === op.oldLeader || !leader.host || !leader.port) return {done: false, status: leader ? `${leader.name} still leads` : 'no leader at this moment'}
+    const w = await writableTimeline({host: leader.host, port: leader.port, user: op.user, password: ctx.secrets.pgPassword, database: op.database}, 1000)
+      .catch((e: Error) => ({error: e.message}))
+    if ('error' in w) return {done: false, status: `${leader.name} leads but does not take writes yet (${w.error})`}
+    if (w.timeline <= op.afterTimeline) return {done: false, status: `${leader.name} leads but is still on timeline ${w.timeline}`}
+    return {done: true, value: {leader: leader.name, timeline: w.timeline}}
+  })
+  if (op.candidate && found.leader !== op.candidate) notes.push(`Patroni promoted ${found.leader}, not the requested ${op.candidate}`)
+  const response = pending?.value
+  return {...found, afterMs: Date.now() - t0, ...(response ? {response} : {}), notes}
+}
+
+async function awaitReplicas(op: Extract<Operation, {kind: 'patroni.await-replicas'}>, ctx: OperationContext): Promise<OperationResult['patroni.await-replicas']> {
+  const t0 = Date.now()
+  const notes: string[] = []
+  let last: Awaited<ReturnType<typeof readClusterState>> | undefined
+  const observe = async () => {
+    const s = await readClusterState(op.cluster, op.endpoints)
+    last = s
+    const leader = s.leader
+    const others = s.members.filter((m) => m.name !== leader?.name)
+    const streaming = others.filter((m) => m.role === 'replica' && isHealthyState(m.state) && (m.timeline ?? 0) >= (leader?.timeline ?? 0))
+    return {others, streaming}
+  }
+  let streamingAfterMs: number | null = null
+  try {
+    await waitUntil({what: 'every other member streaming from the new leader', timeoutMs: op.wait ? op.timeoutMs : 0, intervalMs: 200, maxIntervalMs: 500, signal: ctx.signal,
+      onStatus: (s) => ctx.note(s)}, async () => {
+      const {others, streaming} = await observe()
+      if (streaming.length === others.length) return {done: true, value: true}
+      return {done: false, status: `waiting for replicas: ${others.map((m) => `${m.name} ${m.role}/${m.state}`).join(', ')}`}
+    })
+    streamingAfterMs = Date.now() - t0
+  } catch (error) {
+    if ((error as {code?: string}).code !== 'WAIT_TIMEOUT') throw error
+    if (op.wait) notes.push(`not every replica streams from the new leader yet: ${(error as Error).message}`)
+  }
+  const old = last?.members.find((m) => m.name === op.oldLeader)
+  return {
+    streamingAfterMs, notes,
+    oldLeaderRejoined: op.oldLeader === null || !old ? null : old.role === 'replica' && isHealthyState(old.state),
+    members: (last?.members ?? []).map((m) => ({name: m.name, role: m.role, state: m.state, ...(m.timeline === undefined ? {} : {timeline: m.timeline}), ...(m.lagBytes === undefined ? {} : {lagBytes: m.lagBytes})})),
+  }
+}
+
+export async function runOperation(op: Operation, ctx: OperationContext): Promise<OperationResult[Operation['kind']]> {
+  switch (op.kind) {
+    case 'patroni.request':
+      return patroniRequest(op, ctx)
+    case 'patroni.await-writable-leader':
+      return awaitWritableLeader(op, ctx)
+    case 'patroni.await-replicas':
+      return awaitReplicas(op, ctx)
+    case 'patroni.await-scheduled':
+      return waitUntil({what: `a scheduled switchover ${op.present ? 'shown' : 'gone'} in /cluster`, timeoutMs: op.timeoutMs, signal: ctx.signal}, async () => {
+        const {cluster} = await firstCluster(op.endpoints)
+        return Boolean(cluster.scheduled_switchover) === op.present ? {done: true, value: {present: op.present}} : {done: false, status: `scheduled_switchover ${cluster.scheduled_switchover ? JSON.stringify(cluster.scheduled_switchover) : 'absent'}`}
+      })
+    case 'redis.command': {
+      const reply = String(await redisCommand({...parseHostPort(op.node), password: ctx.secrets.redisPassword}, op.args[0]!, ...op.args.slice(1)))
+      if (reply !== op.expect) throw failure('REDIS_REFUSED', `${op.args.join(' ')} on ${op.node} answered ${reply}`)
+      ctx.state[`redis.sent.${op.node}`] = Date.now()
+      return {reply}
+    }
+    case 'redis.await-failover': {
+      const sent = (ctx.state[`redis.sent.${op.replica.address}`] as number | undefined) ?? Date.now()
+      const conn = {...parseHostPort(op.replica.address), password: ctx.secrets.redisPassword}
+      let ownViewAfterMs: number | null = null
+      await waitUntil({what: `every node agreeing that ${op.replica.address} is master with ${op.oldMaster.slots} slots`, timeoutMs: Math.max(0, sent + op.timeoutMs - Date.now()),
+        intervalMs: 20, maxIntervalMs: 100, signal: ctx.signal, code: 'REDIS_FAILOVER_UNVERIFIED', onStatus: (s) => ctx.note(s),
+        suggestions: ['The failover may still complete: run `vaultctl status --component redis`.']}, async () => {
+        const own = await redisCommand(conn, 'ROLE').catch(() => undefined) as unknown[] | undefined
+        if (ownViewAfterMs === null && Array.isArray(own) && own[0] === 'master') ownViewAfterMs = Date.now() - sent
+        const t = await readTopology(op.nodes, ctx.secrets.redisPassword)
+        const a = agreement(t, op.replica.id, op.oldMaster.id, op.oldMaster.slots)
+        return a.ok ? {done: true, value: true} : {done: false, status: a.why}
+      })
+      return {agreedAfterMs: Date.now() - sent, ownViewAfterMs}
+    }
+  }
+}
+
+/** Patroni's answer to a request that was still pending when the run ended (for the result). */
+export async function settledResponse(state: Record<string, unknown>): Promise<Response | undefined> {
+  return (state[pendingKey] as {value?: Response} | undefined)?.value
+}

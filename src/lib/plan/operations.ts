@@ -1,0 +1,109 @@
+// What a step does, as data. A plan step carries one operation: the executor (clients/operations)
+// runs it, the plan prints the command an operator would type from the same object (manual()),
+// and the plan hash covers it. Operations hold no secrets: the executor resolves them.
+
+/** Patroni's REST API: a switchover, failover, or the cancellation of a scheduled one. */
+export type PatroniRequest = {
+  kind: 'patroni.request'
+  /** the member's REST base URL (http://host:8008) */
+  api: string
+  method: 'POST' | 'DELETE'
+  path: '/switchover' | '/failover'
+  body?: Record<string, string>
+  /** status codes that mean accepted */
+  expect: number[]
+  /** for the patronictl spelling of the same request */
+  patronictl: {config: string; cluster: string}
+  /** Patroni answers a switchover or failover only once it has seen the outcome: send it and move on; a refusal (412) comes back at once */
+  detach?: boolean
+}
+
+/** Wait until a member other than `oldLeader` leads on a timeline after `afterTimeline` and takes a write. */
+export type AwaitWritableLeader = {
+  kind: 'patroni.await-writable-leader'
+  endpoints: string[]
+  cluster: string
+  oldLeader: string | null
+  afterTimeline: number
+  candidate?: string
+  user: string
+  database: string
+  timeoutMs: number
+}
+
+/** Report (and with `wait`, wait for) the other members streaming from the new leader. */
+export type AwaitReplicas = {
+  kind: 'patroni.await-replicas'
+  endpoints: string[]
+  cluster: string
+  oldLeader: string | null
+  wait: boolean
+  timeoutMs: number
+  patronictl: {config: string; cluster: string}
+}
+
+/** Wait until /cluster shows a scheduled switchover (present) or none. */
+export type AwaitScheduled = {kind: 'patroni.await-scheduled'; endpoints: string[]; present: boolean; timeoutMs: number}
+
+/** One command to one Redis node (not cluster mode), answered with `expect`. */
+export type RedisCommand = {kind: 'redis.command'; node: string; args: string[]; expect: string}
+
+/** Wait until every reachable node agrees `replica` is master with `slots` slots, the old master (if up) follows it, and the cluster is ok. */
+export type AwaitRedisFailover = {
+  kind: 'redis.await-failover'
+  nodes: string[]
+  replica: {id: string; address: string}
+  oldMaster: {id: string; address: string; slots: number}
+  timeoutMs: number
+}
+
+export type Operation = PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover
+
+/** What each operation returns when it has run. */
+export type OperationResult = {
+  'patroni.request': {status: number; text: string} | {status: 'sent'}
+  'patroni.await-writable-leader': {leader: string; timeline: number; afterMs: number; response?: {status: number; text: string}; notes: string[]}
+  'patroni.await-replicas': {streamingAfterMs: number | null; oldLeaderRejoined: boolean | null; members: {name: string; role: string; state: string; timeline?: number; lagBytes?: number}[]; notes: string[]}
+  'patroni.await-scheduled': {present: boolean}
+  'redis.command': {reply: string}
+  'redis.await-failover': {agreedAfterMs: number; ownViewAfterMs: number | null}
+}
+
+/** Quote one word for a POSIX shell, only when it needs it. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
+}
+
+export const shellLine = (argv: string[]) => argv.map(shellQuote).join(' ')
+
+const hostPort = (address: string) => {
+  const i = address.lastIndexOf(':')
+  return ['-h', address.slice(0, i), '-p', address.slice(i + 1)]
+}
+
+function patronictlLine(op: PatroniRequest): string {
+  const base = ['patronictl', '-c', op.patronictl.config]
+  const b = op.body ?? {}
+  if (op.method === 'DELETE') return shellLine([...base, 'flush', op.patronictl.cluster, 'switchover', '--force'])
+  if (op.path === '/failover') return shellLine([...base, 'failover', op.patronictl.cluster, ...(b.candidate ? ['--candidate', b.candidate] : []), '--force'])
+  return shellLine([...base, 'switchover', op.patronictl.cluster, ...(b.leader ? ['--leader', b.leader] : []), ...(b.candidate ? ['--candidate', b.candidate] : []),
+    ...(b.scheduled_at ? ['--scheduled', b.scheduled_at] : []), '--force'])
+}
+
+/** The command an operator would type to do what `op` does. */
+export function manual(op: Operation): string {
+  switch (op.kind) {
+    case 'patroni.request':
+      return `${shellLine(['curl', '-s', `-X${op.method}`, `${op.api}${op.path}`, ...(op.body ? ['-d', JSON.stringify(op.body)] : [])])}   # or: ${patronictlLine(op)}`
+    case 'patroni.await-writable-leader':
+      return `watch -n0.5 ${shellQuote(`curl -s ${op.endpoints[0]}/cluster; psql -h NEW_LEADER_HOST -p NEW_LEADER_PORT -U ${op.user} -d ${op.database} -c 'select txid_current()'`)}   # until a leader other than ${op.oldLeader ?? 'none'} takes writes on a timeline after ${op.afterTimeline}`
+    case 'patroni.await-replicas':
+      return shellLine(['patronictl', '-c', op.patronictl.config, 'list', op.patronictl.cluster])
+    case 'patroni.await-scheduled':
+      return `${shellLine(['curl', '-s', `${op.endpoints[0]}/cluster`])}   # scheduled_switchover ${op.present ? 'present' : 'absent'}`
+    case 'redis.command':
+      return shellLine(['redis-cli', ...hostPort(op.node), ...op.args])
+    case 'redis.await-failover':
+      return `for n in ${op.nodes.join(' ')}; do redis-cli -h \${n%:*} -p \${n#*:} CLUSTER NODES; done   # until all see ${op.replica.address} as master with ${op.oldMaster.slots} slots`
+  }
+}

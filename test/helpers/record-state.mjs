@@ -1,0 +1,15 @@
+// Records the observed state planners are fed, from a running lab, as JSON fixtures for the unit
+// tests of pure planners (after a build): node test/helpers/record-state.mjs LAB_DIR
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {readClusterState} from '../../dist/lib/postgres/cluster-state.js'
+import {readTopology} from '../../dist/lib/redis/topology.js'
+
+const dir = process.argv[2] ?? '/tmp/vaultctl-test-lab'
+const {ports} = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8'))
+const out = (name, value) => writeFileSync(new URL(`../fixtures/state/${name}`, import.meta.url), JSON.stringify(value, null, 2) + '\n')
+const pg = await readClusterState('vault-lab', [1, 2, 3].map((i) => `http://127.0.0.1:${ports[`patroni-${i}`]}`))
+out('patroni-cluster.json', pg)
+const t = await readTopology([1, 2, 3, 4, 5, 6].map((i) => `127.0.0.1:${ports[`redis-${i}`]}`))
+out('redis-views.json', t.views)
+console.log(`recorded: leader ${pg.leader?.name} on timeline ${pg.leader?.timeline}; ${t.nodes.length} redis nodes`)
