@@ -44,7 +44,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'bench/**/*.mjs', 'test/**/*.mjs', 'eslint.config.js'],
+    files: ['bin/**/*.js', 'bench/**/*.mjs', 'test/**/*.mjs', 'scripts/**/*.mjs', 'eslint.config.js'],
     languageOptions: {globals: globals.node},
   },
 )

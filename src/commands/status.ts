@@ -4,6 +4,9 @@ import {BaseCommand} from '../base-command.js'
 import {COMPONENTS, collectStatus, formatStatus, type Component, type StatusResult} from '../lib/status/collect.js'
 import type {Rating} from '../lib/status/types.js'
 
+/** What --json prints. */
+export type StatusCommandResult = StatusResult
+
 const paint: Record<Rating, (s: string) => string> = {ok: (s) => chalk.green(s), warn: (s) => chalk.yellow(s), crit: (s) => chalk.red.bold(s)}
 
 export default class Status extends BaseCommand<typeof Status> {
@@ -14,7 +17,7 @@ export default class Status extends BaseCommand<typeof Status> {
     component: Flags.string({char: 'c', description: 'only these components', options: [...COMPONENTS], multiple: true}),
   }
 
-  async run(): Promise<StatusResult> {
+  async run(): Promise<StatusCommandResult> {
     const {name, env} = this.environment()
     const res = await collectStatus(name, env, this.flags.component as Component[] | undefined)
     this.out(formatStatus(res, (r, s) => paint[r](s)))

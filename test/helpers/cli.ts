@@ -1,6 +1,7 @@
 // Runs the built CLI as an operator would (a child process), with a controlled environment.
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
+import {checkResult} from './result-schema.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -19,6 +20,12 @@ export function vaultctl(args: string[], opts: {env?: Record<string, string | un
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
+      try {
+        checkResult(args, code ?? -1, stdout)
+      } catch (error) {
+        reject(error)
+        return
+      }
       resolve({code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T})
     })
     child.stdin.end(opts.input ?? '')

@@ -2,11 +2,11 @@
 // timeline), then point-in-time restores to instants before, between and after them, to the last
 // instant of the window `backup list` prints, and to the latest WAL; the daily validation after
 // all that; an archive conflict on a diverged segment; and a lab restart that must not rewind.
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import type {BackupListResult} from '../../src/commands/backup/list.js'
 import type {BackupValidateResult} from '../../src/commands/backup/validate.js'
 import type {RestorePitrResult} from '../../src/commands/restore/pitr.js'
@@ -16,8 +16,8 @@ import {lookupUser} from '../../src/lib/clients/process.js'
 import {getObjectBytes, listObjects, putObject, s3Client} from '../../src/lib/clients/s3.js'
 import {divergedPrefix, parseSegmentName, segmentName, walKey, walPrefix, type BackupLocation} from '../../src/lib/backup/layout.js'
 import {latestHistory, onRestorablePath, parseHistory} from '../../src/lib/backup/window.js'
-import {vaultctl} from '../helpers/cli.js'
-import {eventually, labCli, labLayoutJson, labPorts, labSecret, patroniApi, pgConn, rows, sleep, status} from '../helpers/lab.js'
+import {BIN, vaultctl} from '../helpers/cli.js'
+import {eventually, labCli, labEnv, labLayoutJson, labPorts, labSecret, patroniApi, pgConn, rows, sleep, status} from '../helpers/lab.js'
 
 const loc: BackupLocation = {bucket: 'vault-backups', prefix: 'postgres/', cluster: 'vault-lab'}
 const s3 = () => s3Client({endpoint: `http://127.0.0.1:${labPorts().s3}`, region: 'us-east-1', forcePathStyle: true, accessKeyId: labSecret('s3-access-key'), secretAccessKey: labSecret('s3-secret-key')})
@@ -163,6 +163,40 @@ describe('point-in-time restore across timelines (from a backup older than all o
     expect(r.code, JSON.stringify(res.checks)).toBe(0)
     expect(res.checks.map((c) => c.id)).toEqual(['wal-continuity', 'backup-age', 'wal-rpo', 'amcheck'])
     expect(res.checks.every((c) => c.ok)).toBe(true)
+  })
+})
+
+describe('interrupting a restore', () => {
+  it('Ctrl-C stops a running restore at once, records it as interrupted, and the same command then completes', async () => {
+    const target = new Date(t.b3!.getTime() + 7)
+    const slug = target.toISOString().replace(/[-:]/g, '')
+    const root = '/var/lib/postgresql/vaultctl-restores'
+    const child = spawn(process.execPath, [BIN, 'restore', 'pitr', '--target-time', target.toISOString()], {env: {...process.env, ...labEnv(), NO_COLOR: '1'} as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    await eventually('the restore started writing', 30_000, async () => existsSync(root) && readdirSync(root).some((d) => d.includes(slug) && !d.endsWith('.log') && !d.endsWith('.wal-spool')))
+    const t0 = Date.now()
+    child.kill('SIGINT')
+    const code = await exited
+    expect(Date.now() - t0).toBeLessThan(15_000)
+    expect(code, stderr).toBe(1)
+    expect(stderr).toMatch(/interrupted/i)
+    expect(stderr).toMatch(/Re-run the same command/)
+    const audit = readFileSync(inject('auditFile'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {argv: string[]; status: string})
+    expect(audit.reverse().find((a) => a.argv.includes(target.toISOString()))?.status).toBe('interrupted')
+    const again = await restore(['--target-time', target.toISOString()])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.res.plan.steps[0]!.title).toMatch(/clear the interrupted restore/)
+    expect(await batchesIn(again.res.port!)).toEqual(['1x1', '2x2', '3x3'])
+  })
+
+  it('--latest is resolved to an LSN when planned, so the same command names the same restore', async () => {
+    const a = (await labCli(['restore', 'pitr', '--latest', '--dry-run', '--json'])).json<RestorePitrResult>()
+    const b = (await labCli(['restore', 'pitr', '--latest', '--dry-run', '--json'])).json<RestorePitrResult>()
+    expect(a.dataDir).toMatch(/vault-lab-latest-[0-9A-F]+-[0-9A-F]+$/)
+    expect(b.dataDir).toBe(a.dataDir)
+    expect(a.plan.observed?.latest).toMatch(/LSN/)
   })
 })
 
@@ -315,6 +349,6 @@ describe('backups that are restorable at once, and failed ones that leave nothin
     expect(r.code).toBe(4)
     expect(res.ok).toBe(false)
     expect(res.checks).toEqual([expect.objectContaining({id: 'restore', ok: false})])
-    expect(res.checks[0]!.detail).toMatch(/could not be restored: .*recovery did not finish/)
+    expect(res.checks[0]!.detail).toMatch(/could not be restored: .*recovery to the end of the archived WAL \(latest\) and promotion: not reached within/)
   })
 })

@@ -143,3 +143,11 @@ describe('small things an operator trips on', () => {
     expect(r.stderr).toMatch(/environments\.x\.postgres\.kind \(line 4\): missing: "kind" \("patroni" or "rds"\)/)
   })
 })
+
+describe('result contracts', () => {
+  it('every command\'s --json result has a checked-in JSON Schema that matches its type (scripts/json-schemas.mjs --check)', () => {
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/json-schemas.mjs', import.meta.url)), '--check'], {encoding: 'utf8'})
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('out of date'))).toEqual([])
+    expect(r.status, r.stderr).toBe(0)
+  })
+})

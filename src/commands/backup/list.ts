@@ -27,7 +27,8 @@ export default class BackupList extends BaseCommand<typeof BackupList> {
     else this.note('note: pg_waldump not found (set postgres.binDir): window ends are the archive times of the last segments, not the last commits')
     let archiving: BackupListResult['archiving'] = null
     try {
-      archiving = await archivingOf(r.env)
+      const row = await archivingOf(r.env)
+      archiving = row ? {rating: row.rating, state: row.state, detail: row.detail, ...(row.facts ? {facts: row.facts} : {})} : null
     } catch (error) {
       this.note(`note: archiving on the leader not checked: ${errorMessage(error)}`)
     }

@@ -9,6 +9,9 @@ import {planLabDown} from '../../lib/lab/plan.js'
 import {patroniUrl} from '../../lib/lab/services.js'
 import {PG_MEMBERS} from '../../lib/lab/layout.js'
 
+/** What --json prints. */
+export type LabDownResult = PlanRunResult
+
 export default class LabDown extends BaseCommand<typeof LabDown> {
   static override summary = 'Stop exactly the lab processes that `lab up` started (by pid file); --purge also deletes the lab data'
   static override examples = ['<%= config.bin %> lab down', '<%= config.bin %> lab down --purge --yes']
@@ -17,7 +20,7 @@ export default class LabDown extends BaseCommand<typeof LabDown> {
     purge: Flags.boolean({description: 'also delete all lab data (destructive: asks, or needs --yes)'}),
   }
 
-  async run(): Promise<PlanRunResult> {
+  async run(): Promise<LabDownResult> {
     const dir = resolve(this.flags.dir)
     const layout = readLayout(dir) ?? newLayout(dir, {})
     let leader: string | undefined

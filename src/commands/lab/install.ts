@@ -8,6 +8,9 @@ import {schemaSources} from '../../lib/provision/k8s-schema.js'
 import {EKSCTL_MODULE, eksctlCacheBin} from '../../lib/clients/eksctl.js'
 import {toolsCacheDir} from '../../lib/paths.js'
 
+/** What --json prints. */
+export type LabInstallResult = PlanRunResult
+
 export default class LabInstall extends BaseCommand<typeof LabInstall> {
   static override summary = 'Install the programs the lab runs (Debian packages, moto from PyPI, MinIO built from its Go module) and, with --tools, helm and the Kubernetes API schema; only what is missing'
   static override examples = ['<%= config.bin %> lab install --dry-run', '<%= config.bin %> lab install --s3 moto,minio', '<%= config.bin %> lab install --tools helm,k8s-schema']
@@ -17,7 +20,7 @@ export default class LabInstall extends BaseCommand<typeof LabInstall> {
     tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema and the CRDs the chart uses, from their Go modules), eksctl (built from its Go module, ~8 min)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
   }
 
-  async run(): Promise<PlanRunResult> {
+  async run(): Promise<LabInstallResult> {
     const components = (this.flags.only ?? [...LAB_COMPONENTS]) as LabComponent[]
     const missing = [...missingBinaries(components, this.flags.s3 as S3Server[]),
       ...toolRequirements(this.flags.tools as Tool[], {helmBin: helmCacheBin(), helmModule: HELM_MODULE, schemas: schemaSources(),

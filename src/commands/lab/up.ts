@@ -8,6 +8,9 @@ import {LAB_COMPONENTS, newLayout, parsePortOverrides, readLayout, type LabCompo
 import {planLabUp} from '../../lib/lab/plan.js'
 import {labSummary, type LabUpResult} from '../../lib/lab/summary.js'
 
+/** What --json prints. */
+export type LabUpCommandResult = LabUpResult
+
 export default class LabUp extends BaseCommand<typeof LabUp> {
   static override summary = 'Start the lab: Patroni PostgreSQL 15 + etcd, a Redis Cluster, S3 with versioning, Prometheus'
   static override description = 'Idempotent: starts only what is missing, waits until each service really answers, then writes the `lab` environment. Ports and the S3 server are remembered in the lab dir.'
@@ -21,7 +24,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     only: Flags.string({description: 'run only these components in a new lab (default: all)', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
   }
 
-  async run(): Promise<LabUpResult> {
+  async run(): Promise<LabUpCommandResult> {
     const dir = resolve(this.flags.dir)
     const existing = readLayout(dir)
     if (existing && (this.flags['base-port'] !== undefined || this.flags.port || (this.flags.s3 && this.flags.s3 !== existing.s3Server) || this.flags.only)) {

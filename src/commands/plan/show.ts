@@ -5,12 +5,15 @@ import {usageError} from '../../lib/errors.js'
 import {formatPlan} from '../../lib/plan/print.js'
 import {parseSavedPlan, type SavedPlan} from '../../lib/plan/saved.js'
 
+/** What --json prints. */
+export type PlanShowResult = SavedPlan
+
 export default class PlanShow extends BaseCommand<typeof PlanShow> {
   static override summary = 'Print a plan saved with --plan-out: what it would do, step by step, and what it was made from'
   static override examples = ['<%= config.bin %> plan show switchover.json', '<%= config.bin %> plan show switchover.json --json']
   static override args = {file: Args.string({description: 'the plan file', required: true})}
 
-  async run(): Promise<SavedPlan> {
+  async run(): Promise<PlanShowResult> {
     const {args} = await this.parse(PlanShow)
     let text: string
     try {

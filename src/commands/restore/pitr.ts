@@ -1,4 +1,6 @@
 import {BaseCommand} from '../../base-command.js'
+import type {OperationResult} from '../../lib/plan/operations.js'
+import {stepResult} from '../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
 import {pitrFlags} from '../../lib/restore/flags.js'
 import type {IntoClusterOutcome} from '../../lib/restore/into-cluster.js'
@@ -22,8 +24,10 @@ export default class RestorePitr extends BaseCommand<typeof RestorePitr> {
 
   async run(): Promise<RestorePitrResult> {
     const out: IntoClusterOutcome & {rds?: RdsOutcome} = {}
-    const {plan, window} = await planRestore(this.environment(), this.flags, out)
-    const result = await this.runPlan(plan)
+    const {plan, window, secrets} = await planRestore(this.environment(), this.flags, out)
+    const result = await this.runPlan(plan, {secrets})
+    const available = result.dryRun ? undefined : stepResult<OperationResult['rds.await-available']>(result.execution, 'wait-available')
+    if (out.rds && available) Object.assign(out.rds, available)
     if (!result.dryRun && out.rds) this.out(`Restored ${out.rds.newId} (${out.rds.status}); endpoint ${out.rds.endpoint ?? 'not reported yet'}`)
     else if (!result.dryRun && out.cluster) this.out(`Cluster restored: ${out.cluster.leader} leads on timeline ${out.cluster.timeline}; replicas ${out.cluster.replicas.map((x) => `${x.name} ${x.state ?? '?'}`).join(', ')}\nThe data from before is kept in ${out.cluster.oldDataDir}: remove it when satisfied.`)
     else if (!result.dryRun) this.out(`Restored to ${out.lastTransactionAt ? `the transaction of ${out.lastTransactionAt}` : 'the backup'} in ${out.dataDir}\nConnect: ${out.connection}\nStop it: pg_ctl -D ${out.dataDir} stop`)

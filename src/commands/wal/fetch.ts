@@ -3,6 +3,9 @@ import {BaseCommand, hiddenPlanFlags} from '../../base-command.js'
 import {backupTarget} from '../../lib/backup/location.js'
 import {fetchWal, type WalResult} from '../../lib/backup/wal.js'
 
+/** What --json prints. */
+export type WalFetchResult = WalResult
+
 // Normally answered by the fast entry point (src/wal-entry.ts); see wal push.
 export default class WalFetch extends BaseCommand<typeof WalFetch> {
   static override summary = 'restore_command: fetch one WAL file from the backup location (checksum verified; exit 1 if absent)'
@@ -14,7 +17,7 @@ export default class WalFetch extends BaseCommand<typeof WalFetch> {
     dest: Args.string({description: 'where to write it (%p)', required: true}),
   }
 
-  async run(): Promise<WalResult> {
+  async run(): Promise<WalFetchResult> {
     const {args} = await this.parse(WalFetch)
     const {name, env} = this.environment()
     const {location, conn} = backupTarget(env, name)

@@ -3,6 +3,9 @@ import {BaseCommand, hiddenPlanFlags} from '../../base-command.js'
 import {backupTarget} from '../../lib/backup/location.js'
 import {pushWal, type WalResult} from '../../lib/backup/wal.js'
 
+/** What --json prints. */
+export type WalPushResult = WalResult
+
 // Normally answered by the fast entry point (src/wal-entry.ts, via bin/run.js) without loading
 // oclif; this class documents the command and serves the same function if oclif runs it.
 export default class WalPush extends BaseCommand<typeof WalPush> {
@@ -12,7 +15,7 @@ export default class WalPush extends BaseCommand<typeof WalPush> {
   static override baseFlags = {...BaseCommand.baseFlags, ...hiddenPlanFlags}
   static override args = {path: Args.string({description: 'the WAL file (%p)', required: true})}
 
-  async run(): Promise<WalResult> {
+  async run(): Promise<WalPushResult> {
     const {args} = await this.parse(WalPush)
     const {name, env} = this.environment()
     const {location, conn} = backupTarget(env, name)

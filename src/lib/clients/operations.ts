@@ -11,7 +11,7 @@ import {waitUntil} from '../wait.js'
 import {writableTimeline} from './postgres.js'
 import {parseHostPort, redisCommand} from './redis.js'
 
-export type OperationSecrets = {pgPassword?: string; redisPassword?: string}
+export type OperationSecrets = {pgPassword?: string; redisPassword?: string; rds?: {accessKeyId?: string; secretAccessKey?: string}}
 
 export type OperationContext = {
   signal: AbortSignal
@@ -108,6 +108,33 @@ async function awaitReplicas(op: Extract<Operation, {kind: 'patroni.await-replic
   }
 }
 
+/** RDS timestamps travel as ISO strings in a plan; the SDK wants Dates. */
+const RDS_TIMES = new Set(['RestoreToTime', 'RestoreTime'])
+
+async function rdsOp(op: Extract<Operation, {kind: 'rds.call' | 'rds.await-available'}>, ctx: OperationContext): Promise<OperationResult['rds.call'] | OperationResult['rds.await-available']> {
+  const {describeCluster, describeInstance, rdsClient, sendCall} = await import('./rds.js')
+  const client = await rdsClient({region: op.region, endpoint: op.endpoint, ...ctx.secrets.rds})
+  try {
+    if (op.kind === 'rds.call') {
+      const params = Object.fromEntries(Object.entries(op.call.params).map(([k, v]) => [k, RDS_TIMES.has(k) && typeof v === 'string' ? new Date(v) : v]))
+      await sendCall(client, {api: op.call.api, params})
+      return {api: op.call.api}
+    }
+    const available = (what: string, read: () => Promise<string | undefined>) => waitUntil({what: `${what} available`, timeoutMs: op.timeoutMs, intervalMs: 1000, maxIntervalMs: 5000, signal: ctx.signal,
+      code: 'RDS_TIMEOUT', suggestions: ['AWS keeps going: watch it with `aws rds describe-db-clusters` / `describe-db-instances`.'], onStatus: (st) => ctx.note(`${what}: ${st}`)}, async () => {
+      const status = await read()
+      if (status && /failed|incompatible/.test(status)) throw failure('RDS_FAILED', `${what} is ${status}`)
+      return status === 'available' ? {done: true, value: status} : {done: false, status: status ?? 'not visible yet'}
+    })
+    if (op.cluster) await available(`cluster ${op.cluster}`, async () => (await describeCluster(client, op.cluster!))?.Status)
+    const status = await available(`instance ${op.instance}`, async () => (await describeInstance(client, op.instance))?.DBInstanceStatus)
+    const endpoint = op.cluster ? (await describeCluster(client, op.cluster))?.Endpoint : (await describeInstance(client, op.instance))?.Endpoint?.Address
+    return {status, ...(endpoint ? {endpoint} : {})}
+  } finally {
+    client.destroy()
+  }
+}
+
 export async function runOperation(op: Operation, ctx: OperationContext): Promise<OperationResult[Operation['kind']]> {
   switch (op.kind) {
     case 'patroni.request':
@@ -121,6 +148,9 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
         const {cluster} = await firstCluster(op.endpoints)
         return Boolean(cluster.scheduled_switchover) === op.present ? {done: true, value: {present: op.present}} : {done: false, status: `scheduled_switchover ${cluster.scheduled_switchover ? JSON.stringify(cluster.scheduled_switchover) : 'absent'}`}
       })
+    case 'rds.call':
+    case 'rds.await-available':
+      return rdsOp(op, ctx)
     case 'redis.command': {
       const reply = String(await redisCommand({...parseHostPort(op.node), password: ctx.secrets.redisPassword}, op.args[0]!, ...op.args.slice(1)))
       if (reply !== op.expect) throw failure('REDIS_REFUSED', `${op.args.join(' ')} on ${op.node} answered ${reply}`)

@@ -131,8 +131,14 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     },
   )
 
+  // Ctrl-C or a kill (SIGTERM, as a CronJob's pod gets) aborts the running operation through its
+  // signal; the plan's `always` steps still run, and the record says what was done.
   const onSigint = () => controller.abort(new Error('interrupted by SIGINT'))
-  process.once('SIGINT', onSigint)
+  const onSigterm = () => controller.abort(new Error('interrupted by SIGTERM'))
+  // `on`, not `once`: execa's signal-exit handler re-raises a signal when it sees no other
+  // listener left, and a `once` listener is gone by the time it looks (the process would die).
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigterm)
   try {
     await tasks.run()
   } catch (error) {
@@ -166,6 +172,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     throw failure(controller.signal.aborted ? 'INTERRUPTED' : 'STEP_FAILED', `step ${failedAt + 1}/${plan.steps.length} "${step.title}" failed: ${redact(errorMessage(cause))}`, [next], cause, result)
   } finally {
     process.removeListener('SIGINT', onSigint)
+    process.removeListener('SIGTERM', onSigterm)
     // Nothing keeps running once the plan is done: a request still in flight (a detached
     // switchover whose answer did not matter any more) is cancelled.
     if (!controller.signal.aborted) controller.abort(new Error('the plan has finished'))

@@ -57,7 +57,13 @@ export type AwaitRedisFailover = {
   timeoutMs: number
 }
 
-export type Operation = PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover
+/** One call of the RDS API, its parameters exactly as sent (timestamps as ISO strings). */
+export type RdsCallOp = {kind: 'rds.call'; region: string; endpoint?: string; call: {api: string; params: Record<string, unknown>}}
+
+/** Wait until an RDS/Aurora cluster (if named) and an instance are available. */
+export type AwaitRdsAvailable = {kind: 'rds.await-available'; region: string; endpoint?: string; cluster?: string; instance: string; timeoutMs: number}
+
+export type Operation = PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
 
 /** What each operation returns when it has run. */
 export type OperationResult = {
@@ -67,6 +73,8 @@ export type OperationResult = {
   'patroni.await-scheduled': {present: boolean}
   'redis.command': {reply: string}
   'redis.await-failover': {agreedAfterMs: number; ownViewAfterMs: number | null}
+  'rds.call': {api: string}
+  'rds.await-available': {status: string; endpoint?: string}
 }
 
 /** Quote one word for a POSIX shell, only when it needs it. */
@@ -90,6 +98,20 @@ function patronictlLine(op: PatroniRequest): string {
     ...(b.scheduled_at ? ['--scheduled', b.scheduled_at] : []), '--force'])
 }
 
+const kebab = (s: string) => s.replace(/DB/g, 'Db').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()
+
+/** The aws CLI spelling of an RDS call. */
+export function awsCli(call: {api: string; params: Record<string, unknown>}): string {
+  const args = Object.entries(call.params).map(([k, v]) => {
+    const flag = `--${kebab(k)}`
+    if (v === true) return flag
+    if (v === false) return `--no-${kebab(k)}`
+    if (Array.isArray(v)) return `${flag} ${v.map((x) => shellQuote(String(x))).join(' ')}`
+    return `${flag} ${shellQuote(v instanceof Date ? v.toISOString() : String(v))}`
+  })
+  return `aws rds ${kebab(call.api)} ${args.join(' ')}`
+}
+
 /** The command an operator would type to do what `op` does. */
 export function manual(op: Operation): string {
   switch (op.kind) {
@@ -103,6 +125,11 @@ export function manual(op: Operation): string {
       return `${shellLine(['curl', '-s', `${op.endpoints[0]}/cluster`])}   # scheduled_switchover ${op.present ? 'present' : 'absent'}`
     case 'redis.command':
       return shellLine(['redis-cli', ...hostPort(op.node), ...op.args])
+    case 'rds.call':
+      return awsCli(op.call)
+    case 'rds.await-available':
+      return [...(op.cluster ? [shellLine(['aws', 'rds', 'wait', 'db-cluster-available', '--db-cluster-identifier', op.cluster])] : []),
+        shellLine(['aws', 'rds', 'wait', 'db-instance-available', '--db-instance-identifier', op.instance])].join(' && ')
     case 'redis.await-failover':
       return `for n in ${op.nodes.join(' ')}; do redis-cli -h \${n%:*} -p \${n#*:} CLUSTER NODES; done   # until all see ${op.replica.address} as master with ${op.oldMaster.slots} slots`
   }

@@ -99,7 +99,7 @@ export function planPostgresFailover(t: PgTarget, before: ClusterState, env: {na
     },
     {
       id: 'replicas', title: opts.waitReplicas ? 'wait until every other member streams from the new leader' : 'report the old leader and replicas', risk: 'read',
-      op: {kind: 'patroni.await-replicas', endpoints: t.endpoints, cluster: t.name, oldLeader: before.leader?.name ?? null, wait: opts.waitReplicas, timeoutMs: opts.timeoutMs, patronictl},
+      op: {kind: 'patroni.await-replicas', endpoints: t.endpoints, cluster: t.name, oldLeader: before.leader?.name ?? null, wait: Boolean(opts.waitReplicas), timeoutMs: opts.timeoutMs, patronictl},
     },
   ]
   const summary = action === 'switchover'

@@ -10,7 +10,8 @@ import {extractTar} from '../clients/basebackup.js'
 import {pgStart, pgStop, type OsUser} from '../clients/pgctl.js'
 import {portInUse} from '../clients/process.js'
 import {getObjectStream, s3Client, type S3Conn} from '../clients/s3.js'
-import {errorMessage, failure, refusal, timedOut} from '../errors.js'
+import {errorMessage, failure, refusal} from '../errors.js'
+import {waitUntil} from '../wait.js'
 import type {Plan, Step} from '../plan/types.js'
 import type {BackupManifest} from '../backup/base.js'
 import {readCatalog} from '../backup/catalog.js'
@@ -53,7 +54,6 @@ export type PitrOutcome = {
   verifySql?: unknown
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export const MARKER = 'vaultctl-restore.json'
 /** The first line of the block vaultctl appends to postgresql.auto.conf. */
 const SETTINGS_HEADER = '# --- vaultctl restore pitr '
@@ -117,13 +117,14 @@ const PREFETCH_MAX = 256 // 4 GiB of WAL at most in the spool
  * to download just stays missing (restore_command then fetches it itself). Ends by writing
  * `.done`, and `.complete` when every file of the recovery path was tried.
  */
-async function prefetchWal(src: PitrSource, names: string[], spool: string, complete: boolean, user?: OsUser, workers = 8): Promise<{fetched: number; failed: number}> {
+async function prefetchWal(src: PitrSource, names: string[], spool: string, complete: boolean, signal: AbortSignal, user?: OsUser, workers = 8): Promise<{fetched: number; failed: number}> {
   const {fetchWal} = await import('../backup/wal.js')
   let next = 0
   let fetched = 0
   let failed = 0
   const worker = async () => {
-    while (next < names.length) {
+    // Stops when the run ends or is interrupted: nothing keeps downloading after vaultctl has reported.
+    while (next < names.length && !signal.aborted) {
       const name = names[next++]!
       try {
         const r = await fetchWal(src.conn, src.location, name, join(spool, name))
@@ -139,7 +140,7 @@ async function prefetchWal(src: PitrSource, names: string[], spool: string, comp
   try {
     await Promise.all(Array.from({length: workers}, worker))
   } finally {
-    if (complete && failed === 0 && existsSync(spool)) writeFileSync(join(spool, '.complete'), '')
+    if (complete && failed === 0 && !signal.aborted && existsSync(spool)) writeFileSync(join(spool, '.complete'), '')
     if (existsSync(spool)) writeFileSync(join(spool, '.done'), '')
   }
   return {fetched, failed}
@@ -168,7 +169,9 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
       {window: w})
   }
   const manifest = catalog.backups.find((b) => b.id === chosen.backup)!
-  const id = `${src.cluster}-${targetSlug(opts.target)}`
+  // --latest is resolved when planned, to the end of the archived WAL on the recovery path: the
+  // restore is named after it, so a re-run of an interrupted one finds its own directory.
+  const id = `${src.cluster}-${opts.target.kind === 'latest' ? `latest-${chosen.toLsn.replace('/', '-')}` : targetSlug(opts.target)}`
   const dataDir = opts.dataDir ?? join(opts.restoresRoot, id)
   const logFile = `${dataDir}.log`
   const port = opts.port ?? await freePort(15_432)
@@ -228,10 +231,12 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
     {
       id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256; then prefetch ${prefetch.length} WAL files while recovery runs`, risk: 'write',
       manual: `aws s3 cp ${tarUrl} - | tar -x -C ${dataDir}; for f in ${prefetch.slice(0, 2).join(' ')} ...; do vaultctl wal fetch $f ${spool}/$f; done &`,
-      async run() {
+      async run(ctx) {
         const client = await s3Client(src.conn)
         try {
           const {stream} = await getObjectStream(client, src.location.bucket, manifest.key)
+          const stop = () => (stream as NodeJS.ReadableStream & {destroy(e?: Error): void}).destroy(new Error('interrupted'))
+          ctx.signal.addEventListener('abort', stop, {once: true})
           const hash = createHash('sha256')
           const tee = new PassThrough({highWaterMark: 64 * 1024 * 1024}) // let download and untar overlap
           stream.on('data', (c: Buffer) => hash.update(c))
@@ -241,7 +246,8 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
           if (sum !== manifest.sha256) throw failure('BACKUP_CORRUPT', `${tarUrl}: sha256 ${sum} does not match the manifest's ${manifest.sha256}`, ['The base backup is damaged: restore from an older one (`vaultctl backup list`).'])
           // The WAL streams into the spool while PostgreSQL starts and replays (not while tar
           // runs: on a small machine they compete for the same CPUs).
-          prefetching = prefetchWal(src, prefetch, spool, !capped, user)
+          ctx.signal.removeEventListener('abort', stop)
+          prefetching = prefetchWal(src, prefetch, spool, !capped, ctx.signal, user)
           return {detail: `${prefetch.length} WAL files to prefetch during recovery${capped ? ` (first ${PREFETCH_MAX} segments; the rest on demand)` : ''}`}
         } finally {
           client.destroy()
@@ -274,8 +280,8 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
       manual: `tail -f ${logFile}   # until "database system is ready to accept connections" after "selected new timeline ID"`,
       async run(ctx) {
         const {withPg} = await import('../clients/postgres.js')
-        const deadline = Date.now() + opts.timeoutMs
-        while (Date.now() < deadline) {
+        return waitUntil({what: `recovery to ${describeTarget(opts.target)} and promotion`, timeoutMs: opts.timeoutMs, intervalMs: 250, maxIntervalMs: 250, signal: ctx.signal,
+          code: 'RECOVERY_TIMEOUT', suggestions: [`It may still be replaying: see ${logFile}.`], onStatus: (m) => ctx.note(m)}, async () => {
           const log = readFileSync(logFile, 'utf8')
           // Connection attempts during recovery log FATALs of their own; look for the server's.
           const fatal = [...log.matchAll(/FATAL:\s+(.*)/g)].map((m) => m[1]!).find((f) => !/the database system is (starting up|not yet accepting connections)|password authentication/.test(f))
@@ -284,21 +290,18 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
               ...(/recovery ended before configured recovery target/.test(fatal) ? ['The archive holds no transaction after the target: pick an earlier target, or archive the newest WAL first (select pg_switch_wal() on the leader).'] : []),
               `See ${logFile}. The source cluster was not touched.`])
           }
+          let inRecovery: boolean
           try {
-            const inRecovery = await withPg({host: '127.0.0.1', port, user: src.user, password: src.password, database: src.database},
+            inRecovery = await withPg({host: '127.0.0.1', port, user: src.user, password: src.password, database: src.database},
               async (c) => (await c.query<{r: boolean}>('select pg_is_in_recovery() as r')).rows[0]!.r, 1000)
-            if (!inRecovery) {
-              out.promotedAfterMs = Date.now() - started.at
-              const wal = await prefetching
-              return {detail: `promoted after ${(out.promotedAfterMs / 1000).toFixed(1)} s${wal ? `; ${wal.fetched} WAL files prefetched${wal.failed ? `, ${wal.failed} failed (fetched on demand)` : ''}` : ''}`}
-            }
-            ctx.note('replaying WAL')
           } catch (error) {
-            ctx.note(`waiting for the server (${errorMessage(error)})`)
+            return {done: false, status: `waiting for the server (${errorMessage(error)})`}
           }
-          await sleep(250)
-        }
-        throw timedOut('RECOVERY_TIMEOUT', `recovery did not finish within ${opts.timeoutMs / 1000} s`, [`It may still be replaying: see ${logFile}.`])
+          if (inRecovery) return {done: false, status: 'replaying WAL'}
+          out.promotedAfterMs = Date.now() - started.at
+          const wal = await prefetching
+          return {done: true, value: {detail: `promoted after ${(out.promotedAfterMs / 1000).toFixed(1)} s${wal ? `; ${wal.fetched} WAL files prefetched${wal.failed ? `, ${wal.failed} failed (fetched on demand)` : ''}` : ''}`}}
+        })
       },
     },
     {
@@ -329,7 +332,8 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
   return {window: w, plan: {
     command: 'restore pitr', env: env.name, protected: env.protected,
     summary: `restore ${src.cluster} to ${describeTarget(opts.target)} from base backup ${manifest.id} into a new side instance ${dataDir} on port ${port}`,
-    observed: {window: `${w.earliest} .. ${w.latest}`, backup: manifest.id, backupEnd: manifest.finishedAt, timeline: w.targetTimeline},
+    observed: {window: `${w.earliest} .. ${w.latest}`, backup: manifest.id, backupEnd: manifest.finishedAt, timeline: w.targetTimeline,
+      ...(opts.target.kind === 'latest' ? {latest: `the archived WAL up to ${chosen.lastSegment} (LSN ${chosen.toLsn})`} : {})},
     preconditions: [], steps,
     recovery: `The source cluster is never touched by a side restore. Re-run the same command to start over cleanly (it clears its own interrupted ${dataDir}).`,
   }}

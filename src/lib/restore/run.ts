@@ -14,6 +14,7 @@ import {planIntoStatefulSet} from './into-k8s.js'
 import {planRdsPitr, type RdsOutcome} from '../rds/pitr.js'
 import {resolveSecret} from '../config/secrets.js'
 import type {Plan} from '../plan/types.js'
+import type {OperationSecrets} from '../clients/operations.js'
 import type {Window} from '../backup/window.js'
 import type {OsUser} from '../clients/pgctl.js'
 import {parseTargetTime, type RecoveryTarget} from './target.js'
@@ -49,17 +50,17 @@ export function restoreSource(r: ResolvedEnvironment): {src: PitrSource; restore
     restoresRoot, osUser: pgUser ? {uid: pgUser.uid, gid: pgUser.gid} : undefined}
 }
 
-export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: IntoClusterOutcome & {rds?: RdsOutcome}): Promise<{plan: Plan; window?: Window}> {
+export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: IntoClusterOutcome & {rds?: RdsOutcome}): Promise<{plan: Plan; window?: Window; secrets?: OperationSecrets}> {
   const target = targetFrom(f)
   const timeout = f.timeout
   const pg = r.env.postgres
   if (pg?.kind === 'rds') {
     const secret = (ref: typeof pg.accessKeyIdFrom, what: string) => (ref ? resolveSecret(ref, what) : undefined)
     const newId = f['new-id'] ?? `${pg.clusterId}-pitr-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12)}`
-    const plan = await planRdsPitr({engine: pg.engine, id: pg.clusterId, conn: {region: pg.region, endpoint: pg.apiEndpoint,
-      accessKeyId: secret(pg.accessKeyIdFrom, 'postgres.accessKeyIdFrom'), secretAccessKey: secret(pg.secretAccessKeyFrom, 'postgres.secretAccessKeyFrom')}},
-    {name: r.name, protected: r.env.protected}, target, newId, timeout * 1000, out.rds = {})
-    return {plan, window: undefined}
+    const creds = {accessKeyId: secret(pg.accessKeyIdFrom, 'postgres.accessKeyIdFrom'), secretAccessKey: secret(pg.secretAccessKeyFrom, 'postgres.secretAccessKeyFrom')}
+    const plan = await planRdsPitr({engine: pg.engine, id: pg.clusterId, conn: {region: pg.region, endpoint: pg.apiEndpoint, ...creds}},
+      {name: r.name, protected: r.env.protected}, target, newId, timeout * 1000, out.rds = {})
+    return {plan, window: undefined, secrets: {rds: creds}}
   }
   if (f['new-id']) throw usageError('USAGE', '--new-id is for RDS/Aurora environments; a Patroni restore goes to --data-dir')
   const {src, restoresRoot, osUser} = restoreSource(r)
