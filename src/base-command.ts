@@ -13,8 +13,8 @@ import {executePlan} from './lib/plan/execute.js'
 import {formatPlan} from './lib/plan/print.js'
 import type {ExecutionResult, Plan, PlanData, Step} from './lib/plan/types.js'
 import {takeApplying} from './lib/plan/apply-context.js'
-import {driftOf, savePlan} from './lib/plan/saved.js'
-import {writeFileSync} from 'node:fs'
+import {driftOf, parseSavedPlan, savePlan, type SavedPlan} from './lib/plan/saved.js'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import type {OperationSecrets} from './lib/clients/operations.js'
 
@@ -52,6 +52,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected environment(): ResolvedEnvironment {
     return resolveEnvironment(this.config_(), this.flags.env)
+  }
+
+  /** A plan file written by --plan-out (exit 2 when it cannot be read or is not a plan). */
+  protected readPlanFile(file: string): SavedPlan {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      throw usageError('NO_PLAN_FILE', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+    }
+    return parseSavedPlan(text, file)
   }
 
   protected auditFile(): string {

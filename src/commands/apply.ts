@@ -1,9 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {readFileSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
 import {refusal, usageError} from '../lib/errors.js'
 import {setApplying} from '../lib/plan/apply-context.js'
-import {parseSavedPlan} from '../lib/plan/saved.js'
 
 export default class Apply extends BaseCommand<typeof Apply> {
   static override summary = 'Run a plan saved with --plan-out: exactly its operations, if nothing it depends on has changed'
@@ -15,13 +13,7 @@ export default class Apply extends BaseCommand<typeof Apply> {
 
   async run(): Promise<void> {
     const {args} = await this.parse(Apply)
-    let text: string
-    try {
-      text = readFileSync(args.file, 'utf8')
-    } catch (error) {
-      throw usageError('NO_PLAN_FILE', `cannot read ${args.file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
-    }
-    const saved = parseSavedPlan(text, args.file)
+    const saved = this.readPlanFile(args.file)
     if (saved.vaultctl !== this.config.version) {
       throw refusal('PLAN_VERSION', `${args.file} was made by vaultctl ${saved.vaultctl}; this is ${this.config.version}`, ['Make the plan again with this version.'])
     }

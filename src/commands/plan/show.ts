@@ -1,9 +1,7 @@
 import {Args} from '@oclif/core'
-import {readFileSync} from 'node:fs'
 import {BaseCommand} from '../../base-command.js'
-import {usageError} from '../../lib/errors.js'
 import {formatPlan} from '../../lib/plan/print.js'
-import {parseSavedPlan, type SavedPlan} from '../../lib/plan/saved.js'
+import type {SavedPlan} from '../../lib/plan/saved.js'
 
 /** What --json prints. */
 export type PlanShowResult = SavedPlan
@@ -15,13 +13,7 @@ export default class PlanShow extends BaseCommand<typeof PlanShow> {
 
   async run(): Promise<PlanShowResult> {
     const {args} = await this.parse(PlanShow)
-    let text: string
-    try {
-      text = readFileSync(args.file, 'utf8')
-    } catch (error) {
-      throw usageError('NO_PLAN_FILE', `cannot read ${args.file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
-    }
-    const saved = parseSavedPlan(text, args.file)
+    const saved = this.readPlanFile(args.file)
     this.out([`Saved plan ${args.file}: made ${saved.createdAt} by vaultctl ${saved.vaultctl} for environment ${saved.env}`,
       `Command: vaultctl ${saved.commandId.replaceAll(':', ' ')} ${saved.argv.join(' ')}`.trimEnd(),
       ...(saved.state ? [`Made from: ${JSON.stringify(saved.state)}`] : []),

@@ -36,8 +36,8 @@ async function checkPreconditions(plan: Plan): Promise<void> {
   }
 }
 
-function nextAdvice(plan: Plan, failed: Step, done: StepRecord[]): string {
-  const parts = [`Step "${failed.title}" failed.`]
+function nextAdvice(plan: Plan, failed: Step, done: StepRecord[], interrupted = false): string {
+  const parts = [interrupted ? `Interrupted at step "${failed.title}".` : `Step "${failed.title}" failed.`]
   parts.push(done.length ? `Completed before it: ${done.map((d) => d.id).join(', ')}.` : 'No step had completed.')
   parts.push(`To do it by hand: ${failed.op ? manual(failed.op) : failed.manual}`)
   if (plan.recovery) parts.push(plan.recovery)
@@ -77,7 +77,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     if (i === firstChange || (firstChange === -1 && i === 0)) await checkPreconditions(plan)
     if (controller.signal.aborted) {
       records[i]!.status = 'interrupted'
-      throw failure('INTERRUPTED', 'interrupted before this step started')
+      failedAt = i
+      failError = failure('INTERRUPTED', `interrupted (${errorMessage(controller.signal.reason)}) before this step started`)
+      throw failError
     }
     const ctx: RunContext = {signal: controller.signal, note, state}
     const t0 = Date.now()
@@ -163,13 +165,13 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
       }
       records[i]!.durationMs = Date.now() - t0
     }
-    const next = nextAdvice(plan, step, records.filter((r) => r.status === 'succeeded'))
+    const next = nextAdvice(plan, step, records.filter((r) => r.status === 'succeeded'), controller.signal.aborted)
     finish(controller.signal.aborted ? 'interrupted' : 'failed', next)
     const cause = failError ?? error
     if (cause instanceof VaultctlError && cause.exit !== 1) {
       throw new VaultctlError(`${step.title}: ${redact(cause.message)}`, {code: cause.code, exit: cause.exit, suggestions: [next, ...cause.suggestions], details: result, cause})
     }
-    throw failure(controller.signal.aborted ? 'INTERRUPTED' : 'STEP_FAILED', `step ${failedAt + 1}/${plan.steps.length} "${step.title}" failed: ${redact(errorMessage(cause))}`, [next], cause, result)
+    throw failure(controller.signal.aborted ? 'INTERRUPTED' : 'STEP_FAILED', `step ${failedAt + 1}/${plan.steps.length} "${step.title}" ${controller.signal.aborted ? 'interrupted' : 'failed'}: ${redact(errorMessage(cause))}`, [next], cause, result)
   } finally {
     process.removeListener('SIGINT', onSigint)
     process.removeListener('SIGTERM', onSigterm)

@@ -98,3 +98,4 @@ export function driftOf(saved: SavedPlan, fresh: PlanData, freshState: Record<st
   if (!saved.plan.typed && saved.plan.hash !== fresh.hash) reasons.push(`the plan's hash changed (${saved.plan.hash} -> ${fresh.hash})`)
   return [...new Set(reasons)]
 }
+
