@@ -151,3 +151,14 @@ describe('result contracts', () => {
     expect(r.status, r.stderr).toBe(0)
   })
 })
+
+describe('lab down --purge deletes only a lab', () => {
+  it('refuses (exit 3) a directory without lab.json, and leaves it as it was', async () => {
+    const d = tmp()
+    writeFileSync(join(d, 'keep.txt'), 'mine')
+    const r = await vaultctl(['lab', 'down', '--purge', '--yes', '--dir', d], {env: isolated(d)})
+    expect(r.code, r.stderr).toBe(3)
+    expect(r.stderr).toMatch(/holds no lab\.json: it is not a lab/)
+    expect(readFileSync(join(d, 'keep.txt'), 'utf8')).toBe('mine')
+  })
+})

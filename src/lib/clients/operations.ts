@@ -1,7 +1,7 @@
 // The executor of operations: each typed operation a plan step carries is run here, through the
 // clients of the system it acts on, and returns a typed result. Secrets come from the caller
 // (resolved from the environment at run time), never from the operation.
-import {failure} from '../errors.js'
+import {failure, refusal} from '../errors.js'
 import type {Operation, OperationResult} from '../plan/operations.js'
 import {firstCluster, readClusterState} from '../postgres/cluster-state.js'
 import {isHealthyState, normalizeRole} from '../postgres/roles.js'
@@ -135,6 +135,49 @@ async function rdsOp(op: Extract<Operation, {kind: 'rds.call' | 'rds.await-avail
   }
 }
 
+async function labOp(op: Extract<Operation, {kind: 'daemon.stop' | 'pg.stop-if-running' | 'lab.purge'}>): Promise<OperationResult['daemon.stop'] | OperationResult['pg.stop-if-running'] | OperationResult['lab.purge']> {
+  const {existsSync, rmSync} = await import('node:fs')
+  const {isRoot, lookupUser, runningPid, stopDaemon} = await import('./process.js')
+  if (op.kind === 'daemon.stop') return {outcome: await stopDaemon(op.pidFile, op.timeoutMs)}
+  if (op.kind === 'pg.stop-if-running') {
+    if (!existsSync(`${op.dataDir}/postmaster.pid`)) return {stopped: false}
+    const {pgStop} = await import('./pgctl.js')
+    const u = isRoot() ? lookupUser('postgres') : undefined
+    await pgStop(op.binDir, op.dataDir, u ? {uid: u.uid, gid: u.gid} : undefined)
+    return {stopped: true}
+  }
+  if (!existsSync(`${op.dir}/lab.json`)) throw refusal('NOT_A_LAB', `${op.dir} holds no lab.json: it is not a lab, and nothing in it is deleted`, ['Check --dir.'])
+  const still = op.pidFiles.filter((f) => runningPid(f) !== undefined)
+  if (still.length) throw failure('LAB_STILL_RUNNING', `still running: ${still.join(', ')}`)
+  for (const p of [op.pgRoot, op.dir]) rmSync(p, {recursive: true, force: true})
+  return {removed: [op.pgRoot, op.dir]}
+}
+
+async function execOp(op: Extract<Operation, {kind: 'exec'}>): Promise<OperationResult['exec']> {
+  const {eksctl} = await import('./eksctl.js')
+  const {helm, helmBinary} = await import('./helm.js')
+  let r: {exitCode: number; stdout: string; stderr: string}
+  if (op.program === 'eksctl') r = await eksctl(op.argv, op.timeoutMs)
+  else {
+    const bin = helmBinary()
+    if (!bin) throw failure('NO_HELM', 'helm is not installed', ['vaultctl lab install --tools helm'])
+    r = await helm(bin, op.argv, {timeoutMs: op.timeoutMs})
+  }
+  if (r.exitCode !== 0) throw failure('COMMAND_FAILED', `${op.program} ${op.argv.slice(0, 2).join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`)
+  const lastLine = r.stdout.trim().split('\n').at(-1)
+  return {exitCode: r.exitCode, ...(lastLine ? {lastLine} : {})}
+}
+
+async function helmStatus(op: Extract<Operation, {kind: 'helm.expect-status'}>): Promise<OperationResult['helm.expect-status']> {
+  const {helm, helmBinary} = await import('./helm.js')
+  const bin = helmBinary()
+  if (!bin) throw failure('NO_HELM', 'helm is not installed', ['vaultctl lab install --tools helm'])
+  const s = await helm(bin, ['status', op.release, '--namespace', op.namespace, '-o', 'json', ...op.kubeArgs])
+  const status = s.exitCode === 0 ? (JSON.parse(s.stdout) as {info?: {status?: string}}).info?.status : undefined
+  if (status !== op.status) throw failure('RELEASE_NOT_DEPLOYED', `release ${op.release} is ${status ?? 'not readable'}, not ${op.status}`, ['See `helm history` for what happened; --atomic/--rollback-on-failure rolled a failed upgrade back.'])
+  return {status}
+}
+
 export async function runOperation(op: Operation, ctx: OperationContext): Promise<OperationResult[Operation['kind']]> {
   switch (op.kind) {
     case 'patroni.request':
@@ -148,6 +191,14 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
         const {cluster} = await firstCluster(op.endpoints)
         return Boolean(cluster.scheduled_switchover) === op.present ? {done: true, value: {present: op.present}} : {done: false, status: `scheduled_switchover ${cluster.scheduled_switchover ? JSON.stringify(cluster.scheduled_switchover) : 'absent'}`}
       })
+    case 'daemon.stop':
+    case 'pg.stop-if-running':
+    case 'lab.purge':
+      return labOp(op)
+    case 'exec':
+      return execOp(op)
+    case 'helm.expect-status':
+      return helmStatus(op)
     case 'rds.call':
     case 'rds.await-available':
       return rdsOp(op, ctx)

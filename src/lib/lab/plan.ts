@@ -4,19 +4,19 @@ import {createWriteStream, existsSync, readFileSync, rmSync, writeFileSync} from
 import {once} from 'node:events'
 import {join} from 'node:path'
 import {run} from '../clients/exec.js'
-import {alive, portInUse, runningPid, spawnDaemon, stopDaemon, whoListens} from '../clients/process.js'
+import {alive, portInUse, runningPid, spawnDaemon, whoListens} from '../clients/process.js'
 import {getCluster} from '../clients/patroni.js'
 import {VaultctlError, failure, refusal, timedOut} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import {installCommands, requirements, binaryPath, PG_BIN_DIR, type Requirement} from './binaries.js'
-import {pgControlData, pgStop} from '../clients/pgctl.js'
+import {pgControlData} from '../clients/pgctl.js'
 import {startOrder} from './start-order.js'
 import {writeLabEnvironment} from './environment.js'
 import {PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type LabLayout, type S3Server} from './layout.js'
 import {generateOpenMetrics} from './metrics.js'
 import {clusterFormed, createCluster, waitClusterHealthy} from './redis-cluster.js'
 import {
-  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberDir, memberName, patroniUrl, pgUser,
+  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberDir, memberName, patroniUrl,
   pidFile, prepareFiles, secretFile, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
@@ -289,37 +289,21 @@ export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string
   // last WAL while it shuts down (stopped first, that WAL stayed unarchived); etcd last.
   const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
   const order: ServiceName[] = ['prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
-  const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).map((s) => {
-    const data = s.startsWith('patroni-') ? join(memberDir(l, Number(s.split('-')[1])), 'data') : undefined
-    return {
-      id: `stop-${s}`, title: `stop ${s}`, risk: 'write' as const,
-      manual: `kill $(head -1 ${pidFile(l, s)})${data ? `; pg_ctl -D ${data} stop -m fast   # a paused (maintenance mode) Patroni leaves PostgreSQL running` : ''}`,
-      async run() {
-        const how = await stopDaemon(pidFile(l, s), s.startsWith('patroni') ? 60_000 : 15_000)
-        // Patroni in maintenance mode (paused) does not stop PostgreSQL when it exits.
-        if (data && existsSync(join(data, 'postmaster.pid'))) {
-          await pgStop(PG_BIN_DIR, data, pgUser()).catch(() => undefined)
-          return {detail: `${how}; its PostgreSQL (left running by a paused Patroni) stopped`}
-        }
-        return {detail: how}
-      },
-    }
+  const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).flatMap((s): Step[] => {
+    const stop: Step = {id: `stop-${s}`, title: `stop ${s}`, risk: 'write', op: {kind: 'daemon.stop', service: s, pidFile: pidFile(l, s), timeoutMs: s.startsWith('patroni') ? 60_000 : 15_000}}
+    if (!s.startsWith('patroni-')) return [stop]
+    // Patroni in maintenance mode (paused) does not stop PostgreSQL when it exits.
+    return [stop, {id: `stop-${s}-postgres`, title: `stop ${s}'s PostgreSQL if a paused Patroni left it running`, risk: 'write',
+      op: {kind: 'pg.stop-if-running', dataDir: join(memberDir(l, Number(s.split('-')[1])), 'data'), binDir: PG_BIN_DIR}}]
   })
   if (opts.purge) {
-    steps.push({
-      id: 'purge', title: `delete all lab data in ${l.dir} and ${l.pgRoot}`, risk: 'destructive',
-      manual: `rm -rf ${l.dir} ${l.pgRoot}`,
-      async run() {
-        const still = allServices(l).filter((s) => isRunning(l, s))
-        if (still.length) throw new Error(`still running: ${still.join(', ')}`)
-        rmSync(l.pgRoot, {recursive: true, force: true})
-        rmSync(l.dir, {recursive: true, force: true})
-      },
-    })
+    steps.push({id: 'purge', title: `delete all lab data in ${l.dir} and ${l.pgRoot}`, risk: 'destructive',
+      op: {kind: 'lab.purge', dir: l.dir, pgRoot: l.pgRoot, pidFiles: allServices(l).map((s) => pidFile(l, s))}})
   }
+  const stopped = steps.filter((s) => s.op?.kind === 'daemon.stop').length
   return {
     command: 'lab down', env: 'lab', protected: false,
-    summary: `${steps.filter((s) => s.id.startsWith('stop')).length === 0 ? 'nothing is running' : `stop ${steps.filter((s) => s.id.startsWith('stop')).length} lab service(s)`}${opts.purge ? ' and delete all lab data' : ''}`,
+    summary: `${stopped === 0 ? 'nothing is running' : `stop ${stopped} lab service(s)`}${opts.purge ? ' and delete all lab data' : ''}`,
     observed: {dir: l.dir, running: order.filter((s) => isRunning(l, s))},
     preconditions: [], steps,
   }

@@ -63,7 +63,22 @@ export type RdsCallOp = {kind: 'rds.call'; region: string; endpoint?: string; ca
 /** Wait until an RDS/Aurora cluster (if named) and an instance are available. */
 export type AwaitRdsAvailable = {kind: 'rds.await-available'; region: string; endpoint?: string; cluster?: string; instance: string; timeoutMs: number}
 
-export type Operation = PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
+/** A program whose command line is the interface (helm, eksctl), run as argv, never through a shell. */
+export type Exec = {kind: 'exec'; program: 'helm' | 'eksctl'; argv: string[]; timeoutMs: number}
+
+/** Check that a Helm release has the given status. */
+export type HelmExpectStatus = {kind: 'helm.expect-status'; release: string; namespace: string; kubeArgs: string[]; status: string}
+
+/** Stop a daemon vaultctl started (its pid file checked against /proc): SIGTERM, then SIGKILL after the timeout. */
+export type StopDaemon = {kind: 'daemon.stop'; service: string; pidFile: string; timeoutMs: number}
+
+/** Stop a PostgreSQL server if it still runs in this data directory (a paused Patroni leaves it running). */
+export type StopPostgres = {kind: 'pg.stop-if-running'; dataDir: string; binDir: string}
+
+/** Delete a lab's directories: only when `dir` holds the lab's lab.json and none of its daemons runs. */
+export type PurgeLab = {kind: 'lab.purge'; dir: string; pgRoot: string; pidFiles: string[]}
+
+export type Operation = StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
 
 /** What each operation returns when it has run. */
 export type OperationResult = {
@@ -73,6 +88,11 @@ export type OperationResult = {
   'patroni.await-scheduled': {present: boolean}
   'redis.command': {reply: string}
   'redis.await-failover': {agreedAfterMs: number; ownViewAfterMs: number | null}
+  'daemon.stop': {outcome: 'stopped' | 'killed' | 'not-running'}
+  'pg.stop-if-running': {stopped: boolean}
+  'lab.purge': {removed: string[]}
+  'exec': {exitCode: number; lastLine?: string}
+  'helm.expect-status': {status: string}
   'rds.call': {api: string}
   'rds.await-available': {status: string; endpoint?: string}
 }
@@ -125,6 +145,16 @@ export function manual(op: Operation): string {
       return `${shellLine(['curl', '-s', `${op.endpoints[0]}/cluster`])}   # scheduled_switchover ${op.present ? 'present' : 'absent'}`
     case 'redis.command':
       return shellLine(['redis-cli', ...hostPort(op.node), ...op.args])
+    case 'daemon.stop':
+      return `kill $(head -1 ${shellQuote(op.pidFile)})`
+    case 'pg.stop-if-running':
+      return `${shellLine([`${op.binDir}/pg_ctl`, '-D', op.dataDir, 'status'])} && ${shellLine([`${op.binDir}/pg_ctl`, '-D', op.dataDir, 'stop', '-m', 'fast'])}`
+    case 'lab.purge':
+      return `test -f ${shellQuote(`${op.dir}/lab.json`)} && ${shellLine(['rm', '-rf', op.dir, op.pgRoot])}`
+    case 'exec':
+      return shellLine([op.program, ...op.argv])
+    case 'helm.expect-status':
+      return shellLine(['helm', 'status', op.release, '--namespace', op.namespace, ...op.kubeArgs])
     case 'rds.call':
       return awsCli(op.call)
     case 'rds.await-available':

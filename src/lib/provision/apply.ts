@@ -2,14 +2,14 @@
 // groups when it exists) with eksctl, then `helm upgrade --install` with rollback on failure,
 // wait and timeout. Each step's printed command is built from the very argv it runs.
 import {eksctl, eksctlBinary, eksctlJson} from '../clients/eksctl.js'
+import {shellLine} from '../plan/operations.js'
 import {helm} from '../clients/helm.js'
-import {errorMessage, failure, refusal} from '../errors.js'
+import {errorMessage, refusal} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import type {ProvisionInputs} from './inputs.js'
 import {CHART_DIR, FILES, writeRendered, type Rendered} from './render.js'
 
-const quote = (a: string) => (/^[A-Za-z0-9_./:=@,+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)
-export const shellLine = (argv: string[]) => argv.map(quote).join(' ')
+export {shellLine}
 
 /** Helm 3: --atomic, --wait. Helm 4 renamed --atomic to --rollback-on-failure and made --wait a strategy. */
 export function helmUpgradeArgs(major: number, o: {release: string; chart: string; namespace: string; values: string; timeout: string}): string[] {
@@ -68,15 +68,8 @@ export async function planApply(env: {name: string; protected: boolean}, r: Rend
   const {obs, release} = await observe(inputs, o.helmBin, kubeArgs)
   const cc = `${o.outDir}/${FILES.clusterConfig}`
   const values = `${o.outDir}/${FILES.values}`
-  const run = (argv: string[], tool: 'eksctl' | 'helm') => async () => {
-    const res = tool === 'eksctl' ? await eksctl(argv) : await helm(o.helmBin, argv, {timeoutMs: 3600_000})
-    if (res.exitCode !== 0) throw failure('COMMAND_FAILED', `${tool} ${argv.slice(0, 2).join(' ')} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n').slice(-3).join(' | ')}`)
-    return {detail: res.stdout.trim().split('\n').at(-1)}
-  }
-  const step = (id: string, title: string, risk: Step['risk'], tool: 'eksctl' | 'helm', args: string[]): Step => {
-    const argv = tool === 'helm' ? [...args, ...kubeArgs] : args
-    return {id, title, risk, manual: shellLine([tool, ...argv]), run: run(argv, tool)}
-  }
+  const step = (id: string, title: string, risk: Step['risk'], tool: 'eksctl' | 'helm', args: string[]): Step =>
+    ({id, title, risk, op: {kind: 'exec', program: tool, argv: tool === 'helm' ? [...args, ...kubeArgs] : args, timeoutMs: 3600_000}})
   const steps: Step[] = [{
     id: 'write-files', title: `write the rendered files into ${o.outDir}`, risk: 'write',
     manual: shellLine(['vaultctl', 'provision', 'render', '--env', env.name, '--out', o.outDir]),
@@ -103,16 +96,8 @@ export async function planApply(env: {name: string; protected: boolean}, r: Rend
   if (fix) steps.push(step('helm-recover', `recover the release stuck in ${release!.status}`, 'destructive', 'helm', fix))
   const upgrade = helmUpgradeArgs(r.helmMajor, {release: inputs.helm.release, chart: CHART_DIR(), namespace: inputs.helm.namespace, values, timeout: inputs.helm.timeout})
   steps.push(step('helm-upgrade', `helm upgrade --install ${inputs.helm.release} (Helm ${r.helmMajor}: ${r.helmMajor >= 4 ? '--rollback-on-failure' : '--atomic'}, wait ${inputs.helm.timeout})`, 'write', 'helm', upgrade))
-  steps.push({
-    id: 'helm-verify', title: `verify release ${inputs.helm.release} is deployed`, risk: 'read',
-    manual: shellLine(['helm', 'status', inputs.helm.release, '--namespace', inputs.helm.namespace, ...kubeArgs]),
-    async run() {
-      const s = await helm(o.helmBin, ['status', inputs.helm.release, '--namespace', inputs.helm.namespace, '-o', 'json', ...kubeArgs])
-      const status = s.exitCode === 0 ? (JSON.parse(s.stdout) as {info?: {status?: string}}).info?.status : undefined
-      if (status !== 'deployed') throw failure('RELEASE_NOT_DEPLOYED', `release ${inputs.helm.release} is ${status ?? 'not readable'} after the upgrade`, ['See `helm history` for what happened; --atomic/--rollback-on-failure rolled it back.'])
-      return {detail: 'deployed'}
-    },
-  })
+  steps.push({id: 'helm-verify', title: `verify release ${inputs.helm.release} is deployed`, risk: 'read',
+    op: {kind: 'helm.expect-status', release: inputs.helm.release, namespace: inputs.helm.namespace, kubeArgs, status: 'deployed'}})
   const preconditions: Precondition[] = [
     {id: 'eksctl', description: 'eksctl is installed', async check() {
       return eksctlBinary() ? {ok: true, detail: eksctlBinary()!} : {ok: false, detail: 'eksctl is not installed', suggestions: ['Install eksctl (https://eksctl.io/installation/), or apply by hand: `--dry-run` prints every command.']}
