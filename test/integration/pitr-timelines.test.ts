@@ -350,5 +350,9 @@ describe('backups that are restorable at once, and failed ones that leave nothin
     expect(res.ok).toBe(false)
     expect(res.checks).toEqual([expect.objectContaining({id: 'restore', ok: false})])
     expect(res.checks[0]!.detail).toMatch(/could not be restored: .*recovery to the end of the archived WAL \(latest\) and promotion: not reached within/)
+    // torn down even so: the instance that was still starting is stopped and its directory gone
+    await sleep(1000)
+    const root = '/var/lib/postgresql/vaultctl-restores'
+    expect(existsSync(root) ? readdirSync(root).filter((d) => d.startsWith('validate-')) : []).toEqual([])
   })
 })

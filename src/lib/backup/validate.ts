@@ -1,7 +1,7 @@
 // The daily backup validator (architecture 8.4, done right): restore the newest base backup plus
 // its WAL into an ephemeral instance, check it, tear it down. Any failed check fails the run.
 import {rmSync} from 'node:fs'
-import {pgAmcheck, pgStop, type OsUser} from '../clients/pgctl.js'
+import {pgAmcheck, pgStopHard, type OsUser} from '../clients/pgctl.js'
 import {failure} from '../errors.js'
 import type {Plan, Step} from '../plan/types.js'
 import {readCatalog} from './catalog.js'
@@ -71,7 +71,7 @@ export async function planValidate(src: PitrSource, env: {name: string; protecte
     id: 'teardown', title: 'stop and delete the ephemeral instance', risk: 'write', always: true,
     manual: `pg_ctl -D ${dataDir} stop -m immediate; rm -rf ${dataDir} ${dataDir}.log ${dataDir}.wal-spool`,
     async run() {
-      await pgStop(src.binDir, dataDir, opts.osUser).catch(() => undefined)
+      await pgStopHard(src.binDir, dataDir, opts.osUser).catch(() => undefined)
       rmSync(dataDir, {recursive: true, force: true})
       rmSync(`${dataDir}.log`, {force: true})
       rmSync(`${dataDir}.wal-spool`, {recursive: true, force: true})

@@ -19,10 +19,16 @@ export async function startBaseBackup(binDir: string | undefined, conn: {host: s
 }
 
 /** Untar a stream into a directory with tar(1). */
-export async function extractTar(stream: NodeJS.ReadableStream, dir: string, user?: {uid: number; gid: number}): Promise<void> {
+export async function extractTar(stream: NodeJS.ReadableStream, dir: string, user?: {uid: number; gid: number}, signal?: AbortSignal): Promise<void> {
   const {execa} = await import('execa')
   const child = execa('tar', ['-x', '-f', '-', '-C', dir], {stdin: 'pipe', reject: false, ...(user ? {uid: user.uid, gid: user.gid} : {})})
+  // tar waits for the end of its input: when the download fails or the run is interrupted, stop it.
+  const stop = () => child.kill('SIGTERM')
+  stream.on('error', stop)
+  signal?.addEventListener('abort', stop, {once: true})
   stream.pipe(child.stdin!)
   const r = await child
+  signal?.removeEventListener('abort', stop)
+  if (signal?.aborted) throw new Error(`interrupted while extracting into ${dir}`)
   if (r.exitCode !== 0) throw new Error(`tar -x into ${dir} failed (exit ${r.exitCode}): ${String(r.stderr).slice(-300)}`)
 }

@@ -36,3 +36,34 @@ export async function pgControlData(binDir: string, dataDir: string): Promise<Re
   if (r.exitCode !== 0) return undefined
   return Object.fromEntries(String(r.stdout).split('\n').map((l) => /^([^:]+):\s+(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1]!.trim(), m[2]!.trim()]))
 }
+
+/**
+ * Stop a server for good, even one still starting up (its pid file may not be written yet):
+ * immediate shutdown, then wait for the postmaster to be gone, SIGKILL after 10 s. For throw-away
+ * instances, before their directory is deleted (deleting under a live postmaster leaves debris).
+ */
+export async function pgStopHard(binDir: string, dataDir: string, user?: OsUser): Promise<void> {
+  const {existsSync, readFileSync} = await import('node:fs')
+  const pidOf = () => {
+    try {
+      return Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]) || undefined
+    } catch {
+      return undefined
+    }
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  for (let i = 0; i < 20 && pidOf() === undefined && existsSync(`${dataDir}/PG_VERSION`); i++) await sleep(100)
+  const pid = pidOf()
+  await pgctl(binDir, ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], user, 30_000).catch(() => undefined)
+  if (pid === undefined) return
+  for (let i = 0; i < 100 && alive(pid); i++) await sleep(100)
+  if (alive(pid)) process.kill(pid, 'SIGKILL')
+}

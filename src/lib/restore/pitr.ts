@@ -241,7 +241,7 @@ export async function planPitr(src: PitrSource, env: {name: string; protected: b
           const tee = new PassThrough({highWaterMark: 64 * 1024 * 1024}) // let download and untar overlap
           stream.on('data', (c: Buffer) => hash.update(c))
           stream.pipe(tee)
-          await extractTar(tee, dataDir, user)
+          await extractTar(tee, dataDir, user, ctx.signal)
           const sum = hash.digest('hex')
           if (sum !== manifest.sha256) throw failure('BACKUP_CORRUPT', `${tarUrl}: sha256 ${sum} does not match the manifest's ${manifest.sha256}`, ['The base backup is damaged: restore from an older one (`vaultctl backup list`).'])
           // The WAL streams into the spool while PostgreSQL starts and replays (not while tar
