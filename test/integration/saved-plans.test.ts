@@ -7,6 +7,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import type {FailoverPostgresResult} from '../../src/commands/failover/postgres.js'
 import type {FailoverRedisResult} from '../../src/commands/failover/redis.js'
+import type {BackupCreateResult} from '../../src/commands/backup/create.js'
+import type {BackupListResult} from '../../src/commands/backup/list.js'
 import {getCluster} from '../../src/lib/clients/patroni.js'
 import type {SavedPlan} from '../../src/lib/plan/saved.js'
 import {eventually, labCli, labPorts, patroniApi, status} from '../helpers/lab.js'
@@ -109,5 +111,21 @@ describe('saved plans (--plan-out, plan show, apply)', () => {
     // and back, so that later tests find redis-1 a master again
     const back = await labCli(['failover', 'redis', '--replica', master, '--json'])
     expect(back.code, back.stderr).toBe(0)
+  })
+
+  it('a base backup planned to a file, then applied: the backup exists with its manifest', async () => {
+    await healthy()
+    const file = join(dir, 'backup.json')
+    const planned = await labCli(['backup', 'create', '--plan-out', file, '--json'])
+    expect(planned.code, planned.stderr).toBe(0)
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedPlan
+    expect(saved.plan.typed).toBe(true)
+    expect(saved.plan.steps.map((s) => s.op?.kind)).toEqual(['pg.basebackup-to-s3', 'backup.write-manifest', 'backup.mark-end'])
+    const applied = await labCli(['apply', file, '--json'])
+    expect(applied.code, applied.stderr).toBe(0)
+    const res = applied.json<BackupCreateResult>()
+    expect(res.manifest?.sha256).toMatch(/^[0-9a-f]{64}$/)
+    const list = (await labCli(['backup', 'list', '--json'])).json<BackupListResult>()
+    expect(list.backups.map((b) => b.id)).toContain(res.manifest!.id)
   })
 })

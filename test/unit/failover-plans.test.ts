@@ -6,6 +6,7 @@ import {planData} from '../../src/lib/plan/data.js'
 import type {ClusterState} from '../../src/lib/postgres/cluster-state.js'
 import {clusterFingerprint, planPostgresFailover, type PgTarget} from '../../src/lib/postgres/switchover.js'
 import {planRedisFailover, redisFingerprint} from '../../src/lib/redis/failover.js'
+import {planBackupCreate} from '../../src/lib/backup/base.js'
 import {topologyOf, type NodeView} from '../../src/lib/redis/topology.js'
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/state/${name}`, import.meta.url), 'utf8')) as T
@@ -70,5 +71,24 @@ describe('failover redis plans (recorded: 3 masters, 3 replicas)', () => {
   })
   it('fingerprints roles, masters and slots', () => {
     expect(Object.values(redisFingerprint(topology())).filter((v) => String(v).startsWith('master'))).toHaveLength(3)
+  })
+})
+
+describe('backup create plan (recorded cluster)', () => {
+  it('takes the backup from a streaming replica, then the manifest, then marks the end on the leader', () => {
+    const s3 = {endpoint: 'http://127.0.0.1:14900', region: 'us-east-1', forcePathStyle: true}
+    const plan = planBackupCreate(t, cluster(), '/usr/lib/postgresql/15/bin', s3, {bucket: 'vault-backups', prefix: 'postgres/', cluster: 'vault-lab'}, env, 16 * 1024 * 1024)
+    expect(plan.steps.map((s) => s.op)).toEqual([
+      {kind: 'pg.basebackup-to-s3', source: {member: 'pg-2', role: 'replica', host: '127.0.0.1', port: 14433}, user: 'postgres', binDir: '/usr/lib/postgresql/15/bin', s3, bucket: 'vault-backups', basePrefix: 'postgres/vault-lab/base/', cluster: 'vault-lab'},
+      {kind: 'backup.write-manifest', s3, bucket: 'vault-backups', basePrefix: 'postgres/vault-lab/base/'},
+      {kind: 'backup.mark-end', leader: {member: 'pg-1', host: '127.0.0.1', port: 14432}, user: 'postgres', database: 'postgres'},
+    ])
+    expect(planData(plan).steps[0]!.manual).toMatch(/^ID=\$\(date -u \+%Y%m%dT%H%M%SZ\); PGPASSWORD=\.\.\. \/usr\/lib\/postgresql\/15\/bin\/pg_basebackup -h 127\.0\.0\.1 -p 14433 -U postgres .* \| aws s3 cp - s3:\/\/vault-backups\/postgres\/vault-lab\/base\/\$ID\/base\.tar$/)
+    expect(plan.fingerprint).toEqual({source: 'pg-2', role: 'replica', leader: 'pg-1', timeline: 3})
+  })
+  it('refuses when no member is healthy enough', () => {
+    const c = cluster()
+    const down = {...c, members: c.members.map((m) => ({...m, state: 'stopped'}))}
+    expect(() => planBackupCreate(t, down, undefined, {region: 'us-east-1', forcePathStyle: true}, {bucket: 'b', prefix: 'p/', cluster: 'vault-lab'}, env, 1)).toThrow(/no healthy member/)
   })
 })

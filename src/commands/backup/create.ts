@@ -2,7 +2,10 @@ import {BaseCommand} from '../../base-command.js'
 import type {BackupManifest} from '../../lib/backup/base.js'
 import {planBackupCreate} from '../../lib/backup/base.js'
 import {backupTarget} from '../../lib/backup/location.js'
+import type {OperationResult} from '../../lib/plan/operations.js'
+import {stepResult} from '../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
+import {readClusterState} from '../../lib/postgres/cluster-state.js'
 import {patroniTarget} from '../../lib/postgres/target.js'
 import {formatBytes} from '../../lib/units.js'
 
@@ -10,20 +13,23 @@ export type BackupCreateResult = {dryRun: boolean; plan: PlanData; manifest?: Ba
 
 export default class BackupCreate extends BaseCommand<typeof BackupCreate> {
   static override summary = 'Take a base backup (pg_basebackup, tar, WAL included) from a healthy replica, streamed to S3 with a manifest'
-  static override examples = ['<%= config.bin %> backup create', '<%= config.bin %> backup create --dry-run', '<%= config.bin %> backup create --json']
+  static override examples = ['<%= config.bin %> backup create', '<%= config.bin %> backup create --dry-run', '<%= config.bin %> backup create --plan-out backup.json']
 
   async run(): Promise<BackupCreateResult> {
     const {name, env} = this.environment()
     const target = patroniTarget(env, name)
     const {location, conn} = backupTarget(env, name)
-    const out: {manifest?: BackupManifest} = {}
     const binDir = env.postgres?.kind === 'patroni' ? env.postgres.binDir : undefined
-    const plan = await planBackupCreate(target, binDir, conn, location, {name, protected: env.protected}, env.slo.replicationLagBytes.warn, out)
-    const result = await this.runPlan(plan)
-    if (!result.dryRun && out.manifest) {
-      const m = out.manifest
-      this.out(`Backup ${m.id}: ${formatBytes(m.bytes)} from ${m.source.member} (${m.source.role}), WAL ${m.startLsn}..${m.endLsn} on timeline ${m.timeline}, sha256 ${m.sha256.slice(0, 16)}...`)
-    }
-    return {dryRun: result.dryRun, plan: result.plan, manifest: out.manifest, ...(result.dryRun ? {} : {execution: result.execution})}
+    const state = await readClusterState(target.name, target.endpoints)
+    const plan = planBackupCreate(target, state, binDir, {...(conn.endpoint ? {endpoint: conn.endpoint} : {}), region: conn.region, forcePathStyle: conn.forcePathStyle},
+      location, {name, protected: env.protected}, env.slo.replicationLagBytes.warn)
+    const result = await this.runPlan(plan, {secrets: {pgPassword: target.password, s3: {accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey}}})
+    const taken = result.dryRun ? undefined : stepResult<OperationResult['pg.basebackup-to-s3']>(result.execution, 'base-backup')
+    const written = result.dryRun ? undefined : stepResult<OperationResult['backup.write-manifest']>(result.execution, 'manifest')
+    const source = plan.steps[0]!.op?.kind === 'pg.basebackup-to-s3' ? plan.steps[0]!.op.source : undefined
+    const manifest: BackupManifest | undefined = taken && written && source ? {id: taken.id, cluster: target.name, source: {member: source.member, role: source.role, host: source.host, port: source.port},
+      startedAt: taken.startedAt, finishedAt: written.finishedAt, timeline: taken.timeline, startLsn: taken.startLsn, endLsn: taken.endLsn, bytes: taken.bytes, sha256: taken.sha256, key: taken.key, format: 'tar', wal: 'included'} : undefined
+    if (manifest) this.out(`Backup ${manifest.id}: ${formatBytes(manifest.bytes)} from ${manifest.source.member} (${manifest.source.role}), WAL ${manifest.startLsn}..${manifest.endLsn} on timeline ${manifest.timeline}, sha256 ${manifest.sha256.slice(0, 16)}...`)
+    return {dryRun: result.dryRun, plan: result.plan, ...(manifest ? {manifest} : {}), ...(result.dryRun ? {} : {execution: result.execution})}
   }
 }

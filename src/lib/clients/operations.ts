@@ -8,10 +8,11 @@ import {isHealthyState, normalizeRole} from '../postgres/roles.js'
 import {agreement} from '../redis/agreement.js'
 import {readTopology} from '../redis/topology.js'
 import {waitUntil} from '../wait.js'
-import {writableTimeline} from './postgres.js'
+import {withPg, writableTimeline} from './postgres.js'
+import {backupId, parseBaseBackupLog, type BackupManifest} from '../backup/base.js'
 import {parseHostPort, redisCommand} from './redis.js'
 
-export type OperationSecrets = {pgPassword?: string; redisPassword?: string; rds?: {accessKeyId?: string; secretAccessKey?: string}}
+export type OperationSecrets = {pgPassword?: string; redisPassword?: string; rds?: {accessKeyId?: string; secretAccessKey?: string}; s3?: {accessKeyId?: string; secretAccessKey?: string}}
 
 export type OperationContext = {
   signal: AbortSignal
@@ -135,6 +136,78 @@ async function rdsOp(op: Extract<Operation, {kind: 'rds.call' | 'rds.await-avail
   }
 }
 
+const backupKey = 'backup.taken'
+
+async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'backup.write-manifest' | 'backup.mark-end'}>, ctx: OperationContext):
+  Promise<OperationResult['pg.basebackup-to-s3'] | OperationResult['backup.write-manifest'] | OperationResult['backup.mark-end']> {
+  if (op.kind === 'backup.mark-end') {
+    const taken = ctx.state[backupKey] as OperationResult['pg.basebackup-to-s3'] | undefined
+    const restorePoint = `vaultctl-backup-${taken?.id ?? 'unknown'}`
+    // Recovery to a time stops at the first commit after it: without a commit after the backup's
+    // end (an idle cluster), no time target would be restorable from it. A transaction that takes
+    // an xid writes a commit record and touches no table.
+    const switchedAt = await withPg({host: op.leader.host, port: op.leader.port, user: op.user, password: ctx.secrets.pgPassword, database: op.database}, async (c) => {
+      await c.query('select pg_create_restore_point($1)', [restorePoint])
+      await c.query('select txid_current()')
+      return (await c.query<{lsn: string}>('select pg_switch_wal()::text as lsn')).rows[0]!.lsn
+    })
+    return {restorePoint, switchedAt}
+  }
+  const {deleteObject, headObject, putObject, s3Client, uploadStream} = await import('./s3.js')
+  const client = await s3Client({...op.s3, ...ctx.secrets.s3})
+  try {
+    if (op.kind === 'backup.write-manifest') {
+      const taken = ctx.state[backupKey] as OperationResult['pg.basebackup-to-s3'] | undefined
+      if (!taken) throw failure('NO_BACKUP_TAKEN', 'no base backup was taken in this run: nothing to write a manifest for')
+      const src = ctx.state[`${backupKey}.source`] as {member: string; role: string; host: string; port: number; cluster: string}
+      const finishedAt = new Date().toISOString()
+      const manifest: BackupManifest = {id: taken.id, cluster: src.cluster, source: {member: src.member, role: src.role, host: src.host, port: src.port}, startedAt: taken.startedAt, finishedAt,
+        timeline: taken.timeline, startLsn: taken.startLsn, endLsn: taken.endLsn, bytes: taken.bytes, sha256: taken.sha256, key: taken.key, format: 'tar', wal: 'included'}
+      const key = `${op.basePrefix}${taken.id}/manifest.json`
+      await putObject(client, op.bucket, key, JSON.stringify(manifest, null, 2) + '\n')
+      ctx.state[`${backupKey}.manifest`] = manifest
+      return {id: taken.id, key, finishedAt}
+    }
+    const {startBaseBackup} = await import('./basebackup.js')
+    const {createHash} = await import('node:crypto')
+    const {PassThrough} = await import('node:stream')
+    const started = new Date()
+    const id = backupId(started)
+    const key = `${op.basePrefix}${id}/base.tar`
+    const run = await startBaseBackup(op.binDir, {host: op.source.host, port: op.source.port, user: op.user, password: ctx.secrets.pgPassword}, `vaultctl-${id}`)
+    const hash = createHash('sha256')
+    let bytes = 0
+    const tee = new PassThrough()
+    run.stdout.on('data', (c: Buffer) => {
+      hash.update(c)
+      bytes += c.length
+    })
+    run.stdout.pipe(tee)
+    const timer = setInterval(() => ctx.note(`${(bytes / 1024 / 1024).toFixed(0)} MiB uploaded`), 1000)
+    let uploadError: unknown
+    const upload = uploadStream(client, op.bucket, key, tee, {}).catch((e: unknown) => (uploadError = e))
+    const r = await run.done
+    await upload
+    clearInterval(timer)
+    if (r.exitCode !== 0 || uploadError) {
+      // Nothing may look like a backup that is not one: remove what the upload wrote.
+      await deleteObject(client, op.bucket, key).catch(() => undefined)
+      if (uploadError) throw uploadError
+      throw failure('PG_BASEBACKUP_FAILED', `pg_basebackup exited ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`, [`s3://${op.bucket}/${key} was removed; fix the cause and re-run \`vaultctl backup create\`.`])
+    }
+    const log = parseBaseBackupLog(r.stderr)
+    if (!log.startLsn || !log.endLsn || !log.timeline) throw failure('PG_BASEBACKUP_LOG', `could not read start/end LSN from pg_basebackup's output: ${r.stderr.slice(-300)}`)
+    const head = await headObject(client, op.bucket, key)
+    if (!head || head.size !== bytes) throw failure('BACKUP_UPLOAD_SHORT', `s3://${op.bucket}/${key} has ${head?.size ?? 'no'} bytes, streamed ${bytes}`)
+    const result = {id, key, bytes, sha256: hash.digest('hex'), startLsn: log.startLsn, endLsn: log.endLsn, timeline: log.timeline, startedAt: started.toISOString()}
+    ctx.state[backupKey] = result
+    ctx.state[`${backupKey}.source`] = {...op.source, cluster: op.cluster}
+    return result
+  } finally {
+    client.destroy()
+  }
+}
+
 async function labOp(op: Extract<Operation, {kind: 'daemon.stop' | 'pg.stop-if-running' | 'lab.purge'}>): Promise<OperationResult['daemon.stop'] | OperationResult['pg.stop-if-running'] | OperationResult['lab.purge']> {
   const {existsSync, rmSync} = await import('node:fs')
   const {isRoot, lookupUser, runningPid, stopDaemon} = await import('./process.js')
@@ -191,6 +264,10 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
         const {cluster} = await firstCluster(op.endpoints)
         return Boolean(cluster.scheduled_switchover) === op.present ? {done: true, value: {present: op.present}} : {done: false, status: `scheduled_switchover ${cluster.scheduled_switchover ? JSON.stringify(cluster.scheduled_switchover) : 'absent'}`}
       })
+    case 'pg.basebackup-to-s3':
+    case 'backup.write-manifest':
+    case 'backup.mark-end':
+      return backupOp(op, ctx)
     case 'daemon.stop':
     case 'pg.stop-if-running':
     case 'lab.purge':

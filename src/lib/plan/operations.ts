@@ -78,7 +78,22 @@ export type StopPostgres = {kind: 'pg.stop-if-running'; dataDir: string; binDir:
 /** Delete a lab's directories: only when `dir` holds the lab's lab.json and none of its daemons runs. */
 export type PurgeLab = {kind: 'lab.purge'; dir: string; pgRoot: string; pidFiles: string[]}
 
-export type Operation = StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
+/** Where an S3 bucket is reached (its keys are secrets, given to the executor). */
+export type S3Where = {endpoint?: string; region: string; forcePathStyle: boolean}
+
+/**
+ * pg_basebackup (tar, WAL fetched into it) from `source`, streamed to s3://bucket/basePrefix<id>/base.tar
+ * (multipart, SHA-256 computed on the way, no local copy); the backup id is the UTC time of the run.
+ */
+export type BaseBackupToS3 = {kind: 'pg.basebackup-to-s3'; source: {member: string; role: string; host: string; port: number}; user: string; binDir?: string; s3: S3Where; bucket: string; basePrefix: string; cluster: string}
+
+/** Write the manifest of the backup the previous step took: from then on the backup exists. */
+export type WriteManifest = {kind: 'backup.write-manifest'; s3: S3Where; bucket: string; basePrefix: string}
+
+/** On the leader: a restore point named after the backup, a committing transaction, a WAL switch (restorable at once). */
+export type MarkBackupEnd = {kind: 'backup.mark-end'; leader: {member: string; host: string; port: number}; user: string; database: string}
+
+export type Operation = BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
 
 /** What each operation returns when it has run. */
 export type OperationResult = {
@@ -88,6 +103,9 @@ export type OperationResult = {
   'patroni.await-scheduled': {present: boolean}
   'redis.command': {reply: string}
   'redis.await-failover': {agreedAfterMs: number; ownViewAfterMs: number | null}
+  'pg.basebackup-to-s3': {id: string; key: string; bytes: number; sha256: string; startLsn: string; endLsn: string; timeline: number; startedAt: string}
+  'backup.write-manifest': {id: string; key: string; finishedAt: string}
+  'backup.mark-end': {restorePoint: string; switchedAt: string}
   'daemon.stop': {outcome: 'stopped' | 'killed' | 'not-running'}
   'pg.stop-if-running': {stopped: boolean}
   'lab.purge': {removed: string[]}
@@ -145,6 +163,12 @@ export function manual(op: Operation): string {
       return `${shellLine(['curl', '-s', `${op.endpoints[0]}/cluster`])}   # scheduled_switchover ${op.present ? 'present' : 'absent'}`
     case 'redis.command':
       return shellLine(['redis-cli', ...hostPort(op.node), ...op.args])
+    case 'pg.basebackup-to-s3':
+      return `ID=$(date -u +%Y%m%dT%H%M%SZ); PGPASSWORD=... ${shellLine([op.binDir ? `${op.binDir}/pg_basebackup` : 'pg_basebackup', '-h', op.source.host, '-p', String(op.source.port), '-U', op.user, '-D', '-', '-F', 'tar', '-X', 'fetch', '--checkpoint=fast'])} --label vaultctl-$ID --verbose | aws s3 cp - s3://${op.bucket}/${op.basePrefix}$ID/base.tar`
+    case 'backup.write-manifest':
+      return `aws s3 cp manifest.json s3://${op.bucket}/${op.basePrefix}$ID/manifest.json   # id, source, start/end LSN, timeline, size, sha256`
+    case 'backup.mark-end':
+      return `psql -h ${op.leader.host} -p ${op.leader.port} -U ${op.user} -d ${op.database} -c "select pg_create_restore_point('vaultctl-backup-$ID')" -c 'select txid_current()' -c 'select pg_switch_wal()'`
     case 'daemon.stop':
       return `kill $(head -1 ${shellQuote(op.pidFile)})`
     case 'pg.stop-if-running':
