@@ -24,11 +24,7 @@ export default class BackupCreate extends BaseCommand<typeof BackupCreate> {
     const plan = planBackupCreate(target, state, binDir, {...(conn.endpoint ? {endpoint: conn.endpoint} : {}), region: conn.region, forcePathStyle: conn.forcePathStyle},
       location, {name, protected: env.protected}, env.slo.replicationLagBytes.warn)
     const result = await this.runPlan(plan, {secrets: {pgPassword: target.password, s3: {accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey}}})
-    const taken = result.dryRun ? undefined : stepResult<OperationResult['pg.basebackup-to-s3']>(result.execution, 'base-backup')
-    const written = result.dryRun ? undefined : stepResult<OperationResult['backup.write-manifest']>(result.execution, 'manifest')
-    const source = plan.steps[0]!.op?.kind === 'pg.basebackup-to-s3' ? plan.steps[0]!.op.source : undefined
-    const manifest: BackupManifest | undefined = taken && written && source ? {id: taken.id, cluster: target.name, source: {member: source.member, role: source.role, host: source.host, port: source.port},
-      startedAt: taken.startedAt, finishedAt: written.finishedAt, timeline: taken.timeline, startLsn: taken.startLsn, endLsn: taken.endLsn, bytes: taken.bytes, sha256: taken.sha256, key: taken.key, format: 'tar', wal: 'included'} : undefined
+    const manifest = result.dryRun ? undefined : stepResult<OperationResult['backup.write-manifest']>(result.execution, 'manifest')?.manifest
     if (manifest) this.out(`Backup ${manifest.id}: ${formatBytes(manifest.bytes)} from ${manifest.source.member} (${manifest.source.role}), WAL ${manifest.startLsn}..${manifest.endLsn} on timeline ${manifest.timeline}, sha256 ${manifest.sha256.slice(0, 16)}...`)
     return {dryRun: result.dryRun, plan: result.plan, ...(manifest ? {manifest} : {}), ...(result.dryRun ? {} : {execution: result.execution})}
   }

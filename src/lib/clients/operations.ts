@@ -8,6 +8,7 @@ import {isHealthyState, normalizeRole} from '../postgres/roles.js'
 import {agreement} from '../redis/agreement.js'
 import {readTopology} from '../redis/topology.js'
 import {waitUntil} from '../wait.js'
+import {deleteScheduledSwitchover, postAction} from './patroni.js'
 import {withPg, writableTimeline} from './postgres.js'
 import {backupId, parseBaseBackupLog, type BackupManifest} from '../backup/base.js'
 import {parseHostPort, redisCommand} from './redis.js'
@@ -27,9 +28,9 @@ const pendingKey = 'patroni.pending'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function patroniRequest(op: Extract<Operation, {kind: 'patroni.request'}>, ctx: OperationContext): Promise<OperationResult['patroni.request']> {
-  const url = `${op.api.replace(/\/$/, '')}${op.path}`
-  const send = (): Promise<Response> => fetch(url, {method: op.method, signal: ctx.signal, ...(op.body ? {headers: {'content-type': 'application/json'}, body: JSON.stringify(op.body)} : {})})
-    .then(async (r) => ({status: r.status, text: (await r.text()).trim()}))
+  const send = (): Promise<Response> => op.method === 'DELETE'
+    ? deleteScheduledSwitchover(op.api)
+    : postAction(op.api, op.path === '/failover' ? 'failover' : 'switchover', op.body ?? {}, ctx.signal)
   const refused = (r: Response) => !op.expect.includes(r.status) && !/status unknown/i.test(r.text)
   if (!op.detach) {
     const r = await send()
@@ -159,14 +160,11 @@ async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'b
     if (op.kind === 'backup.write-manifest') {
       const taken = ctx.state[backupKey] as OperationResult['pg.basebackup-to-s3'] | undefined
       if (!taken) throw failure('NO_BACKUP_TAKEN', 'no base backup was taken in this run: nothing to write a manifest for')
-      const src = ctx.state[`${backupKey}.source`] as {member: string; role: string; host: string; port: number; cluster: string}
-      const finishedAt = new Date().toISOString()
-      const manifest: BackupManifest = {id: taken.id, cluster: src.cluster, source: {member: src.member, role: src.role, host: src.host, port: src.port}, startedAt: taken.startedAt, finishedAt,
+      const manifest: BackupManifest = {id: taken.id, cluster: taken.cluster, source: taken.source, startedAt: taken.startedAt, finishedAt: new Date().toISOString(),
         timeline: taken.timeline, startLsn: taken.startLsn, endLsn: taken.endLsn, bytes: taken.bytes, sha256: taken.sha256, key: taken.key, format: 'tar', wal: 'included'}
       const key = `${op.basePrefix}${taken.id}/manifest.json`
       await putObject(client, op.bucket, key, JSON.stringify(manifest, null, 2) + '\n')
-      ctx.state[`${backupKey}.manifest`] = manifest
-      return {id: taken.id, key, finishedAt}
+      return {key, manifest}
     }
     const {startBaseBackup} = await import('./basebackup.js')
     const {createHash} = await import('node:crypto')
@@ -199,9 +197,8 @@ async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'b
     if (!log.startLsn || !log.endLsn || !log.timeline) throw failure('PG_BASEBACKUP_LOG', `could not read start/end LSN from pg_basebackup's output: ${r.stderr.slice(-300)}`)
     const head = await headObject(client, op.bucket, key)
     if (!head || head.size !== bytes) throw failure('BACKUP_UPLOAD_SHORT', `s3://${op.bucket}/${key} has ${head?.size ?? 'no'} bytes, streamed ${bytes}`)
-    const result = {id, key, bytes, sha256: hash.digest('hex'), startLsn: log.startLsn, endLsn: log.endLsn, timeline: log.timeline, startedAt: started.toISOString()}
+    const result = {id, key, cluster: op.cluster, source: op.source, bytes, sha256: hash.digest('hex'), startLsn: log.startLsn, endLsn: log.endLsn, timeline: log.timeline, startedAt: started.toISOString()}
     ctx.state[backupKey] = result
-    ctx.state[`${backupKey}.source`] = {...op.source, cluster: op.cluster}
     return result
   } finally {
     client.destroy()
@@ -303,7 +300,3 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
   }
 }
 
-/** Patroni's answer to a request that was still pending when the run ended (for the result). */
-export async function settledResponse(state: Record<string, unknown>): Promise<Response | undefined> {
-  return (state[pendingKey] as {value?: Response} | undefined)?.value
-}

@@ -51,14 +51,7 @@ export async function pgStopHard(binDir: string, dataDir: string, user?: OsUser)
       return undefined
     }
   }
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
+  const {alive} = await import('./process.js')
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
   for (let i = 0; i < 20 && pidOf() === undefined && existsSync(`${dataDir}/PG_VERSION`); i++) await sleep(100)
   const pid = pidOf()

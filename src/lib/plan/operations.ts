@@ -1,6 +1,7 @@
 // What a step does, as data. A plan step carries one operation: the executor (clients/operations)
 // runs it, the plan prints the command an operator would type from the same object (manual()),
 // and the plan hash covers it. Operations hold no secrets: the executor resolves them.
+import type {BackupManifest} from '../backup/base.js'
 
 /** Patroni's REST API: a switchover, failover, or the cancellation of a scheduled one. */
 export type PatroniRequest = {
@@ -103,8 +104,8 @@ export type OperationResult = {
   'patroni.await-scheduled': {present: boolean}
   'redis.command': {reply: string}
   'redis.await-failover': {agreedAfterMs: number; ownViewAfterMs: number | null}
-  'pg.basebackup-to-s3': {id: string; key: string; bytes: number; sha256: string; startLsn: string; endLsn: string; timeline: number; startedAt: string}
-  'backup.write-manifest': {id: string; key: string; finishedAt: string}
+  'pg.basebackup-to-s3': {id: string; key: string; cluster: string; source: BaseBackupToS3['source']; bytes: number; sha256: string; startLsn: string; endLsn: string; timeline: number; startedAt: string}
+  'backup.write-manifest': {key: string; manifest: BackupManifest}
   'backup.mark-end': {restorePoint: string; switchedAt: string}
   'daemon.stop': {outcome: 'stopped' | 'killed' | 'not-running'}
   'pg.stop-if-running': {stopped: boolean}

@@ -4,14 +4,11 @@
 // Plain RDS: RestoreDBInstanceToPointInTime. T is checked against the restorable window first.
 import {describeCluster, describeInstance, instanceRestoreWindow, rdsClient, type RdsCall, type RdsConn} from '../clients/rds.js'
 import {refusal, usageError} from '../errors.js'
-import {awsCli} from '../plan/operations.js'
 import type {Plan} from '../plan/types.js'
 import {describeTarget, type RecoveryTarget} from '../restore/target.js'
 
 export type RdsSource = {engine: 'aurora-postgresql' | 'postgres'; id: string; conn: RdsConn}
 export type RdsOutcome = {newId?: string; instanceId?: string; window?: {earliest?: string; latest?: string}; calls?: RdsCall[]; endpoint?: string; status?: string}
-
-export {awsCli}
 
 function inWindow(t: RecoveryTarget, earliest?: Date, latest?: Date): void {
   if (t.kind === 'lsn') throw usageError('NO_LSN_ON_RDS', '--target-lsn is not available for RDS/Aurora: use --target-time or --latest')
