@@ -27,7 +27,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 vaultctl(['lab', 'up', '--dir', labDir, '--base-port', '18000', '--s3', 'minio', '--only', 'postgres,s3'], {stdio: 'inherit'})
 const lab = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'))
 const password = readFileSync(join(labDir, 'secrets/postgres-superuser'), 'utf8').trim()
-const cluster = JSON.parse(vaultctl(['status', '--component', 'postgres', '--json'])).components[0].rows
+// status exits 1 while a row is not ok yet (a replica just starting): only the leader's port is needed here
+const cluster = JSON.parse(String(spawnSync(process.execPath, [bin, 'status', '--component', 'postgres', '--json'], {env, maxBuffer: 64 << 20}).stdout)).components[0].rows
 const leader = cluster.find((r) => r.role === 'leader').facts
 const q = async (port, sql) => {
   const c = new pg.Client({host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres'})
