@@ -140,7 +140,14 @@ describe('restore pitr', () => {
     const target = new Date((batches[0]!.committedAt.getTime() + batches[1]!.committedAt.getTime()) / 2 + 1)
     const r = await labCli(['restore', 'pitr', '--target-time', iso(target), '--dry-run', '--json'])
     expect(r.code).toBe(0)
-    expect(r.json<RestorePitrResult>().plan.steps.map((s) => s.id)).toEqual(['prepare', 'fetch-base-backup', 'recovery-settings', 'start', 'wait-promoted', 'verify'])
+    const plan = r.json<RestorePitrResult>().plan
+    expect(plan.steps.map((s) => s.id)).toEqual(['prepare', 'wal-runtime', 'fetch-base-backup', 'prefetch-wal', 'recovery-settings', 'start', 'wait-promoted', 'verify', 'mark-complete'])
+    // Every step is an operation, and what is printed is made from it: the settings block shown is the one written.
+    expect(plan.typed).toBe(true)
+    const settings = plan.steps.find((s) => s.id === 'recovery-settings')!
+    expect(settings.manual).toContain(`recovery_target_time = '${target.toISOString().replace('T', ' ').replace('Z', '+00')}'`)
+    expect(settings.manual).toContain(`port = ${r.json<RestorePitrResult>().port}`)
+    expect(settings.manual).toContain("archive_mode = 'off'")
     expect(existsSync(root) ? readdirSync(root).sort() : []).toEqual(before)
     const s3After = (await labCli(['backup', 'list', '--json'])).json<BackupListResult>()
     expect(s3After.walFiles).toBeGreaterThanOrEqual(s3Before.walFiles) // the live cluster keeps archiving; nothing removed

@@ -58,10 +58,16 @@ describe('restore pitr --into cluster (Patroni on hosts)', () => {
     const r = await labCli(['restore', 'pitr', '--into', 'cluster', '--target-time', target.toISOString(), '--dry-run', '--json'])
     expect(r.code, r.stderr).toBe(0)
     const res = r.json<Json>()
-    expect(res.plan.steps.map((s) => s.id)).toEqual(['record', 'prepare', 'fetch-base-backup', 'recovery-settings', 'start', 'wait-promoted', 'verify',
-      'stop-side', 'pause', 'stop-members', 'swap', 'start-leader', 'verify', 'reinit-replicas', 'resume', 'finish'])
+    const leaderName = await leaderMember()
+    const replicas = members.filter((m) => m !== leaderName)
+    expect(res.plan.steps.map((s) => s.id)).toEqual(['record', 'side-prepare', 'side-wal-runtime', 'side-fetch-base-backup', 'side-prefetch-wal', 'side-recovery-settings', 'side-start',
+      'side-wait-promoted', 'side-verify', 'side-mark-complete', 'stop-side', 'pause', ...replicas.map((m) => `stop-${m}`), `stop-${leaderName}`, 'swap', 'start-leader', 'verify-leader',
+      'reinit-replicas', 'resume', 'finish'])
+    expect(res.plan.typed).toBe(true)
     expect(res.plan.steps.find((s) => s.id === 'swap')!.risk).toBe('destructive')
-    expect(res.plan.steps.find((s) => s.id === 'pause')!.manual).toContain('"pause": true')
+    expect(res.plan.steps.find((s) => s.id === 'pause')!.manual).toContain(`-d '{"pause":true}'`)
+    // The record step prints exactly what it writes.
+    expect(res.plan.steps.find((s) => s.id === 'record')!.manual).toMatch(/^cat > \S+\.into-cluster\.json <<'EOF'\n\{\n  "status": "in-progress",\n  "id": "vault-lab-/)
     expect(stateFiles()).toEqual(files)
     const leader = await leaderMember()
     expect(readdirSync(join(labLayoutJson().pgRoot, leader)).filter((f) => /^data\.(pre-restore|restore)-/.test(f))).toEqual([])

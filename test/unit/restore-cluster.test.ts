@@ -1,9 +1,9 @@
 // Pure parts of `restore --into cluster`: which WAL a restored server left unqueued, the side
 // settings stripped before the cluster takes the data over, and the StatefulSet plan.
 import {describe, expect, it} from 'vitest'
-import {unarchivedOnNewestTimeline} from '../../src/lib/restore/into-cluster.js'
+import {unarchivedOnNewestTimeline} from '../../src/lib/restore/settings.js'
 import {planIntoStatefulSet, restorePodManifest} from '../../src/lib/restore/into-k8s.js'
-import {stripRecoverySettings} from '../../src/lib/restore/pitr.js'
+import {stripRecoverySettings} from '../../src/lib/restore/settings.js'
 
 describe('unarchivedOnNewestTimeline', () => {
   it('queues the newest timeline history file and its finished segments, not the one being written', () => {

@@ -5,7 +5,7 @@ import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
 import {pitrFlags} from '../../lib/restore/flags.js'
 import type {IntoClusterOutcome} from '../../lib/restore/into-cluster.js'
 import type {RdsOutcome} from '../../lib/rds/pitr.js'
-import {planRestore} from '../../lib/restore/run.js'
+import {planRestore, type PlannedRestore} from '../../lib/restore/run.js'
 import type {Window} from '../../lib/backup/window.js'
 
 export type RestorePitrResult = IntoClusterOutcome & {rds?: RdsOutcome; dryRun: boolean; plan: PlanData; window?: Window; execution?: ExecutionResult}
@@ -23,14 +23,31 @@ export default class RestorePitr extends BaseCommand<typeof RestorePitr> {
   static override flags = pitrFlags
 
   async run(): Promise<RestorePitrResult> {
-    const out: IntoClusterOutcome & {rds?: RdsOutcome} = {}
-    const {plan, window, secrets} = await planRestore(this.environment(), this.flags, out)
+    const {plan, window, secrets, outcome} = await planRestore(this.environment(), this.flags)
     const result = await this.runPlan(plan, {secrets})
-    const available = result.dryRun ? undefined : stepResult<OperationResult['rds.await-available']>(result.execution, 'wait-available')
-    if (out.rds && available) Object.assign(out.rds, available)
+    const out = result.dryRun ? outcome : withResults(outcome, result.execution)
     if (!result.dryRun && out.rds) this.out(`Restored ${out.rds.newId} (${out.rds.status}); endpoint ${out.rds.endpoint ?? 'not reported yet'}`)
     else if (!result.dryRun && out.cluster) this.out(`Cluster restored: ${out.cluster.leader} leads on timeline ${out.cluster.timeline}; replicas ${out.cluster.replicas.map((x) => `${x.name} ${x.state ?? '?'}`).join(', ')}\nThe data from before is kept in ${out.cluster.oldDataDir}: remove it when satisfied.`)
     else if (!result.dryRun) this.out(`Restored to ${out.lastTransactionAt ? `the transaction of ${out.lastTransactionAt}` : 'the backup'} in ${out.dataDir}\nConnect: ${out.connection}\nStop it: pg_ctl -D ${out.dataDir} stop`)
     return {...out, dryRun: result.dryRun, plan: result.plan, window, ...(result.dryRun ? {} : {execution: result.execution})}
+  }
+}
+
+/** What the plan knew, completed with what its operations returned. */
+function withResults(o: PlannedRestore['outcome'], e: ExecutionResult): PlannedRestore['outcome'] {
+  const r = <K extends keyof OperationResult>(_kind: K, ...ids: string[]) => ids.map((id) => stepResult<OperationResult[K]>(e, id)).find((x) => x !== undefined)
+  const available = r('rds.await-available', 'wait-available')
+  const promoted = r('pg.await-promoted', 'wait-promoted', 'side-wait-promoted')
+  const verified = r('pg.verify-restored', 'verify', 'side-verify')
+  const leader = r('pg.verify-writable', 'verify-leader')
+  const reinit = r('patroni.reinit-replicas', 'reinit-replicas')
+  return {
+    ...o,
+    ...(o.rds ? {rds: {...o.rds, ...available}} : {}),
+    ...(promoted ? {promotedAfterMs: promoted.promotedAfterMs} : {}),
+    ...(verified?.lastTransactionAt ? {lastTransactionAt: verified.lastTransactionAt} : {}),
+    ...(verified?.verifySql ?? leader?.verifySql ? {verifySql: verified?.verifySql ?? leader?.verifySql} : {}),
+    ...(o.cluster ? {cluster: {...o.cluster, timeline: leader?.timeline ?? r('patroni.restart-await-leader', 'start-leader')?.timeline,
+      replicas: reinit?.replicas ?? o.cluster.replicas, resumed: stepResult(e, 'resume') !== undefined}} : {}),
   }
 }

@@ -2,7 +2,7 @@
 // runtime (see backup/runtime.ts) under the PostgreSQL root, where the postgres user can read it.
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {writeWalRuntime} from '../backup/runtime.js'
+import {writeWalRuntime} from '../clients/wal-runtime.js'
 import {LAB_BUCKETS, PG_MEMBERS, type LabLayout} from './layout.js'
 
 export const archiveDir = (l: LabLayout) => join(l.pgRoot, 'vaultctl')

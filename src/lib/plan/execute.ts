@@ -92,6 +92,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     } catch (error) {
       records[i]!.status = controller.signal.aborted ? 'interrupted' : 'failed'
       records[i]!.error = redact(errorMessage(error))
+      // An operation that fails may still say what it found (every check of a validation).
+      const partial = error instanceof VaultctlError ? (error.details as {result?: unknown} | undefined)?.result : undefined
+      if (step.op && partial !== undefined) records[i]!.result = partial
       failedAt = i
       failError = error
       throw error

@@ -2,6 +2,7 @@
 // runs it, the plan prints the command an operator would type from the same object (manual()),
 // and the plan hash covers it. Operations hold no secrets: the executor resolves them.
 import type {BackupManifest} from '../backup/base.js'
+import {manualRestore, type RestoreOperation, type RestoreOperationResult} from './ops-restore.js'
 
 /** Patroni's REST API: a switchover, failover, or the cancellation of a scheduled one. */
 export type PatroniRequest = {
@@ -94,10 +95,10 @@ export type WriteManifest = {kind: 'backup.write-manifest'; s3: S3Where; bucket:
 /** On the leader: a restore point named after the backup, a committing transaction, a WAL switch (restorable at once). */
 export type MarkBackupEnd = {kind: 'backup.mark-end'; leader: {member: string; host: string; port: number}; user: string; database: string}
 
-export type Operation = BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
+export type Operation = RestoreOperation | BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
 
 /** What each operation returns when it has run. */
-export type OperationResult = {
+export type OperationResult = RestoreOperationResult & {
   'patroni.request': {status: number; text: string} | {status: 'sent'}
   'patroni.await-writable-leader': {leader: string; timeline: number; afterMs: number; response?: {status: number; text: string}; notes: string[]}
   'patroni.await-replicas': {streamingAfterMs: number | null; oldLeaderRejoined: boolean | null; members: {name: string; role: string; state: string; timeline?: number; lagBytes?: number}[]; notes: string[]}
@@ -154,6 +155,10 @@ export function awsCli(call: {api: string; params: Record<string, unknown>}): st
 /** The command an operator would type to do what `op` does. */
 export function manual(op: Operation): string {
   switch (op.kind) {
+    case 'restore.prepare': case 'wal.install-runtime': case 'restore.fetch-base-backup': case 'wal.prefetch': case 'pg.recovery-settings': case 'pg.start':
+    case 'pg.await-promoted': case 'pg.verify-restored': case 'restore.mark-complete': case 'pg.destroy-instance': case 'backup.validate-checks': case 'restore.record': case 'restore.detach-side':
+    case 'patroni.set-pause': case 'restore.swap-data-dir': case 'patroni.restart-await-leader': case 'pg.verify-writable': case 'patroni.reinit-replicas': case 'restore.finish-record':
+      return manualRestore(op)
     case 'patroni.request':
       return `${shellLine(['curl', '-s', `-X${op.method}`, `${op.api}${op.path}`, ...(op.body ? ['-d', JSON.stringify(op.body)] : [])])}   # or: ${patronictlLine(op)}`
     case 'patroni.await-writable-leader':

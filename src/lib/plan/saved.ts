@@ -5,6 +5,7 @@
 import {z} from 'zod'
 import {usageError} from '../errors.js'
 import {digest} from './data.js'
+import type {Operation} from './operations.js'
 import type {Plan, PlanData} from './types.js'
 
 export const PLAN_FORMAT = 'vaultctl-plan/v1'
@@ -83,8 +84,15 @@ export function stateChanges(before: Record<string, unknown> | undefined, now: R
   return out
 }
 
+/**
+ * What of an operation must be the same in a fresh plan. A WAL prefetch list only speeds recovery
+ * up (restore_command fetches what is not in the spool) and grows with every archived segment:
+ * the saved list runs, a longer fresh one is no drift.
+ */
+const comparable = (op: Operation) => (op.kind === 'wal.prefetch' ? {...op, names: [], complete: false} : op)
+
 /** The steps as they would run: for a typed plan, the operations; otherwise what is printed. */
-const runnable = (d: PlanData) => d.steps.map((s) => ({id: s.id, risk: s.risk, ...(s.op ? {op: s.op} : {title: s.title, manual: s.manual})}))
+const runnable = (d: PlanData) => d.steps.map((s) => ({id: s.id, risk: s.risk, ...(s.op ? {op: comparable(s.op)} : {title: s.title, manual: s.manual})}))
 
 /**
  * Why a saved plan may not be applied to the state observed now (empty: it may). A typed plan

@@ -1,5 +1,5 @@
 // Shared by `restore pitr` and `restore --pitr`: flags -> source, options -> plan.
-import {existsSync} from 'node:fs'
+import {pathExists} from '../clients/files.js'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {backupTarget} from '../backup/location.js'
@@ -8,8 +8,9 @@ import type {ResolvedEnvironment} from '../config/load.js'
 import {usageError} from '../errors.js'
 import {PG_BIN_DIR, which} from '../lab/binaries.js'
 import {patroniTarget} from '../postgres/target.js'
-import {planPitr, type PitrSource} from './pitr.js'
-import {planIntoCluster, type IntoClusterOutcome} from './into-cluster.js'
+import {chooseSide, planSide, type PitrSource} from './pitr.js'
+import {observeIntoCluster, planIntoCluster, type IntoClusterOutcome} from './into-cluster.js'
+import {observeSide, observeWindow} from './observe.js'
 import {planIntoStatefulSet} from './into-k8s.js'
 import {planRdsPitr, type RdsOutcome} from '../rds/pitr.js'
 import {resolveSecret} from '../config/secrets.js'
@@ -34,7 +35,7 @@ export function targetFrom(f: PitrFlags): RecoveryTarget {
 /** PostgreSQL's programs (pg_ctl, pg_waldump, ...): postgres.binDir, else PostgreSQL 15's, else the PATH's. */
 export function pgBinDir(r: ResolvedEnvironment): string | undefined {
   const configured = r.env.postgres?.kind === 'patroni' ? r.env.postgres.binDir : undefined
-  return configured ?? (existsSync(PG_BIN_DIR) ? PG_BIN_DIR : which('pg_ctl')?.replace(/\/pg_ctl$/, ''))
+  return configured ?? (pathExists(PG_BIN_DIR) ? PG_BIN_DIR : which('pg_ctl')?.replace(/\/pg_ctl$/, ''))
 }
 
 /** Where backups come from and where restores go, for an environment. */
@@ -50,35 +51,41 @@ export function restoreSource(r: ResolvedEnvironment): {src: PitrSource; restore
     restoresRoot, osUser: pgUser ? {uid: pgUser.uid, gid: pgUser.gid} : undefined}
 }
 
-export async function planRestore(r: ResolvedEnvironment, f: PitrFlags, out: IntoClusterOutcome & {rds?: RdsOutcome}): Promise<{plan: Plan; window?: Window; secrets?: OperationSecrets}> {
+export type PlannedRestore = {plan: Plan; window?: Window; secrets?: OperationSecrets; outcome: IntoClusterOutcome & {rds?: RdsOutcome}}
+
+const pitrSecrets = (src: PitrSource): OperationSecrets => ({pgPassword: src.password, s3: {accessKeyId: src.conn.accessKeyId, secretAccessKey: src.conn.secretAccessKey}})
+
+export async function planRestore(r: ResolvedEnvironment, f: PitrFlags): Promise<PlannedRestore> {
   const target = targetFrom(f)
   const timeout = f.timeout
   const pg = r.env.postgres
+  const env = {name: r.name, protected: r.env.protected}
   if (pg?.kind === 'rds') {
     const secret = (ref: typeof pg.accessKeyIdFrom, what: string) => (ref ? resolveSecret(ref, what) : undefined)
     const newId = f['new-id'] ?? `${pg.clusterId}-pitr-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12)}`
     const creds = {accessKeyId: secret(pg.accessKeyIdFrom, 'postgres.accessKeyIdFrom'), secretAccessKey: secret(pg.secretAccessKeyFrom, 'postgres.secretAccessKeyFrom')}
-    const plan = await planRdsPitr({engine: pg.engine, id: pg.clusterId, conn: {region: pg.region, endpoint: pg.apiEndpoint, ...creds}},
-      {name: r.name, protected: r.env.protected}, target, newId, timeout * 1000, out.rds = {})
-    return {plan, window: undefined, secrets: {rds: creds}}
+    const rds: RdsOutcome = {}
+    const plan = await planRdsPitr({engine: pg.engine, id: pg.clusterId, conn: {region: pg.region, endpoint: pg.apiEndpoint, ...creds}}, env, target, newId, timeout * 1000, rds)
+    return {plan, window: undefined, secrets: {rds: creds}, outcome: {rds}}
   }
   if (f['new-id']) throw usageError('USAGE', '--new-id is for RDS/Aurora environments; a Patroni restore goes to --data-dir')
   const {src, restoresRoot, osUser} = restoreSource(r)
+  const opts = {target, port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser, timeoutMs: timeout * 1000}
   if (f.into === 'cluster') {
     if (f['data-dir']) throw usageError('USAGE', '--data-dir is for --into side: --into cluster restores beside the leader\'s own data directory')
     const k = pg?.kind === 'patroni' ? pg.kubernetes : undefined
     if (k) {
       // Checks the target against the backups' window (refusing as a side restore would), then the StatefulSet plan.
-      const {window} = await planPitr(src, {name: r.name, protected: r.env.protected},
-        {target, restoresRoot, osUser, timeoutMs: timeout * 1000, sideDone: true, dataDir: join(restoresRoot, 'plan-only')}, {})
+      const {catalog, window} = await observeWindow(src, opts)
+      chooseSide(src, opts, window, catalog.backups)
       const plan = planIntoStatefulSet({cluster: src.cluster, namespace: k.namespace ?? r.env.kubernetes?.namespaces.data ?? 'llm-vault-data', statefulSet: k.statefulSet,
         container: k.container, replicas: k.replicas, volumeClaimTemplate: k.volumeClaimTemplate, dataDir: k.dataDir, image: k.image, user: src.user},
-      {name: r.name, protected: r.env.protected}, target, f['verify-sql'])
-      return {plan, window}
+      env, target, f['verify-sql'])
+      return {plan, window, outcome: {}}
     }
-    return planIntoCluster(src, {name: r.name, protected: r.env.protected},
-      {target, port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser, timeoutMs: timeout * 1000}, out)
+    const state = await observeIntoCluster(src, opts)
+    return {...planIntoCluster(src, env, opts, state), secrets: pitrSecrets(src)}
   }
-  return planPitr(src, {name: r.name, protected: r.env.protected},
-    {target, dataDir: f['data-dir'], port: f.port, verifySql: f['verify-sql'], restoresRoot, osUser, timeoutMs: timeout * 1000}, out)
+  const state = await observeSide(src, {...opts, dataDir: f['data-dir']})
+  return {...planSide(src, env, {...opts, dataDir: f['data-dir']}, state), secrets: pitrSecrets(src)}
 }

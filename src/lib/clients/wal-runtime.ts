@@ -6,6 +6,7 @@ import {chownSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, r
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {stringify} from 'yaml'
+import {walRuntimeCommand} from '../restore/settings.js'
 
 export type WalRuntimeConfig = {
   cluster: string
@@ -54,5 +55,5 @@ export function writeWalRuntime(dir: string, cfg: WalRuntimeConfig, owner?: {uid
   if (owner) {
     for (const p of [dir, join(dir, 'secrets'), join(dir, 'compile-cache'), join(dir, 'wal.mjs'), join(dir, 'wal-bundle.mjs'), join(dir, 'wal.yaml'), ...readdirSync(join(dir, 'secrets')).map((f) => join(dir, 'secrets', f))]) chownSync(p, owner.uid, owner.gid)
   }
-  return {prefix: `${join(dir, 'node')} ${join(dir, 'wal.mjs')}`, suffix: `--config ${join(dir, 'wal.yaml')} --env wal`}
+  return walRuntimeCommand(dir)
 }
