@@ -96,7 +96,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
           ['Nothing was changed. Make a new plan from the current state and review it again.'], {drift, saved: applying.plan.hash, fresh: data.hash})
       }
       // What runs is exactly what was saved (and reviewed); preconditions are re-checked as usual.
-      if (applying.plan.typed) plan = {...plan, steps: plan.steps.map((s, i) => ({...s, op: applying.plan.steps[i]!.op!}) as Step)}
+      // The fresh plan contributes only its preconditions' checks and always-flags: the summary, what
+      // was observed, the step titles and operations are the saved plan's (so is its hash).
+      if (applying.plan.typed) {
+        const saved = applying.plan
+        plan = {...plan, summary: saved.summary, ...(saved.observed ? {observed: saved.observed} : {}),
+          steps: plan.steps.map((s, i) => ({...s, title: saved.steps[i]!.title, op: saved.steps[i]!.op!}) as Step)}
+      }
       data = planData(plan)
     } else if (this.flags['plan-out']) {
       const file = resolve(this.flags['plan-out'])

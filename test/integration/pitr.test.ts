@@ -1,7 +1,9 @@
 // Base backups, the restorable window and point-in-time restore against the lab's real
 // PostgreSQL 15 (Patroni), WAL archived through `vaultctl wal push` into the lab's S3.
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BackupCreateResult} from '../../src/commands/backup/create.js'
 import type {BackupListResult} from '../../src/commands/backup/list.js'
@@ -9,6 +11,7 @@ import type {RestorePitrResult} from '../../src/commands/restore/pitr.js'
 import {getCluster} from '../../src/lib/clients/patroni.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
 import {lookupUser} from '../../src/lib/clients/process.js'
+import type {SavedPlan} from '../../src/lib/plan/saved.js'
 import {BIN} from '../helpers/cli.js'
 import {eventually, labCli, labEnv, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
 
@@ -152,6 +155,35 @@ describe('restore pitr', () => {
     const s3After = (await labCli(['backup', 'list', '--json'])).json<BackupListResult>()
     expect(s3After.walFiles).toBeGreaterThanOrEqual(s3Before.walFiles) // the live cluster keeps archiving; nothing removed
     expect(s3After.backups).toEqual(s3Before.backups)
+  })
+
+  it('a restore planned to a file changes nothing, and applies after more WAL was archived, with the same data', async () => {
+    const target = new Date((batches[0]!.committedAt.getTime() + batches[1]!.committedAt.getTime()) / 2 + 5)
+    const file = join(mkdtempSync(join(tmpdir(), 'vaultctl-pitr-plan-')), 'restore.json')
+    const root = '/var/lib/postgresql/vaultctl-restores'
+    const before = existsSync(root) ? readdirSync(root).sort() : []
+    const planned = await labCli(['restore', 'pitr', '--target-time', iso(target), '--plan-out', file])
+    expect(planned.code, planned.stderr).toBe(0)
+    expect(existsSync(root) ? readdirSync(root).sort() : []).toEqual(before)
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedPlan
+    expect(saved.plan.typed).toBe(true)
+    expect(saved.plan.steps.map((x) => x.op!.kind)).toEqual(['restore.prepare', 'wal.install-runtime', 'restore.fetch-base-backup', 'wal.prefetch', 'pg.recovery-settings', 'pg.start',
+      'pg.await-promoted', 'pg.verify-restored', 'restore.mark-complete'])
+    // The archive grows between plan and apply: the saved prefetch list still runs, no drift.
+    const walBefore = (await labCli(['backup', 'list', '--json'])).json<BackupListResult>().walFiles
+    await onLeader('select txid_current()')
+    await onLeader('select pg_switch_wal()')
+    await eventually('one more WAL file archived', 30_000, async () => (await labCli(['backup', 'list', '--json'])).json<BackupListResult>().walFiles > walBefore)
+    const applied = await labCli(['apply', file, '--json'])
+    expect(applied.code, applied.stderr).toBe(0)
+    const res = applied.json<RestorePitrResult>()
+    if (res.dataDir) restored.push(res.dataDir)
+    expect(res.plan.hash).toBe(saved.plan.hash)
+    expect(await rowsIn(res.port!)).toEqual([[1, 10]])
+    // Applied once: the same plan again finds its completed restore and is refused as drift.
+    const again = await labCli(['apply', file, '--json'])
+    expect(again.code).toBe(3)
+    expect(again.stdout).toMatch(/PLAN_DRIFT|ALREADY_RESTORED/)
   })
 
   it('kill -9 during a restore leaves the cluster intact, and a re-run completes', async () => {

@@ -2,7 +2,8 @@
 // replaced by its state at a point in time, vaultctl is killed -9 in the middle of the outage,
 // and a re-run finishes the job. The old data directory is kept.
 import {spawn} from 'node:child_process'
-import {existsSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BackupListResult} from '../../src/commands/backup/list.js'
@@ -112,7 +113,7 @@ describe('restore pitr --into cluster (Patroni on hosts)', () => {
     expect(again.code, again.stderr).toBe(0)
     const res = again.json<Json>()
     expect(res.plan.summary).toMatch(/continuing an interrupted run/)
-    expect(res.plan.steps.map((s) => s.id)).not.toContain('fetch-base-backup') // the verified restore is reused
+    expect(res.plan.steps.map((s) => s.id)).not.toContain('side-fetch-base-backup') // the verified restore is reused
     expect(res.cluster).toMatchObject({leader, resumed: true})
     expect(res.cluster!.timeline).toBeGreaterThan(timelineBefore)
     expect(res.cluster!.oldDataDir).toBe(join(dirname(dataDir), old!))
@@ -134,6 +135,42 @@ describe('restore pitr --into cluster (Patroni on hosts)', () => {
     // commits) is archived.
     await eventually('the target restorable on the new timeline', 60_000, async () =>
       (await labCli(['restore', 'pitr', '--target-time', target.toISOString(), '--dry-run', '--json'])).code === 0)
+  }, 240_000)
+})
+
+describe('restore pitr --into cluster, planned to a file', () => {
+  it('is refused after the leader changed (drift), and a fresh plan applies', async () => {
+    await eventually('healthy', 90_000, async () => (await status(['--component', 'postgres'])).code === 0)
+    // The operator removes the data kept by the previous restore once satisfied.
+    const root = labLayoutJson().pgRoot
+    for (const m of members) for (const f of readdirSync(join(root, m))) if (/^data\.pre-restore-/.test(f)) rmSync(join(root, m, f), {recursive: true, force: true})
+    const dir = mkdtempSync(join(tmpdir(), 'vaultctl-into-plan-'))
+    const args = ['restore', 'pitr', '--into', 'cluster', '--target-time', target.toISOString()]
+    const first = await labCli([...args, '--plan-out', join(dir, 'a.json')])
+    expect(first.code, first.stderr).toBe(0)
+    const saved = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) as {plan: {typed: boolean; steps: {id: string}[]}; state: {leader: string}}
+    expect(saved.plan.typed).toBe(true)
+    const leader = await leaderMember()
+    expect(saved.state.leader).toBe(leader)
+    const candidate = members.find((m) => m !== leader)!
+    const sw = await labCli(['failover', 'postgres', '--candidate', candidate, '--yes', '--json'])
+    expect(sw.code, sw.stderr).toBe(0)
+    await eventually('healthy after the switchover', 90_000, async () => (await status(['--component', 'postgres'])).code === 0)
+    const refused = await labCli(['apply', join(dir, 'a.json'), '--yes', '--json'])
+    expect(refused.code).toBe(3)
+    expect(refused.json<Json>().error!.code).toBe('PLAN_DRIFT')
+    expect(refused.json<Json>().error!.message).toContain(`leader: "${leader}" -> "${candidate}"`)
+    expect((await getCluster(patroniApi('pg-1'))).pause).toBeFalsy()
+
+    const second = await labCli([...args, '--plan-out', join(dir, 'b.json')])
+    expect(second.code, second.stderr).toBe(0)
+    const applied = await labCli(['apply', join(dir, 'b.json'), '--yes', '--json'])
+    expect(applied.code, applied.stderr).toBe(0)
+    const res = applied.json<Json>()
+    expect(res.cluster).toMatchObject({leader: candidate, resumed: true})
+    for (const m of members) {
+      await eventually(`${m} replays the restored data`, 30_000, async () => JSON.stringify(await rowsOn(m).catch(() => [])) === JSON.stringify([[1, 10]]))
+    }
   }, 240_000)
 })
 

@@ -51,6 +51,17 @@ describe('restorable window', () => {
     expect(w.backups[0]?.lastSegment).toBe(segmentName(2, 6))
     expect(w.gaps).toEqual([])
   })
+  it('reads a history that is not monotonic as PostgreSQL does (newest timeline that began at or before the segment)', () => {
+    // Written by the lab after a restore into the cluster stopped on timeline 2 while following timeline 3.
+    const h4 = parseHistory(4, '1\t0/80007D0\tbefore 2026-11-27 08:46:51.43955+00\n\n2\t0/D0000A0\tno recovery target specified\n\n3\t0/80008C0\tbefore 2026-11-27 08:47:02.440626+00\n')
+    expect([7, 8, 9, 0xc, 0xd, 0xe].map((s) => timelineFor(s, h4))).toEqual([1, 4, 4, 4, 4, 4])
+    const w = computeWindow([backup('b1', 1, '0/3000060', 10), backup('b4', 4, '0/B022DC0', 40)],
+      [3, 4, 5, 6, 7].map((n) => seg(1, n, 10 + n)).concat([8, 9, 0xa, 0xb, 0xc].map((n) => seg(4, n, 30 + n)), [8, 9, 0xa, 0xb, 0xc, 0xd].map((n) => seg(2, n, 20 + n))),
+      [parseHistory(2, '1\t0/80007D0\n'), parseHistory(3, '1\t0/80007D0\n2\t0/D0000A0\n'), h4])
+    expect(w.targetTimeline).toBe(4)
+    expect(w.backups.map((b) => [b.backup, b.lastSegment, b.gapAt])).toEqual([['b1', segmentName(4, 0xc), undefined], ['b4', segmentName(4, 0xc), undefined]])
+    expect(onRestorablePath(segmentName(2, 9), h4)).toBe(false)
+  })
   it('is empty until the segment holding the backup end is archived', () => {
     expect(computeWindow([backup('b1', 1, '0/3000060', 10)], [], []).backups).toEqual([])
   })

@@ -48,10 +48,17 @@ export type Window = {
   ends: 'commits' | 'archive-times'
 }
 
-/** Which timeline holds segment `segno` when recovering along `history` to its timeline. */
+/**
+ * Which timeline holds segment `segno` when recovering along `history` to its timeline: as
+ * PostgreSQL picks it (XLogFileReadAnyTLI), the newest timeline that began at or before the
+ * segment. Each timeline begins where the history says its predecessor was left. A history need
+ * not be monotonic: a restore that stopped on an ancestor before its target timeline's own fork
+ * writes "3 0/80008C0" after "2 0/D0000A0" (timeline 3 is then never read).
+ */
 export function timelineFor(segno: number, history: History): number {
-  for (const p of history.parents) if (segno < segnoOf(p.switchLsn)) return p.tli
-  return history.tli
+  const begins = [...history.parents.map((p, i) => ({tli: p.tli, begin: i === 0 ? 0 : history.parents[i - 1]!.switchLsn})),
+    {tli: history.tli, begin: history.parents.at(-1)?.switchLsn ?? 0}]
+  return begins.reverse().find((e) => segnoOf(e.begin) <= segno)?.tli ?? history.tli
 }
 
 export function computeWindow(backups: BackupManifest[], wal: WalObject[], histories: History[]): Window {
