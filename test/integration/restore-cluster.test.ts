@@ -68,7 +68,7 @@ describe('restore pitr --into cluster (Patroni on hosts)', () => {
     expect(res.plan.steps.find((s) => s.id === 'swap')!.risk).toBe('destructive')
     expect(res.plan.steps.find((s) => s.id === 'pause')!.manual).toContain(`-d '{"pause":true}'`)
     // The record step prints exactly what it writes.
-    expect(res.plan.steps.find((s) => s.id === 'record')!.manual).toMatch(/^cat > \S+\.into-cluster\.json <<'EOF'\n\{\n {2}"status": "in-progress",\n  "id": "vault-lab-/)
+    expect(res.plan.steps.find((s) => s.id === 'record')!.manual).toMatch(/^cat > \S+\.into-cluster\.json <<'EOF'\n\{\n {2}"status": "in-progress",\n {2}"id": "vault-lab-/)
     expect(stateFiles()).toEqual(files)
     const leader = await leaderMember()
     expect(readdirSync(join(labLayoutJson().pgRoot, leader)).filter((f) => /^data\.(pre-restore|restore)-/.test(f))).toEqual([])
