@@ -13,3 +13,16 @@ out('patroni-cluster.json', pg)
 const t = await readTopology([1, 2, 3, 4, 5, 6].map((i) => `127.0.0.1:${ports[`redis-${i}`]}`))
 out('redis-views.json', t.views)
 console.log(`recorded: leader ${pg.leader?.name} on timeline ${pg.leader?.timeline}; ${t.nodes.length} redis nodes`)
+
+// What a restore is planned from: the side restore to the latest WAL, and the restore into the
+// cluster (secrets are not part of either state).
+const {loadConfig, resolveEnvironment} = await import('../../dist/lib/config/load.js')
+const {restoreSource} = await import('../../dist/lib/restore/run.js')
+const {observeSide} = await import('../../dist/lib/restore/observe.js')
+const {observeIntoCluster} = await import('../../dist/lib/restore/into-cluster.js')
+const r = resolveEnvironment(loadConfig(join(dir, 'vaultctl.yaml')), 'lab')
+const {src, restoresRoot, osUser} = restoreSource(r)
+const opts = {target: {kind: 'latest'}, restoresRoot, osUser, timeoutMs: 600_000}
+out('restore-side.json', await observeSide(src, opts))
+out('restore-into-cluster.json', await observeIntoCluster(src, opts))
+console.log(`recorded: restore states (restores in ${restoresRoot})`)
