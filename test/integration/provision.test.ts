@@ -210,12 +210,30 @@ describe('provision apply', () => {
     const r = await cli(['provision', 'apply', '--env', 'staging', '--out', out, '--dry-run', '--json'])
     expect(r.code, r.stderr).toBe(0)
     const res = r.json<ProvisionApplyResult>()
-    expect(res.plan.steps.map((s) => s.manual)).toEqual([
-      `vaultctl provision render --env staging --out ${out}`,
+    expect(res.plan.typed).toBe(true)
+    expect(res.plan.steps[0]!.manual).toMatch(new RegExp(`^vaultctl provision render --env staging --out ${out}   # writes into ${out}: clusterconfig\\.yaml \\(\\d+ bytes, sha256 [0-9a-f]{16}\\), manifests\\.yaml .*values\\.yaml`))
+    expect(res.plan.steps.slice(1).map((s) => s.manual)).toEqual([
       `eksctl create cluster -f ${out}/clusterconfig.yaml`,
       `helm upgrade --install llm-vault ${CHART} --namespace llm-vault-system --create-namespace -f ${out}/values.yaml --atomic --wait --timeout 10m`,
       'helm status llm-vault --namespace llm-vault-system',
     ])
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it('a plan saved to a file holds the rendered files byte for byte; apply re-checks the preconditions (eksctl)', async () => {
+    const out = join(work, 'apply-saved')
+    const file = join(work, 'provision-plan.json')
+    const r = await cli(['provision', 'apply', '--env', 'staging', '--out', out, '--plan-out', file])
+    expect(r.code, r.stderr).toBe(0)
+    expect(existsSync(out)).toBe(false)
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {plan: {typed: boolean; steps: {op?: {kind: string; files?: {name: string; content: string}[]}}[]}}
+    expect(saved.plan.typed).toBe(true)
+    const files = saved.plan.steps[0]!.op!.files!
+    expect(files.map((f) => f.name)).toEqual(['clusterconfig.yaml', 'manifests.yaml', 'render.json', 'values.yaml'])
+    expect(files.find((f) => f.name === 'clusterconfig.yaml')!.content).toMatch(/^apiVersion: eksctl.io\/v1alpha5/m)
+    const applied = await cli(['apply', file, '--yes'])
+    expect(applied.code).toBe(3)
+    expect(applied.stderr).toMatch(/eksctl is not installed/)
     expect(existsSync(out)).toBe(false)
   })
 

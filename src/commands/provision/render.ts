@@ -5,8 +5,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
 import {resolveProvision} from '../../lib/provision/inputs.js'
-import {CHART_DIR, FILES, render, writeRendered} from '../../lib/provision/render.js'
-import {shellLine} from '../../lib/provision/apply.js'
+import {render, writeFilesOp} from '../../lib/provision/render.js'
 import {table} from '../../lib/table.js'
 
 export type RenderedFile = {name: string; path: string; bytes: number; sha256: string; change: 'new' | 'changed' | 'unchanged'}
@@ -36,14 +35,7 @@ export default class ProvisionRender extends BaseCommand<typeof ProvisionRender>
       command: 'provision render', env: r.name, protected: false,
       summary: `render ${r.name} (profile ${inputs.profile}) into ${outDir}: ${count('new')} new, ${count('changed')} changed, ${count('unchanged')} unchanged`,
       observed: Object.fromEntries(files.map((f) => [f.name, f.change])), preconditions: [],
-      steps: [{
-        id: 'write-files', title: `write ${files.map((f) => f.name).join(', ')} into ${outDir}`, risk: 'write',
-        manual: shellLine(['helm', 'template', inputs.helm.release, CHART_DIR(), '--namespace', inputs.helm.namespace, '--kube-version', inputs.cluster.version,
-          '-f', join(outDir, FILES.values)]) + ` > ${join(outDir, FILES.manifests)}`,
-        async run() {
-          writeRendered(rendered, outDir)
-        },
-      }],
+      steps: [{id: 'write-files', title: `write ${files.map((f) => f.name).join(', ')} into ${outDir}`, risk: 'write', op: writeFilesOp(rendered, r.name, outDir)}],
     })
     const dryRun = result.dryRun
     this.out(table(['FILE', 'BYTES', 'CHANGE', 'SHA256'], files.map((f) => [f.path, String(f.bytes), dryRun && f.change !== 'unchanged' ? `${f.change} (not written)` : f.change, f.sha256.slice(0, 16)])))

@@ -277,6 +277,16 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
       return labOp(op)
     case 'exec':
       return execOp(op)
+    case 'files.write': {
+      const {mkdirSync, writeFileSync} = await import('node:fs')
+      const {join} = await import('node:path')
+      mkdirSync(op.dir, {recursive: true})
+      const written = op.files.map((f) => {
+        writeFileSync(join(op.dir, f.name), f.content)
+        return join(op.dir, f.name)
+      })
+      return {written}
+    }
     case 'helm.expect-status':
       return helmStatus(op)
     case 'rds.call':

@@ -1,6 +1,7 @@
 // What a step does, as data. A plan step carries one operation: the executor (clients/operations)
 // runs it, the plan prints the command an operator would type from the same object (manual()),
 // and the plan hash covers it. Operations hold no secrets: the executor resolves them.
+import {createHash} from 'node:crypto'
 import type {BackupManifest} from '../backup/base.js'
 import {manualRestore, type RestoreOperation, type RestoreOperationResult} from './ops-restore.js'
 
@@ -80,6 +81,12 @@ export type StopPostgres = {kind: 'pg.stop-if-running'; dataDir: string; binDir:
 /** Delete a lab's directories: only when `dir` holds the lab's lab.json and none of its daemons runs. */
 export type PurgeLab = {kind: 'lab.purge'; dir: string; pgRoot: string; pidFiles: string[]}
 
+/**
+ * Write files, byte for byte as planned, into `dir` (created if missing). `command` is the
+ * vaultctl command that renders the same files, for the operator's manual.
+ */
+export type WriteFiles = {kind: 'files.write'; dir: string; files: {name: string; content: string}[]; command: string[]}
+
 /** Where an S3 bucket is reached (its keys are secrets, given to the executor). */
 export type S3Where = {endpoint?: string; region: string; forcePathStyle: boolean}
 
@@ -95,7 +102,7 @@ export type WriteManifest = {kind: 'backup.write-manifest'; s3: S3Where; bucket:
 /** On the leader: a restore point named after the backup, a committing transaction, a WAL switch (restorable at once). */
 export type MarkBackupEnd = {kind: 'backup.mark-end'; leader: {member: string; host: string; port: number}; user: string; database: string}
 
-export type Operation = RestoreOperation | BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
+export type Operation = RestoreOperation | WriteFiles | BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
 
 /** What each operation returns when it has run. */
 export type OperationResult = RestoreOperationResult & {
@@ -112,6 +119,7 @@ export type OperationResult = RestoreOperationResult & {
   'pg.stop-if-running': {stopped: boolean}
   'lab.purge': {removed: string[]}
   'exec': {exitCode: number; lastLine?: string}
+  'files.write': {written: string[]}
   'helm.expect-status': {status: string}
   'rds.call': {api: string}
   'rds.await-available': {status: string; endpoint?: string}
@@ -183,6 +191,8 @@ export function manual(op: Operation): string {
       return `test -f ${shellQuote(`${op.dir}/lab.json`)} && ${shellLine(['rm', '-rf', op.dir, op.pgRoot])}`
     case 'exec':
       return shellLine([op.program, ...op.argv])
+    case 'files.write':
+      return `${shellLine(op.command)}   # writes into ${shellQuote(op.dir)}: ${op.files.map((f) => `${f.name} (${Buffer.byteLength(f.content)} bytes, sha256 ${createHash('sha256').update(f.content).digest('hex').slice(0, 16)})`).join(', ')}`
     case 'helm.expect-status':
       return shellLine(['helm', 'status', op.release, '--namespace', op.namespace, ...op.kubeArgs])
     case 'rds.call':

@@ -7,7 +7,7 @@ import {helm} from '../clients/helm.js'
 import {errorMessage, refusal} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import type {ProvisionInputs} from './inputs.js'
-import {CHART_DIR, FILES, writeRendered, type Rendered} from './render.js'
+import {CHART_DIR, FILES, writeFilesOp, type Rendered} from './render.js'
 
 export {shellLine}
 
@@ -70,13 +70,7 @@ export async function planApply(env: {name: string; protected: boolean}, r: Rend
   const values = `${o.outDir}/${FILES.values}`
   const step = (id: string, title: string, risk: Step['risk'], tool: 'eksctl' | 'helm', args: string[]): Step =>
     ({id, title, risk, op: {kind: 'exec', program: tool, argv: tool === 'helm' ? [...args, ...kubeArgs] : args, timeoutMs: 3600_000}})
-  const steps: Step[] = [{
-    id: 'write-files', title: `write the rendered files into ${o.outDir}`, risk: 'write',
-    manual: shellLine(['vaultctl', 'provision', 'render', '--env', env.name, '--out', o.outDir]),
-    async run() {
-      writeRendered(r, o.outDir)
-    },
-  }]
+  const steps: Step[] = [{id: 'write-files', title: `write the rendered files into ${o.outDir}`, risk: 'write', op: writeFilesOp(r, env.name, o.outDir)}]
   const groups = (r.clusterConfig as {managedNodeGroups: {name: string; minSize: number; maxSize: number; desiredCapacity: number}[]}).managedNodeGroups
   if (obs.cluster !== 'exists') {
     steps.push(step('eksctl-create-cluster', `create EKS cluster ${inputs.cluster.name} in ${inputs.cluster.region} with ${groups.length} node groups`, 'write', 'eksctl', ['create', 'cluster', '-f', cc]))

@@ -1,10 +1,11 @@
 // `provision render`: the eksctl ClusterConfig, the Helm values and the rendered manifests of an
 // environment. Deterministic: the same inputs give byte-identical files (no times, stable order).
 import {createHash} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {helm, helmBinary, helmMajor} from '../clients/helm.js'
+import type {WriteFiles} from '../plan/operations.js'
 import {failure, refusal} from '../errors.js'
 import {templatesDir} from '../paths.js'
 import {deepMerge, readYamlTemplate, workerSplit, type ProvisionInputs} from './inputs.js'
@@ -103,12 +104,10 @@ export async function render(env: string, inputs: ProvisionInputs): Promise<Rend
   return {env, inputs, clusterConfig, values, files, helmBin: bin, helmVersion: version, helmMajor: major}
 }
 
-export function writeRendered(r: Rendered, outDir: string): string[] {
-  mkdirSync(outDir, {recursive: true})
-  return Object.entries(r.files).sort(([a], [b]) => a.localeCompare(b)).map(([name, content]) => {
-    writeFileSync(join(outDir, name), content)
-    return join(outDir, name)
-  })
+/** The operation that writes the rendered files into outDir (their content is part of the plan). */
+export function writeFilesOp(r: Rendered, env: string, outDir: string): WriteFiles {
+  return {kind: 'files.write', dir: outDir, files: Object.entries(r.files).sort(([a], [b]) => a.localeCompare(b)).map(([name, content]) => ({name, content})),
+    command: ['vaultctl', 'provision', 'render', '--env', env, '--out', outDir]}
 }
 
 /** Split a multi-document YAML stream into parsed objects (empty documents dropped). */
