@@ -31,7 +31,7 @@ export default tseslint.config(
     ignores: [
       'src/lib/clients/**', 'src/lib/config/load.ts', 'src/lib/config/secrets.ts', 'src/lib/plan/audit.ts',
       'src/lib/backup/last-commit.ts', 'src/lib/backup/wal.ts',
-      'src/lib/lab/archiving.ts', 'src/lib/lab/binaries.ts', 'src/lib/lab/environment.ts', 'src/lib/lab/layout.ts', 'src/lib/lab/plan.ts', 'src/lib/lab/services.ts',
+      'src/lib/lab/archiving.ts', 'src/lib/lab/binaries.ts', 'src/lib/lab/layout.ts', 'src/lib/lab/services.ts',
       'src/lib/provision/context.ts', 'src/lib/provision/inputs.ts', 'src/lib/provision/k8s-schema.ts', 'src/lib/provision/render.ts', 'src/lib/provision/validate.ts',
     ],
     rules: {

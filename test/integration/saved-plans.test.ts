@@ -1,7 +1,7 @@
 // Saved plans against the lab: a switchover and a Redis failover planned with --plan-out (nothing
 // changes), reviewed with `plan show`, run with `apply`; a plan refused after drift (the leader
 // changed between plan and apply), for another environment and from another version.
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -111,6 +111,30 @@ describe('saved plans (--plan-out, plan show, apply)', () => {
     // and back, so that later tests find redis-1 a master again
     const back = await labCli(['failover', 'redis', '--replica', master, '--json'])
     expect(back.code, back.stderr).toBe(0)
+  })
+
+  it('lab up planned to a file starts nothing; apply starts exactly that; a second apply is drift', async () => {
+    const labDir = join(dir, 'lab-s3')
+    const file = join(dir, 'lab-up.json')
+    const planned = await labCli(['lab', 'up', '--dir', labDir, '--only', 's3', '--base-port', '22000', '--plan-out', file])
+    expect(planned.code, planned.stderr).toBe(0)
+    expect(existsSync(labDir)).toBe(false)
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedPlan
+    expect(saved.plan.typed).toBe(true)
+    expect(saved.plan.steps.map((s) => s.op!.kind)).toEqual(['lab.prepare', 'daemon.start', 's3.versioned-buckets', 'file.write'])
+    // The environment file printed is the one written.
+    const envStep = saved.plan.steps.find((s) => s.op!.kind === 'file.write')!
+    try {
+      const applied = await labCli(['apply', file, '--json'])
+      expect(applied.code, applied.stderr).toBe(0)
+      expect(envStep.manual).toContain(readFileSync(join(labDir, 'vaultctl.yaml'), 'utf8').trim())
+      expect((await labCli(['lab', 'status', '--dir', labDir])).code).toBe(0)
+      const again = await labCli(['apply', file, '--json'])
+      expect(again.code).toBe(3)
+      expect(again.stdout).toContain('changed: running: [] -> [\\"s3\\"]')
+    } finally {
+      await labCli(['lab', 'down', '--dir', labDir, '--purge', '--yes'])
+    }
   })
 
   it('a base backup planned to a file, then applied: the backup exists with its manifest', async () => {

@@ -11,3 +11,6 @@ export function readJsonFile<T>(file: string): T | undefined {
 
 /** A directory's entries whose names match, or [] when it does not exist. */
 export const listDir = (dir: string, match: RegExp = /./): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => match.test(f)) : [])
+
+/** A text file's content, or undefined when there is none. */
+export const readText = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined)

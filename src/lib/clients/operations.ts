@@ -250,6 +250,11 @@ async function helmStatus(op: Extract<Operation, {kind: 'helm.expect-status'}>):
 
 export async function runOperation(op: Operation, ctx: OperationContext): Promise<OperationResult[Operation['kind']]> {
   switch (op.kind) {
+    case 'program.run': case 'lab.prepare': case 'daemon.start': case 'patroni.await-healthy': case 'patroni.archive-command': case 'redis.form-cluster':
+    case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write': {
+      const {runLabOperation} = await import('./lab-ops.js')
+      return runLabOperation(op, ctx)
+    }
     case 'restore.prepare': case 'wal.install-runtime': case 'restore.fetch-base-backup': case 'wal.prefetch': case 'pg.recovery-settings': case 'pg.start':
     case 'pg.await-promoted': case 'pg.verify-restored': case 'restore.mark-complete': case 'pg.destroy-instance': case 'backup.validate-checks': case 'restore.record': case 'restore.detach-side':
     case 'patroni.set-pause': case 'restore.swap-data-dir': case 'patroni.restart-await-leader': case 'pg.verify-writable': case 'patroni.reinit-replicas': case 'restore.finish-record': {

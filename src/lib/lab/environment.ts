@@ -1,6 +1,5 @@
 // The `lab` environment that `lab up` writes: a normal vaultctl config file in the lab dir, with
 // secrets referenced by file, so every other command works against the lab with no config.
-import {writeFileSync} from 'node:fs'
 import {stringify} from 'yaml'
 import {labConfigFile} from '../paths.js'
 import type {EnvironmentInput} from '../config/schema.js'
@@ -46,9 +45,10 @@ export function labEnvironment(l: LabLayout): EnvironmentInput {
   return env
 }
 
-export function writeLabEnvironment(l: LabLayout): string {
-  const file = labConfigFile(l.dir)
+/** The lab's config file, exactly as `lab up` writes it. */
+export function labEnvironmentText(l: LabLayout): string {
   const doc = {apiVersion: 'vaultctl/v1', defaultEnvironment: 'lab', environments: {lab: labEnvironment(l)}}
-  writeFileSync(file, `# Written by \`vaultctl lab up\`; rewritten on every run.\n${stringify(doc)}`)
-  return file
+  return `# Written by \`vaultctl lab up\`; rewritten on every run.\n${stringify(doc)}`
 }
+
+export const labEnvironmentFile = (l: LabLayout): string => labConfigFile(l.dir)

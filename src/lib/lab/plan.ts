@@ -1,47 +1,26 @@
 // Plans for `lab up` and `lab down`. The planner looks at what is already running and plans only
 // what is missing; each step carries the command an operator would type to do it by hand.
-import {createWriteStream, existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {once} from 'node:events'
 import {join} from 'node:path'
-import {run} from '../clients/exec.js'
-import {alive, portInUse, runningPid, spawnDaemon, whoListens} from '../clients/process.js'
-import {getCluster} from '../clients/patroni.js'
-import {VaultctlError, failure, refusal, timedOut} from '../errors.js'
+import {pathExists, readText} from '../clients/files.js'
+import {portInUse, whoListens} from '../clients/process.js'
+import {refusal} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import {installCommands, requirements, binaryPath, PG_BIN_DIR, type Requirement} from './binaries.js'
 import {pgControlData} from '../clients/pgctl.js'
 import {startOrder} from './start-order.js'
-import {writeLabEnvironment} from './environment.js'
+import {labEnvironmentFile, labEnvironmentText} from './environment.js'
 import {PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type LabLayout, type S3Server} from './layout.js'
-import {generateOpenMetrics} from './metrics.js'
-import {clusterFormed, createCluster, waitClusterHealthy} from './redis-cluster.js'
+import {clusterFormed} from './redis-cluster.js'
 import {
-  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, logFile, manualCommand, memberDir, memberName, patroniUrl,
-  pidFile, prepareFiles, secretFile, spawnSpec, walArchiveDir, type ServiceName,
+  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, memberDir, memberName, patroniUrl,
+  pidFile, secretFile, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-export async function waitFor(what: string, timeoutMs: number, fn: () => Promise<{ready: boolean; detail: string}>, hint: string): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  let last = 'no answer yet'
-  while (Date.now() < deadline) {
-    const r = await fn().catch((e: Error) => {
-      if (e instanceof VaultctlError) throw e
-      return {ready: false, detail: e.message}
-    })
-    if (r.ready) return r.detail
-    last = r.detail
-    await sleep(200)
-  }
-  throw timedOut('LAB_NOT_READY', `${what} not ready after ${Math.round(timeoutMs / 1000)} s (last: ${last})`, [hint])
-}
-
 /** nodes.conf lists more than the node itself once the cluster has been formed. */
 function clusterEverFormed(l: LabLayout): boolean {
-  const f = join(l.dir, 'redis-1', 'nodes.conf')
-  return existsSync(f) && readFileSync(f, 'utf8').split('\n').filter((x) => /\b(master|slave)\b/.test(x)).length > 1
+  const text = readText(join(l.dir, 'redis-1', 'nodes.conf'))
+  return text !== undefined && text.split('\n').filter((x) => /\b(master|slave)\b/.test(x)).length > 1
 }
 
 const redisConns = (l: LabLayout) => REDIS_NODES.map((i) => ({host: '127.0.0.1', port: portOf(l, `redis-${i}`)}))
@@ -60,41 +39,12 @@ function portFree(l: LabLayout, s: ServiceName, port: number, what: string = s):
   }
 }
 
-function logTail(l: LabLayout, s: ServiceName): string {
-  try {
-    return readFileSync(logFile(l, s), 'utf8').slice(-400)
-  } catch {
-    return ''
-  }
-}
-
 function startStep(l: LabLayout, s: ServiceName, port: number, timeoutMs: number, leads = false): Step {
   return {
     id: `start-${s}`,
     title: leads ? `start ${s} first and wait until it leads (the most advanced member: no rewinds)` : `start ${s}`,
     risk: 'write',
-    manual: manualCommand(l, s),
-    async run(ctx) {
-      let pid = runningPid(pidFile(l, s)) ?? spawnDaemon(spawnSpec(l, s))
-      const t0 = Date.now()
-      const detail = await waitFor(s, timeoutMs, async () => {
-        if (!alive(pid)) {
-          // A server that binds without SO_REUSEADDR (moto's) cannot start while the previous
-          // instance's connections sit in TIME_WAIT on its port (up to 60 s): start it again.
-          if (/in use/i.test(logTail(l, s)) && !(await portInUse(port))) {
-            ctx.note(`${s}: port ${port} still in TIME_WAIT from a previous run; retrying`)
-            await sleep(2000)
-            pid = spawnDaemon(spawnSpec(l, s))
-            return {ready: false, detail: `port ${port} in TIME_WAIT`}
-          }
-          throw failure('LAB_START_FAILED', `${s} exited during start-up; see ${logFile(l, s)}`, [`tail ${logFile(l, s)}`])
-        }
-        ctx.note(`waiting for ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
-        const r = await checkReady(l, s)
-        return leads && r.ready && !/^(leader|master|primary|standby_leader) /.test(r.detail) ? {ready: false, detail: `${r.detail}, not leading yet`} : r
-      }, `See ${logFile(l, s)}.`)
-      return {detail: `${detail} in ${((Date.now() - t0) / 1000).toFixed(2)} s`}
-    },
+    op: {kind: 'daemon.start', layout: l, service: s, spec: spawnSpec(l, s), port, timeoutMs, leads},
   }
 }
 
@@ -105,16 +55,8 @@ export function missingBinaries(components: readonly LabComponent[], s3: S3Serve
 }
 
 export function installSteps(missing: Requirement[]): Step[] {
-  return installCommands(missing).map((c, k) => ({
-    id: `install-${k + 1}`,
-    title: c.title,
-    risk: 'write' as const,
-    manual: c.manual,
-    async run() {
-      const r = await run(c.argv[0]!, c.argv.slice(1), {env: c.env, timeoutMs: 30 * 60_000})
-      if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`)
-    },
-  }))
+  return installCommands(missing).map((c, k) => ({id: `install-${k + 1}`, title: c.title, risk: 'write' as const,
+    op: {kind: 'program.run', argv: c.argv, ...(c.env ? {env: c.env} : {}), timeoutMs: 30 * 60_000}}))
 }
 
 export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan> {
@@ -129,13 +71,7 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
   const steps: Step[] = installSteps(missing)
   const pre: Precondition[] = []
 
-  steps.push({
-    id: 'prepare', title: `prepare ${l.dir}`, risk: 'write',
-    manual: `mkdir -p ${l.dir}/{run,logs,secrets} ${l.pgRoot} && write patroni.yml x3, prometheus.yml, secrets (mode 600)`,
-    async run() {
-      prepareFiles(l)
-    },
-  })
+  steps.push({id: 'prepare', title: `prepare ${l.dir}`, risk: 'write', op: {kind: 'lab.prepare', layout: l}})
 
   const want = (s: ServiceName, port: number, timeoutMs: number, leads = false) => {
     if (running[s]) return
@@ -152,13 +88,8 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
   if (has('postgres')) planPostgres(l, running, want, steps, await memberStartOrder(l, running))
   if (has('redis')) await planRedis(l, running, want, steps)
   if (has('prometheus')) planPrometheus(l, want, steps)
-  steps.push({
-    id: 'lab-environment', title: `write the lab environment to ${join(l.dir, 'vaultctl.yaml')}`, risk: 'write',
-    manual: `$EDITOR ${join(l.dir, 'vaultctl.yaml')}`,
-    async run() {
-      return {detail: writeLabEnvironment(l)}
-    },
-  })
+  steps.push({id: 'lab-environment', title: `write the lab environment to ${labEnvironmentFile(l)}`, risk: 'write',
+    op: {kind: 'file.write', path: labEnvironmentFile(l), content: labEnvironmentText(l)}})
 
   const toStart = allServices(l).filter((s) => !running[s])
   return {
@@ -167,6 +98,8 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     protected: false,
     summary: toStart.length === 0 ? `lab in ${l.dir} is already running; re-check buckets and environment` : `start ${toStart.length} lab service(s): ${toStart.join(', ')}`,
     observed: {dir: l.dir, components: l.components, running: allServices(l).filter((s) => running[s]), s3Server: l.s3Server},
+    // A saved `lab up` plan applies while the same services are running (the ports are preconditions).
+    fingerprint: {running: allServices(l).filter((s) => running[s]), missing: missing.map((m) => m.binary)},
     preconditions: pre,
     steps,
     recovery: `Logs are in ${join(l.dir, 'logs')}. \`vaultctl lab up\` is safe to re-run: it starts only what is missing.`,
@@ -180,7 +113,7 @@ async function memberStartOrder(l: LabLayout, running: Record<ServiceName, boole
   if (PG_MEMBERS.some((i) => running[`patroni-${i}`])) return {order: [...PG_MEMBERS]}
   const control = new Map(await Promise.all(PG_MEMBERS.map(async (i) => {
     const data = join(memberDir(l, i), 'data')
-    return [i, existsSync(join(data, 'global', 'pg_control')) ? await pgControlData(PG_BIN_DIR, data) : undefined] as const
+    return [i, pathExists(join(data, 'global', 'pg_control')) ? await pgControlData(PG_BIN_DIR, data) : undefined] as const
   })))
   const order = startOrder([...PG_MEMBERS], control) as PgMember[]
   // A new cluster (no data yet) is bootstrapped by whichever member starts first.
@@ -191,36 +124,11 @@ function planPostgres(l: LabLayout, running: Record<ServiceName, boolean>, want:
   want('etcd', l.ports.etcd, 20_000)
   for (const i of start.order) want(`patroni-${i}`, l.ports[`patroni-${i}`], 90_000, i === start.leader)
   if (PG_MEMBERS.some((i) => !running[`patroni-${i}`])) {
-    steps.push({
-      id: 'patroni-healthy', title: `wait for Patroni cluster ${l.cluster}: a leader and 2 streaming replicas`, risk: 'read',
-      manual: `patronictl -c ${join(l.pgRoot, 'pg-1', 'patroni.yml')} list`,
-      async run() {
-        const detail = await waitFor('Patroni cluster', 120_000, async () => {
-          const c = await getCluster(patroniUrl(l, 1))
-          const leader = c.members.find((m) => ['leader', 'master', 'primary', 'standby_leader'].includes(m.role))
-          const healthy = c.members.filter((m) => ['running', 'streaming'].includes(m.state))
-          return {ready: !!leader && healthy.length === PG_MEMBERS.length, detail: c.members.map((m) => `${m.name}:${m.role}/${m.state}`).join(' ')}
-        }, `See ${logFile(l, 'patroni-1')}.`)
-        return {detail}
-      },
-    })
+    steps.push({id: 'patroni-healthy', title: `wait for Patroni cluster ${l.cluster}: a leader and 2 streaming replicas`, risk: 'read',
+      op: {kind: 'patroni.await-healthy', api: patroniUrl(l, 1), members: PG_MEMBERS.length, timeoutMs: 120_000, patronictlConfig: join(l.pgRoot, 'pg-1', 'patroni.yml')}})
   }
-  steps.push({
-    id: 'postgres-archiving', title: 'archive_command of the cluster: WAL to S3 through vaultctl wal push', risk: 'write',
-    manual: `curl -s -XPATCH ${patroniUrl(l, 1)}/config -d '{"postgresql":{"parameters":{"archive_command":"${archiveCommand(l, walArchiveDir(l))}"}}}'`,
-    async run() {
-      // Patroni applies bootstrap settings only once: a lab created earlier may archive elsewhere.
-      const want = archiveCommand(l, walArchiveDir(l))
-      const {getConfig, patchConfig} = await import('../clients/patroni.js')
-      const cfg = await getConfig(patroniUrl(l, 1)) as {postgresql?: {parameters?: {archive_command?: string}}}
-      // patroni.yml was rewritten by `prepare` (pg_hba may have changed): have each member re-read it.
-      const {httpJson} = await import('../clients/http.js')
-      for (const i of PG_MEMBERS) await httpJson(`${patroniUrl(l, i)}/reload`, {method: 'POST', timeoutMs: 5000}).catch(() => undefined)
-      if (cfg.postgresql?.parameters?.archive_command === want) return {detail: 'already set'}
-      await patchConfig(patroniUrl(l, 1), {postgresql: {parameters: {archive_command: want}}})
-      return {detail: 'updated'}
-    },
-  })
+  steps.push({id: 'postgres-archiving', title: 'archive_command of the cluster: WAL to S3 through vaultctl wal push', risk: 'write',
+    op: {kind: 'patroni.archive-command', apis: PG_MEMBERS.map((i) => patroniUrl(l, i)), archiveCommand: archiveCommand(l, walArchiveDir(l))}})
 }
 
 async function planRedis(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[]): Promise<void> {
@@ -228,58 +136,22 @@ async function planRedis(l: LabLayout, running: Record<ServiceName, boolean>, wa
   const redisNew = REDIS_NODES.some((i) => !running[`redis-${i}`])
   const formed = redisNew ? false : await clusterFormed(redisConns(l))
   if (!formed) {
-    const nodes = redisConns(l).map((c) => `${c.host}:${c.port}`)
-    steps.push({
-      id: 'redis-cluster', title: 'form the Redis Cluster (3 masters + 3 replicas) or wait for it to heal', risk: 'write',
-      manual: `redis-cli --cluster create ${nodes.join(' ')} --cluster-replicas 1 --cluster-yes`,
-      async run() {
-        const conns = redisConns(l)
-        const everFormed = clusterEverFormed(l)
-        if (everFormed) await waitClusterHealthy(conns, 30_000)
-        else await createCluster(conns)
-        return {detail: everFormed ? 'existing cluster healthy' : 'created'}
-      },
-    })
+    steps.push({id: 'redis-cluster', title: 'form the Redis Cluster (3 masters + 3 replicas) or wait for it to heal', risk: 'write',
+      op: {kind: 'redis.form-cluster', nodes: redisConns(l).map((c) => `${c.host}:${c.port}`), everFormed: clusterEverFormed(l), timeoutMs: 30_000}})
   }
 }
 
 function planS3(l: LabLayout, want: Want, steps: Step[]): void {
   want('s3', l.ports.s3, 90_000)
-  steps.push({
-    id: 's3-buckets', title: `buckets ${Object.values(LAB_BUCKETS).join(', ')} with versioning enabled`, risk: 'write',
-    manual: Object.values(LAB_BUCKETS).map((b) => `aws --endpoint-url http://127.0.0.1:${l.ports.s3} s3api put-bucket-versioning --bucket ${b} --versioning-configuration Status=Enabled`).join(' && '),
-    async run() {
-      const {s3Client, ensureVersionedBucket} = await import('../clients/s3.js')
-      const client = await s3Client({endpoint: `http://127.0.0.1:${l.ports.s3}`, region: LAB_REGION, forcePathStyle: true,
-        accessKeyId: readFileSync(secretFile(l, 's3-access-key'), 'utf8').trim(), secretAccessKey: readFileSync(secretFile(l, 's3-secret-key'), 'utf8').trim()})
-      for (const b of Object.values(LAB_BUCKETS)) await ensureVersionedBucket(client, b, LAB_REGION)
-      client.destroy()
-    },
-  })
+  steps.push({id: 's3-buckets', title: `buckets ${Object.values(LAB_BUCKETS).join(', ')} with versioning enabled`, risk: 'write',
+    op: {kind: 's3.versioned-buckets', endpoint: `http://127.0.0.1:${l.ports.s3}`, region: LAB_REGION, buckets: Object.values(LAB_BUCKETS),
+      accessKeyFile: secretFile(l, 's3-access-key'), secretKeyFile: secretFile(l, 's3-secret-key')}})
 }
 
 function planPrometheus(l: LabLayout, want: Want, steps: Step[]): void {
-  const marker = join(l.dir, 'prometheus', 'backfilled')
-  if (!existsSync(marker)) {
-    const om = join(l.dir, 'prometheus', 'vault-metrics.om')
-    steps.push({
-      id: 'prometheus-backfill', title: 'generate 7 days of container CPU/memory metrics and backfill the TSDB', risk: 'write',
-      manual: `vaultctl lab metrics > ${om} && promtool tsdb create-blocks-from openmetrics --max-block-duration=24h ${om} ${join(l.dir, 'prometheus', 'tsdb')}`,
-      async run() {
-        const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000)
-        const out = createWriteStream(om)
-        for (const line of generateOpenMetrics({end, days: 7, stepSeconds: 300})) {
-          if (!out.write(line + '\n')) await once(out, 'drain')
-        }
-        out.end()
-        await once(out, 'finish')
-        const r = await run(binaryPath('promtool') ?? 'promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=24h', om, join(l.dir, 'prometheus', 'tsdb')], {timeoutMs: 10 * 60_000})
-        if (r.exitCode !== 0) throw new Error(`promtool failed: ${(r.stderr || r.stdout).trim().slice(-400)}`)
-        rmSync(om, {force: true})
-        writeFileSync(marker, JSON.stringify({end: end.toISOString(), days: 7, stepSeconds: 300, seed: 42}) + '\n')
-        return {detail: `data until ${end.toISOString()}`}
-      },
-    })
+  if (!pathExists(join(l.dir, 'prometheus', 'backfilled'))) {
+    steps.push({id: 'prometheus-backfill', title: 'generate 7 days of container CPU/memory metrics and backfill the TSDB', risk: 'write',
+      op: {kind: 'prometheus.backfill', dir: join(l.dir, 'prometheus'), promtool: binaryPath('promtool') ?? 'promtool', days: 7, stepSeconds: 300}})
   }
   want('prometheus', l.ports.prometheus, 60_000)
 }

@@ -2,22 +2,17 @@
 // MEET, slots to the three masters, then each replica REPLICATEs its master.
 import {redisCommand, type RedisConn} from '../clients/redis.js'
 import {parseClusterInfo, parseClusterNodes} from '../redis/cluster.js'
+import {waitUntil} from '../wait.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const SLOT_RANGES: [number, number][] = [[0, 5460], [5461, 10_922], [10_923, 16_383]]
 
 async function nodeId(c: RedisConn): Promise<string> {
   return String(await redisCommand(c, 'CLUSTER', 'MYID'))
 }
 
-async function until(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return
-    await sleep(100)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-}
+/** The one wait helper, with this file's probes answering true when done. */
+const until = (what: string, timeoutMs: number, fn: () => Promise<boolean>, signal?: AbortSignal) =>
+  waitUntil({what, timeoutMs, intervalMs: 100, maxIntervalMs: 200, signal, code: 'LAB_NOT_READY'}, async () => ((await fn()) ? {done: true, value: true} : {done: false, status: `not yet: ${what}`}))
 
 /** Is the cluster already formed with every node in it? */
 export async function clusterFormed(nodes: RedisConn[]): Promise<boolean> {
@@ -30,7 +25,7 @@ export async function clusterFormed(nodes: RedisConn[]): Promise<boolean> {
 }
 
 /** masters = first three nodes, replicas = the other three (replica i follows master i). */
-export async function createCluster(nodes: RedisConn[], timeoutMs = 30_000): Promise<void> {
+export async function createCluster(nodes: RedisConn[], timeoutMs = 30_000, signal?: AbortSignal): Promise<void> {
   const masters = nodes.slice(0, 3)
   const replicas = nodes.slice(3)
   for (const n of nodes.slice(1)) await redisCommand(nodes[0]!, 'CLUSTER', 'MEET', n.host, n.port)
@@ -45,16 +40,16 @@ export async function createCluster(nodes: RedisConn[], timeoutMs = 30_000): Pro
       if (view.length !== nodes.length || view.some((v) => v.flags.includes('handshake') || v.flags.includes('noaddr'))) return false
     }
     return true
-  })
+  }, signal)
   for (const [k, r] of replicas.entries()) {
     const masterId = await nodeId(masters[k]!)
     await redisCommand(r, 'CLUSTER', 'REPLICATE', masterId)
   }
-  await waitClusterHealthy(nodes, timeoutMs)
+  await waitClusterHealthy(nodes, timeoutMs, signal)
 }
 
 /** Every node says cluster_state:ok and every replica's link to its master is up. */
-export async function waitClusterHealthy(nodes: RedisConn[], timeoutMs = 30_000): Promise<void> {
+export async function waitClusterHealthy(nodes: RedisConn[], timeoutMs = 30_000, signal?: AbortSignal): Promise<void> {
   await until('cluster_state:ok on every node with all replicas linked', timeoutMs, async () => {
     for (const n of nodes) {
       const info = parseClusterInfo(String(await redisCommand(n, 'CLUSTER', 'INFO')))
@@ -64,5 +59,5 @@ export async function waitClusterHealthy(nodes: RedisConn[], timeoutMs = 30_000)
     }
     const view = parseClusterNodes(String(await redisCommand(nodes[0]!, 'CLUSTER', 'NODES')))
     return view.filter((v) => v.role === 'replica').length === nodes.length - 3
-  })
+  }, signal)
 }

@@ -186,18 +186,6 @@ export function spawnSpec(l: LabLayout, s: ServiceName): SpawnSpec {
   ]}
 }
 
-/** The start command as an operator would type it (secrets shown as $VARS, never values). */
-export function manualCommand(l: LabLayout, s: ServiceName): string {
-  const spec = spawnSpec(l, s)
-  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)
-  const env = [
-    ...Object.entries(spec.env ?? {}).filter(([k]) => k !== 'HOME').map(([k, v]) => `${k}=${q(v)}`),
-    ...Object.entries(spec.envFromFiles ?? {}).map(([k, f]) => `${k}=$(cat ${f})`),
-  ].join(' ')
-  const asUser = spec.user ? 'runuser -u postgres -- ' : ''
-  return `${env ? env + ' ' : ''}${asUser}${[spec.command, ...spec.args].map(q).join(' ')} > ${spec.logFile} 2>&1 &`
-}
-
 export type Readiness = {ready: boolean; detail: string}
 
 /** Is the service answering on its own protocol? */

@@ -4,6 +4,7 @@
 import {createHash} from 'node:crypto'
 import type {BackupManifest} from '../backup/base.js'
 import {manualRestore, type RestoreOperation, type RestoreOperationResult} from './ops-restore.js'
+import {manualLab, type LabOperation, type LabOperationResult} from './ops-lab.js'
 
 /** Patroni's REST API: a switchover, failover, or the cancellation of a scheduled one. */
 export type PatroniRequest = {
@@ -102,10 +103,10 @@ export type WriteManifest = {kind: 'backup.write-manifest'; s3: S3Where; bucket:
 /** On the leader: a restore point named after the backup, a committing transaction, a WAL switch (restorable at once). */
 export type MarkBackupEnd = {kind: 'backup.mark-end'; leader: {member: string; host: string; port: number}; user: string; database: string}
 
-export type Operation = RestoreOperation | WriteFiles | BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
+export type Operation = RestoreOperation | LabOperation | WriteFiles | BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
 
 /** What each operation returns when it has run. */
-export type OperationResult = RestoreOperationResult & {
+export type OperationResult = RestoreOperationResult & LabOperationResult & {
   'patroni.request': {status: number; text: string} | {status: 'sent'}
   'patroni.await-writable-leader': {leader: string; timeline: number; afterMs: number; response?: {status: number; text: string}; notes: string[]}
   'patroni.await-replicas': {streamingAfterMs: number | null; oldLeaderRejoined: boolean | null; members: {name: string; role: string; state: string; timeline?: number; lagBytes?: number}[]; notes: string[]}
@@ -163,6 +164,9 @@ export function awsCli(call: {api: string; params: Record<string, unknown>}): st
 /** The command an operator would type to do what `op` does. */
 export function manual(op: Operation): string {
   switch (op.kind) {
+    case 'program.run': case 'lab.prepare': case 'daemon.start': case 'patroni.await-healthy': case 'patroni.archive-command': case 'redis.form-cluster':
+    case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write':
+      return manualLab(op)
     case 'restore.prepare': case 'wal.install-runtime': case 'restore.fetch-base-backup': case 'wal.prefetch': case 'pg.recovery-settings': case 'pg.start':
     case 'pg.await-promoted': case 'pg.verify-restored': case 'restore.mark-complete': case 'pg.destroy-instance': case 'backup.validate-checks': case 'restore.record': case 'restore.detach-side':
     case 'patroni.set-pause': case 'restore.swap-data-dir': case 'patroni.restart-await-leader': case 'pg.verify-writable': case 'patroni.reinit-replicas': case 'restore.finish-record':
