@@ -1,8 +1,7 @@
 // The true end of a time-restorable window: PostgreSQL stops before the first transaction after
 // the target, so a target is reachable only if the archive holds a transaction after it. The
 // archive time of the last segment overstates that; pg_waldump reads the actual last commit.
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {removePath, withTempDir} from '../clients/files.js'
 import {join} from 'node:path'
 import {lastCommitInSegment} from '../clients/waldump.js'
 import type {S3Conn} from '../clients/s3.js'
@@ -12,19 +11,16 @@ import {chainSegments, withCommitTimes, type BackupWindow, type History, type Wi
 
 /** Walk back along a recovery path (segment names, oldest first; at most `max`) to its last commit. */
 export async function lastArchivedCommit(binDir: string, conn: S3Conn, loc: BackupLocation, chain: string[], max = 16): Promise<Date | undefined> {
-  const dir = mkdtempSync(join(tmpdir(), 'vaultctl-waldump-'))
-  try {
+  return withTempDir('vaultctl-waldump-', async (dir) => {
     for (const name of chain.slice(-max).reverse()) {
       const r = await fetchWal(conn, loc, name, join(dir, name))
       if (r.outcome !== 'fetched') continue
       const t = await lastCommitInSegment(binDir, dir, name)
-      rmSync(join(dir, name), {force: true})
+      removePath(join(dir, name))
       if (t) return t
     }
     return undefined
-  } finally {
-    rmSync(dir, {recursive: true, force: true})
-  }
+  })
 }
 
 /**

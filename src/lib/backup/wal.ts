@@ -7,8 +7,7 @@
 // a copy a rewound member kept), this server's copy is stored beside the archive under
 // wal-diverged/ and the push succeeds, so archiving does not jam on it.
 import {createHash} from 'node:crypto'
-import {readdirSync, readFileSync} from 'node:fs'
-import {readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {listDir, readBytes, readText, writeAtomic} from '../clients/files.js'
 import {basename, dirname, join} from 'node:path'
 import type {S3Client} from '../clients/s3.js'
 import {getObjectBytes, headObject, putObject, s3Client, type S3Conn} from '../clients/s3.js'
@@ -31,12 +30,7 @@ export type WalResult = {
 
 /** History files in the server's pg_wal (where %p points): its own timeline's ancestry. */
 function localHistories(walDir: string): History[] {
-  try {
-    return readdirSync(walDir).filter((f) => /^[0-9A-F]{8}\.history$/.test(f))
-      .map((f) => parseHistory(parseInt(f.slice(0, 8), 16), readFileSync(join(walDir, f), 'utf8')))
-  } catch {
-    return []
-  }
+  return listDir(walDir, /^[0-9A-F]{8}\.history$/).map((f) => parseHistory(parseInt(f.slice(0, 8), 16), readText(join(walDir, f)) ?? ''))
 }
 
 /**
@@ -56,7 +50,7 @@ async function newestHistory(client: S3Client, loc: BackupLocation, walDir: stri
 export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): Promise<WalResult> {
   const name = basename(path)
   if (!isWalFileName(name)) throw usageError('NOT_A_WAL_FILE', `${name} is not a WAL segment, history or backup label file name`)
-  const body = await readFile(path)
+  const body = await readBytes(path)
   const sum = sha256(body)
   const client = await s3Client(conn)
   try {
@@ -93,15 +87,8 @@ export async function fetchWal(conn: S3Conn, loc: BackupLocation, name: string, 
     if (obj.metadata.sha256 && obj.metadata.sha256 !== sum) {
       throw failure('WAL_CORRUPT', `${s3Url(loc, key)}: content sha256 ${sum} does not match the archived checksum ${obj.metadata.sha256}`)
     }
-    // Write beside the destination and rename: PostgreSQL must never see a partial segment.
-    const tmp = `${dest}.vaultctl-partial`
-    try {
-      await writeFile(tmp, obj.body)
-      await rename(tmp, dest)
-    } catch (error) {
-      await rm(tmp, {force: true})
-      throw error
-    }
+    // PostgreSQL must never see a partial segment.
+    await writeAtomic(dest, obj.body)
     return {name, url: s3Url(loc, key), outcome: 'fetched', bytes: obj.body.length, sha256: sum}
   } finally {
     client.destroy()

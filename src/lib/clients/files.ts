@@ -1,6 +1,9 @@
-// Reads of the local file system that planners are fed (observation only: what changes files is
-// an operation, run by the executor).
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+// The local file system as domain code sees it: reads that planners are fed, and the few writes
+// that are part of an I/O command's own work (a fetched WAL file, a cache index, a temporary
+// directory for a tool). What changes the system is an operation, run by the executor.
+import {accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 export const pathExists = (path: string): boolean => existsSync(path)
 
@@ -14,3 +17,53 @@ export const listDir = (dir: string, match: RegExp = /./): string[] => (existsSy
 
 /** A text file's content, or undefined when there is none. */
 export const readText = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined)
+
+/** A file's bytes. */
+export const readBytes = (file: string): Promise<Buffer> => import('node:fs/promises').then((f) => f.readFile(file))
+
+/** Write beside the destination and rename into place: a reader never sees a partial file. */
+export async function writeAtomic(dest: string, body: Uint8Array): Promise<void> {
+  const {rename, rm, writeFile} = await import('node:fs/promises')
+  const tmp = `${dest}.vaultctl-partial`
+  try {
+    await writeFile(tmp, body)
+    await rename(tmp, dest)
+  } catch (error) {
+    await rm(tmp, {force: true})
+    throw error
+  }
+}
+
+/** Write a text file (a cache, a generated index). */
+export const writeText = (file: string, content: string, mode?: number): void => writeFileSync(file, content, mode === undefined ? undefined : {mode})
+
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return existsSync(path)
+  } catch {
+    return false
+  }
+}
+
+/** Run `fn` with a fresh temporary directory, removed afterwards. */
+export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  try {
+    return await fn(dir)
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+/** The files under a directory (relative paths, recursively), with a stamp of their sizes and times. */
+export function listTree(dir: string, match: RegExp): {files: string[]; stamp: string} {
+  if (!existsSync(dir)) return {files: [], stamp: ''}
+  const files = readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((f) => match.test(f)).sort()
+  return {files, stamp: files.map((f) => `${f}:${statSync(join(dir, f)).size}:${statSync(join(dir, f)).mtimeMs}`).join('|')}
+}
+
+export const removePath = (path: string): void => rmSync(path, {recursive: true, force: true})
+
+/** A text file that must exist (a template, a chart file): its absence is an error. */
+export const readRequired = (file: string): string => readFileSync(file, 'utf8')

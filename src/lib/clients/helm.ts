@@ -17,6 +17,16 @@ export async function helm(bin: string, args: string[], opts: {timeoutMs?: numbe
   return {exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
 }
 
+/** helm with a values file holding `valuesYaml` (written to a temporary directory): `args(valuesFile)`. */
+export async function helmWithValues(bin: string, args: (valuesFile: string) => string[], valuesYaml: string): Promise<HelmRun> {
+  const {withTempDir} = await import('./files.js')
+  const {writeFileSync} = await import('node:fs')
+  return withTempDir('vaultctl-helm-', async (dir) => {
+    writeFileSync(`${dir}/values.yaml`, valuesYaml)
+    return helm(bin, args(`${dir}/values.yaml`))
+  })
+}
+
 /** "v3.22.0+g..." -> 3. */
 export async function helmMajor(bin: string): Promise<{major: number; version: string}> {
   const r = await helm(bin, ['version', '--short'])

@@ -97,8 +97,8 @@ export async function runLabOperation(op: LabOperation, ctx: OperationContext): 
       return {exitCode: r.exitCode}
     }
     case 'lab.prepare': {
-      const {prepareFiles} = await import('../lab/services.js')
-      prepareFiles(op.layout)
+      const {prepareLabFiles} = await import('./lab-files.js')
+      prepareLabFiles(op.layout)
       return {dir: op.layout.dir}
     }
     case 'daemon.start':

@@ -1,5 +1,5 @@
 // The programs the lab runs, where to find them, and the exact command that installs each.
-import {accessSync, constants, existsSync} from 'node:fs'
+import {isExecutable as isExec, pathExists} from '../clients/files.js'
 import {join} from 'node:path'
 import {homedir} from 'node:os'
 import type {LabComponent, S3Server} from './layout.js'
@@ -16,15 +16,6 @@ export function which(name: string, extraDirs: string[] = []): string | undefine
     if (isExec(p)) return p
   }
   return undefined
-}
-
-function isExec(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK)
-    return existsSync(p)
-  } catch {
-    return false
-  }
 }
 
 export type Requirement = {
@@ -68,7 +59,7 @@ export function toolRequirements(tools: readonly Tool[], where: {helmBin: string
   if (tools.includes('helm')) reqs.push({binary: 'helm', path: which('helm', [where.helmBin]), install: {kind: 'go', module: where.helmModule, gobin: where.helmBin}, neededFor: 'provision (Helm)'})
   if (tools.includes('k8s-schema')) {
     for (const src of where.schemas) {
-      const have = src.files.every((f) => existsSync(join(src.dest, f.split('/').at(-1)!)))
+      const have = src.files.every((f) => pathExists(join(src.dest, f.split('/').at(-1)!)))
       reqs.push({binary: `schema:${src.name}`, path: have ? src.dest : undefined, install: {kind: 'gomod-file', module: src.module, files: src.files, dest: src.dest},
         neededFor: `provision validate (${src.name} API schema)`})
     }

@@ -1,7 +1,7 @@
 // Where the lab keeps its files and which ports it uses. Saved as lab.json in the lab dir so
 // that up, status and down agree on them.
 import {createHash} from 'node:crypto'
-import {existsSync, readFileSync} from 'node:fs'
+import {readJsonFile, readText} from '../clients/files.js'
 import {join} from 'node:path'
 import {isRoot, lookupUser} from '../clients/process.js'
 import {usageError} from '../errors.js'
@@ -67,12 +67,8 @@ export function validatePorts(ports: Record<PortName, number>, components: reado
 
 /** Linux's range for outgoing connections' local ports (net.ipv4.ip_local_port_range). */
 export function ephemeralRange(): [number, number] | undefined {
-  try {
-    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number)
-    return a && b ? [a, b] : undefined
-  } catch {
-    return undefined
-  }
+  const [a, b] = (readText('/proc/sys/net/ipv4/ip_local_port_range') ?? '').trim().split(/\s+/).map(Number)
+  return a && b ? [a, b] : undefined
 }
 
 export function parsePortOverrides(items: string[] = []): Partial<Record<PortName, number>> {
@@ -100,10 +96,8 @@ export function pgRootFor(dir: string): string {
 export const layoutFile = (dir: string) => join(dir, 'lab.json')
 
 export function readLayout(dir: string): LabLayout | undefined {
-  const f = layoutFile(dir)
-  if (!existsSync(f)) return undefined
-  const l = JSON.parse(readFileSync(f, 'utf8')) as LabLayout
-  return {...l, components: l.components ?? [...LAB_COMPONENTS]}
+  const l = readJsonFile<LabLayout>(layoutFile(dir))
+  return l && {...l, components: l.components ?? [...LAB_COMPONENTS]}
 }
 
 export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial<Record<PortName, number>>; s3Server?: S3Server; components?: LabComponent[]}): LabLayout {

@@ -1,14 +1,13 @@
 // The lab's daemons: how each is started (argv, as an operator would type it), where its pid
 // file and log live, and how we know it is really ready (not just that the process exists).
-import {chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
-import {randomBytes} from 'node:crypto'
+import {pathExists} from '../clients/files.js'
 import {join} from 'node:path'
 import {stringify} from 'yaml'
 import {httpJson} from '../clients/http.js'
 import {getCluster} from '../clients/patroni.js'
 import {isRoot, lookupUser, runningPid, type SpawnSpec} from '../clients/process.js'
 import {PG_BIN_DIR, binaryPath} from './binaries.js'
-import {archiveCommand, prepareArchiving} from './archiving.js'
+import {archiveCommand} from './archiving.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabLayout} from './layout.js'
 
 export type ServiceName = 'etcd' | `patroni-${1 | 2 | 3}` | `redis-${1 | 2 | 3 | 4 | 5 | 6}` | 's3' | 'prometheus'
@@ -40,58 +39,19 @@ export function pgUser(): {uid: number; gid: number} | undefined {
   return {uid: u.uid, gid: u.gid}
 }
 
-function secret(l: LabLayout, name: string, length = 24): string {
-  const f = secretFile(l, name)
-  if (!existsSync(f)) writeFileSync(f, randomBytes(length).toString('base64url').slice(0, length), {mode: 0o600})
-  return readFileSync(f, 'utf8').trim()
-}
-
-/** Directories, secrets and config files. Idempotent: existing secrets and data are kept. */
-export function prepareFiles(l: LabLayout): void {
-  for (const d of ['run', 'logs', 'secrets', 'prometheus', 's3']) mkdirSync(join(l.dir, d), {recursive: true, mode: 0o700})
-  writeFileSync(join(l.dir, 'lab.json'), JSON.stringify(l, null, 2) + '\n')
-  const su = secret(l, 'postgres-superuser')
-  const repl = secret(l, 'postgres-replication')
-  secret(l, 's3-access-key', 12)
-  secret(l, 's3-secret-key', 32)
-  if (l.components.includes('postgres')) preparePostgres(l, su, repl)
-  if (l.components.includes('redis')) for (const i of REDIS_NODES) mkdirSync(redisDir(l, i), {recursive: true})
-  if (l.components.includes('prometheus')) writePrometheusConfig(l)
-}
-
-function preparePostgres(l: LabLayout, su: string, repl: string): void {
-  mkdirSync(l.pgRoot, {recursive: true, mode: 0o700})
-  mkdirSync(join(l.pgRoot, 'run'), {recursive: true})
-  mkdirSync(walArchiveDir(l), {recursive: true})
-  prepareArchiving(l, (n) => secretFile(l, n), (i) => patroniUrl(l, i), LAB_REGION)
-  for (const i of PG_MEMBERS) {
-    mkdirSync(memberDir(l, i), {recursive: true, mode: 0o700})
-    writeFileSync(join(memberDir(l, i), 'patroni.yml'), patroniConfig(l, i, su, repl), {mode: 0o600})
-  }
-  const u = pgUser()
-  if (u) chownTree(l.pgRoot, u.uid, u.gid)
-}
-
-function writePrometheusConfig(l: LabLayout): void {
-  writeFileSync(join(l.dir, 'prometheus', 'prometheus.yml'), stringify({
+/** prometheus.yml of the lab: Prometheus itself, and the Patroni members when the lab runs them. */
+export function prometheusConfig(l: LabLayout): string {
+  return stringify({
     global: {scrape_interval: '15s'},
     scrape_configs: [
       {job_name: 'prometheus', static_configs: [{targets: [`127.0.0.1:${l.ports.prometheus}`]}]},
       ...(l.components.includes('postgres') ? [{job_name: 'patroni', static_configs: [{targets: PG_MEMBERS.map((i) => `127.0.0.1:${portOf(l, `patroni-${i}`)}`)}]}] : []),
     ],
-  }))
+  })
 }
 
-function chownTree(path: string, uid: number, gid: number): void {
-  const st = statSync(path)
-  // A hard link (the node binary) is shared with its other name: leave its owner alone.
-  if ((st.uid !== uid || st.gid !== gid) && !(st.isFile() && st.nlink > 1)) chownSync(path, uid, gid)
-  if (st.isDirectory() && !path.endsWith('/data')) {
-    for (const e of readdirSync(path)) chownTree(join(path, e), uid, gid)
-  }
-}
-
-function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: string): string {
+/** A member's patroni.yml (it holds the cluster's passwords: written mode 600). */
+export function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: string): string {
   const rest = portOf(l, `patroni-${i}`)
   const pg = portOf(l, `postgres-${i}`)
   const dir = memberDir(l, i)
@@ -152,7 +112,7 @@ export function spawnSpec(l: LabLayout, s: ServiceName): SpawnSpec {
       '--name', 'lab', '--data-dir', join(l.dir, 'etcd'),
       '--listen-client-urls', `http://127.0.0.1:${l.ports.etcd}`, '--advertise-client-urls', `http://127.0.0.1:${l.ports.etcd}`,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `lab=${peer}`,
-      '--initial-cluster-state', existsSync(join(l.dir, 'etcd')) ? 'existing' : 'new', '--log-level', 'warn',
+      '--initial-cluster-state', pathExists(join(l.dir, 'etcd')) ? 'existing' : 'new', '--log-level', 'warn',
     ]}
   }
   if (s.startsWith('patroni-')) {

@@ -1,6 +1,6 @@
 // What every provision command starts from: the environment's inputs, rendered now or read back
 // from a directory of rendered files.
-import {existsSync, readFileSync} from 'node:fs'
+import {pathExists, readText} from '../clients/files.js'
 import {join, resolve} from 'node:path'
 import type {ResolvedEnvironment} from '../config/load.js'
 import {usageError} from '../errors.js'
@@ -23,9 +23,12 @@ export async function renderedFiles(r: ResolvedEnvironment, dir?: string): Promi
 
 export function readRenderedDir(dir: string): Record<string, string> | undefined {
   const names = [FILES.clusterConfig, FILES.values, FILES.manifests]
-  if (!names.every((n) => existsSync(join(dir, n)))) return undefined
+  if (!names.every((n) => pathExists(join(dir, n)))) return undefined
   const files: Record<string, string> = {}
-  for (const n of [...names, FILES.meta]) if (existsSync(join(dir, n))) files[n] = readFileSync(join(dir, n), 'utf8')
+  for (const n of [...names, FILES.meta]) {
+    const text = readText(join(dir, n))
+    if (text !== undefined) files[n] = text
+  }
   return files
 }
 

@@ -1,7 +1,7 @@
 // What `provision` renders from: the profile's defaults (templates/eksctl/profiles.yaml) with the
 // environment's own provision settings over them, checked as a whole. Problems name the path in
 // the config file (environments.<env>.provision...).
-import {readFileSync} from 'node:fs'
+import {readRequired} from '../clients/files.js'
 import {join} from 'node:path'
 import {z} from 'zod'
 import type {ResolvedEnvironment} from '../config/load.js'
@@ -69,7 +69,7 @@ export function deepMerge<T>(base: T, over: unknown): T {
 }
 
 export function readYamlTemplate<T>(...parts: string[]): Promise<T> {
-  return import('yaml').then(({parse}) => parse(readFileSync(join(templatesDir(), ...parts), 'utf8')) as T)
+  return import('yaml').then(({parse}) => parse(readRequired(join(templatesDir(), ...parts))) as T)
 }
 
 /** The default profile: the environment's name when it is one, else lab. */

@@ -5,7 +5,7 @@
 // ServiceMonitor, ...) are validated against their CustomResourceDefinitions when those were
 // installed (from the operators' Go modules); a kind with no schema is reported as not validated,
 // never as valid.
-import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {listTree, pathExists, readJsonFile, readRequired, writeText} from '../clients/files.js'
 import {join} from 'node:path'
 import {toolsCacheDir} from '../paths.js'
 import type {Problem} from './clusterconfig-schema.js'
@@ -55,19 +55,18 @@ function crdSchema(node: unknown): unknown {
 
 /** apiVersion/kind -> schema of every CRD version under dir (the files `lab install --tools k8s-schema` copies). */
 async function loadCrds(dir: string): Promise<Map<string, unknown>> {
-  if (!existsSync(dir)) return new Map()
-  const files = readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((f) => f.endsWith('.yaml')).sort()
+  if (!pathExists(dir)) return new Map()
+  const tree = listTree(dir, /\.yaml$/)
+  const files = tree.files
   // Parsing the CRD YAML (Istio's alone is megabytes) costs seconds: keep a JSON index beside it.
-  const stamp = 'v2|' + files.map((f) => `${f}:${statSync(join(dir, f)).size}:${statSync(join(dir, f)).mtimeMs}`).join('|')
+  const stamp = `v2|${tree.stamp}`
   const indexFile = join(dir, '.vaultctl-index.json')
-  if (existsSync(indexFile)) {
-    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as {stamp: string; schemas: Record<string, unknown>}
-    if (index.stamp === stamp) return new Map(Object.entries(index.schemas))
-  }
+  const index = readJsonFile<{stamp: string; schemas: Record<string, unknown>}>(indexFile)
+  if (index?.stamp === stamp) return new Map(Object.entries(index.schemas))
   const {parseAllDocuments} = await import('yaml')
   const schemas: Record<string, unknown> = {}
   for (const f of files) {
-    for (const d of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
+    for (const d of parseAllDocuments(readRequired(join(dir, f)))) {
       const crd = d.toJS() as {kind?: string; spec?: {group: string; names: {kind: string}; versions: {name: string; schema?: {openAPIV3Schema?: unknown}}[]}}
       if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) continue
       for (const v of crd.spec.versions) {
@@ -80,7 +79,7 @@ async function loadCrds(dir: string): Promise<Map<string, unknown>> {
     }
   }
   try {
-    writeFileSync(indexFile, JSON.stringify({stamp, schemas}))
+    writeText(indexFile, JSON.stringify({stamp, schemas}))
   } catch {
     // a read-only cache still works, only slower
   }
@@ -88,9 +87,9 @@ async function loadCrds(dir: string): Promise<Map<string, unknown>> {
 }
 
 export async function k8sValidator(file = k8sSchemaFile(), crdDir = crdSchemaDir()): Promise<K8sValidator | undefined> {
-  if (!existsSync(file)) return undefined
+  const swagger = readJsonFile<{definitions: Json; info?: {version?: string}}>(file)
+  if (!swagger) return undefined
   const crds = await loadCrds(crdDir)
-  const swagger = JSON.parse(readFileSync(file, 'utf8')) as {definitions: Json; info?: {version?: string}}
   const defs = strictify(loosen(swagger.definitions)) as Json
   const byGvk = new Map<string, string>()
   for (const [name, def] of Object.entries(swagger.definitions)) {

@@ -1,10 +1,9 @@
 // `provision render`: the eksctl ClusterConfig, the Helm values and the rendered manifests of an
 // environment. Deterministic: the same inputs give byte-identical files (no times, stable order).
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {helm, helmBinary, helmMajor} from '../clients/helm.js'
+import {helmBinary, helmMajor, helmWithValues} from '../clients/helm.js'
+import {readRequired} from '../clients/files.js'
 import type {WriteFiles} from '../plan/operations.js'
 import {failure, refusal} from '../errors.js'
 import {templatesDir} from '../paths.js'
@@ -70,16 +69,10 @@ export async function requireHelm(): Promise<{bin: string; major: number; versio
 
 /** helm template of the chart with these values, for this cluster version. */
 export async function helmTemplate(bin: string, inputs: ProvisionInputs, valuesYaml: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'vaultctl-render-'))
-  try {
-    writeFileSync(join(dir, FILES.values), valuesYaml)
-    const r = await helm(bin, ['template', inputs.helm.release, CHART_DIR(), '--namespace', inputs.helm.namespace, '--kube-version', inputs.cluster.version,
-      '-f', join(dir, FILES.values)])
-    if (r.exitCode !== 0) throw failure('HELM_TEMPLATE', `helm template failed: ${r.stderr.trim().slice(-2000)}`, ['Run `vaultctl provision validate` for the details.'])
-    return r.stdout
-  } finally {
-    rmSync(dir, {recursive: true, force: true})
-  }
+  const r = await helmWithValues(bin, (values) => ['template', inputs.helm.release, CHART_DIR(), '--namespace', inputs.helm.namespace, '--kube-version', inputs.cluster.version,
+    '-f', values], valuesYaml)
+  if (r.exitCode !== 0) throw failure('HELM_TEMPLATE', `helm template failed: ${r.stderr.trim().slice(-2000)}`, ['Run `vaultctl provision validate` for the details.'])
+  return r.stdout
 }
 
 export async function render(env: string, inputs: ProvisionInputs): Promise<Rendered> {
@@ -94,7 +87,7 @@ export async function render(env: string, inputs: ProvisionInputs): Promise<Rend
     [FILES.values]: header('Helm values of chart llm-vault') + stringify(values, yamlOpts),
   }
   files[FILES.manifests] = await helmTemplate(bin, inputs, files[FILES.values]!)
-  const chart = readFileSync(join(CHART_DIR(), 'Chart.yaml'), 'utf8')
+  const chart = readRequired(join(CHART_DIR(), 'Chart.yaml'))
   files[FILES.meta] = JSON.stringify({
     env, profile: inputs.profile, release: inputs.helm.release, namespace: inputs.helm.namespace, cluster: inputs.cluster.name, region: inputs.cluster.region,
     chart: {version: /^version:\s*(\S+)/m.exec(chart)?.[1], sha256: sha256(chart)},

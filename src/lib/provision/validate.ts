@@ -1,10 +1,8 @@
 // `provision validate`: prove the rendered files are valid before anything touches a cloud.
 // Each check names every problem with its file and path; a check that could not run says why
 // (and is not counted as passed).
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {helm} from '../clients/helm.js'
+import {readJsonFile} from '../clients/files.js'
+import {helmWithValues} from '../clients/helm.js'
 import {eksctl as eksctlRun, eksctlBinary} from '../clients/eksctl.js'
 import {checkClusterConfig, type Problem} from './clusterconfig-schema.js'
 import {jsonSchemaValidator} from './json-schema.js'
@@ -25,7 +23,10 @@ export type ValidateInputs = {
 }
 
 async function eksctlSchema(file?: string): Promise<{schema?: unknown; source: string}> {
-  if (file) return existsSync(file) ? {schema: JSON.parse(readFileSync(file, 'utf8')), source: file} : {source: `${file} (not found)`}
+  if (file) {
+    const schema = readJsonFile<unknown>(file)
+    return schema === undefined ? {source: `${file} (not found)`} : {schema, source: file}
+  }
   const eksctl = eksctlBinary()
   if (!eksctl) return {source: 'none: eksctl is not installed and no --eksctl-schema FILE (or provision.eksctlSchema) was given'}
   const r = await eksctlRun(['utils', 'schema'], 60_000)
@@ -51,16 +52,10 @@ export async function validateFiles(v: ValidateInputs): Promise<{checks: Validat
     checks.push({id: 'eksctl-schema', status: 'skipped', detail: `not checked: ${es.source}`, problems: []})
   }
 
-  const dir = mkdtempSync(join(tmpdir(), 'vaultctl-lint-'))
-  try {
-    writeFileSync(join(dir, FILES.values), v.files[FILES.values] ?? '')
-    const lint = await helm(v.helmBin, ['lint', CHART_DIR(), '--strict', '--kube-version', v.kubeVersion, '-f', join(dir, FILES.values)])
-    const lines = `${lint.stdout}\n${lint.stderr}`.split('\n').filter((l) => /^\[(ERROR|WARNING)\]/.test(l.trim()) || /^Error/.test(l))
-    checks.push({id: 'helm-lint', status: lint.exitCode === 0 ? 'passed' : 'failed', detail: lint.exitCode === 0 ? 'helm lint --strict: no errors or warnings' : 'helm lint --strict failed',
-      problems: lines.map((l) => ({file: FILES.values, path: 'chart llm-vault', message: l.trim()}))})
-  } finally {
-    rmSync(dir, {recursive: true, force: true})
-  }
+  const lint = await helmWithValues(v.helmBin, (values) => ['lint', CHART_DIR(), '--strict', '--kube-version', v.kubeVersion, '-f', values], v.files[FILES.values] ?? '')
+  const lines = `${lint.stdout}\n${lint.stderr}`.split('\n').filter((l) => /^\[(ERROR|WARNING)\]/.test(l.trim()) || /^Error/.test(l))
+  checks.push({id: 'helm-lint', status: lint.exitCode === 0 ? 'passed' : 'failed', detail: lint.exitCode === 0 ? 'helm lint --strict: no errors or warnings' : 'helm lint --strict failed',
+    problems: lines.map((l) => ({file: FILES.values, path: 'chart llm-vault', message: l.trim()}))})
 
   const docs = await parseManifests(v.files[FILES.manifests] ?? '')
   let manifests: ManifestResult[] = []
