@@ -45,6 +45,79 @@ function nextAdvice(plan: Plan, failed: Step, done: StepRecord[], interrupted = 
   return parts.join(' ')
 }
 
+/** The steps as listr2 tasks (progress on stderr), a group of steps as one line. */
+function progressTasks(plan: Plan, progress: ExecuteOptions['progress'], runOne: (i: number, note: (m: string) => void) => Promise<void>): {run(): Promise<unknown>} {
+  const stderr = new ProcessOutput(process.stderr, process.stderr)
+  const logger = new ListrLogger({processOutput: stderr, toStderr: ['STARTED', 'COMPLETED', 'FAILED', 'SKIPPED', 'OUTPUT', 'TITLE', 'RETRY', 'ROLLBACK', 'PAUSED', 'PROMPT']})
+  return new Listr(
+    blocks(plan.steps.map((s, i) => ({...s, index: i}))).map((b) => ({
+      title: b.steps.length === 1 ? b.steps[0]!.title : `${b.group} (0/${b.steps.length})`,
+      task: async (_ctx: unknown, task: {title: string; output: string}) => {
+        for (const [k, s] of b.steps.entries()) {
+          let last = 0
+          await runOne(s.index, (m) => {
+            // at most one progress line a second: plain output (CI logs) stays readable
+            if (Date.now() - last < 1000) return
+            last = Date.now()
+            task.output = redact(m)
+          })
+          if (b.steps.length > 1 && (k % 100 === 99 || k === b.steps.length - 1)) task.title = `${b.group} (${k + 1}/${b.steps.length})`
+        }
+      },
+    })),
+    {
+      concurrent: false,
+      exitOnError: true,
+      registerSignalListeners: false,
+      renderer: progress === 'live' ? 'default' : 'simple',
+      rendererOptions: {logger, timer: {condition: true, field: (d: number) => formatDuration(d / 1000)}} as never,
+      fallbackRenderer: 'simple',
+      fallbackRendererOptions: {logger, timestamp: undefined} as never,
+      fallbackRendererCondition: progress !== 'live',
+      silentRendererCondition: progress === 'silent',
+    },
+  )
+}
+
+/** Clean-up steps still run (and are recorded) after a failure, with a signal of their own. */
+async function runAlwaysSteps(plan: Plan, failedAt: number, records: StepRecord[], state: Record<string, unknown>, secrets: OperationSecrets): Promise<void> {
+  for (const [i, s] of plan.steps.entries()) {
+    if (i <= failedAt || !s.always) continue
+    const t0 = Date.now()
+    try {
+      const ctx = {signal: new AbortController().signal, note: () => {}, state}
+      if (s.op) records[i]!.result = await runOperation(s.op, {...ctx, secrets})
+      else await s.run(ctx)
+      records[i]!.status = 'succeeded'
+    } catch (e) {
+      records[i]!.status = 'failed'
+      records[i]!.error = redact(errorMessage(e))
+    }
+    records[i]!.durationMs = Date.now() - t0
+  }
+}
+
+/** Run one step and record its outcome in `record`: status, detail, the operation's result, error, duration. */
+async function runStep(step: Step, ctx: RunContext, record: StepRecord, secrets: OperationSecrets): Promise<void> {
+  const t0 = Date.now()
+  try {
+    const out = step.op ? {data: await runOperation(step.op, {...ctx, secrets})} : await step.run(ctx)
+    if (step.verify) await step.verify(ctx)
+    record.status = 'succeeded'
+    if (out && 'detail' in out && out.detail) record.detail = redact(out.detail)
+    if (step.op && out?.data !== undefined) record.result = out.data
+  } catch (error) {
+    record.status = ctx.signal.aborted ? 'interrupted' : 'failed'
+    record.error = redact(errorMessage(error))
+    // An operation that fails may still say what it found (every check of a validation).
+    const partial = error instanceof VaultctlError ? (error.details as {result?: unknown} | undefined)?.result : undefined
+    if (step.op && partial !== undefined) record.result = partial
+    throw error
+  } finally {
+    record.durationMs = Date.now() - t0
+  }
+}
+
 export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<ExecutionResult> {
   const data = planData(plan)
   const started = Date.now()
@@ -81,60 +154,18 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
       failError = failure('INTERRUPTED', `interrupted (${errorMessage(controller.signal.reason)}) before this step started`)
       throw failError
     }
-    const ctx: RunContext = {signal: controller.signal, note, state}
-    const t0 = Date.now()
     try {
-      const out = step.op ? {data: await runOperation(step.op, {...ctx, secrets: opts.secrets ?? {}})} : await step.run(ctx)
-      if (step.verify) await step.verify(ctx)
-      records[i]!.status = 'succeeded'
-      if (out && 'detail' in out && out.detail) records[i]!.detail = redact(out.detail)
-      if (step.op && out?.data !== undefined) records[i]!.result = out.data
+      await runStep(step, {signal: controller.signal, note, state}, records[i]!, opts.secrets ?? {})
     } catch (error) {
-      records[i]!.status = controller.signal.aborted ? 'interrupted' : 'failed'
-      records[i]!.error = redact(errorMessage(error))
-      // An operation that fails may still say what it found (every check of a validation).
-      const partial = error instanceof VaultctlError ? (error.details as {result?: unknown} | undefined)?.result : undefined
-      if (step.op && partial !== undefined) records[i]!.result = partial
       failedAt = i
       failError = error
       throw error
-    } finally {
-      records[i]!.durationMs = Date.now() - t0
     }
   }
 
   if (plan.preconditions.length > 0 && plan.steps.length === 0) await checkPreconditions(plan)
 
-  const stderr = new ProcessOutput(process.stderr, process.stderr)
-  const logger = new ListrLogger({processOutput: stderr, toStderr: ['STARTED', 'COMPLETED', 'FAILED', 'SKIPPED', 'OUTPUT', 'TITLE', 'RETRY', 'ROLLBACK', 'PAUSED', 'PROMPT']})
-  const tasks = new Listr(
-    blocks(plan.steps.map((s, i) => ({...s, index: i}))).map((b) => ({
-      title: b.steps.length === 1 ? b.steps[0]!.title : `${b.group} (0/${b.steps.length})`,
-      task: async (_ctx: unknown, task: {title: string; output: string}) => {
-        for (const [k, s] of b.steps.entries()) {
-          let last = 0
-          await runOne(s.index, (m) => {
-            // at most one progress line a second: plain output (CI logs) stays readable
-            if (Date.now() - last < 1000) return
-            last = Date.now()
-            task.output = redact(m)
-          })
-          if (b.steps.length > 1 && (k % 100 === 99 || k === b.steps.length - 1)) task.title = `${b.group} (${k + 1}/${b.steps.length})`
-        }
-      },
-    })),
-    {
-      concurrent: false,
-      exitOnError: true,
-      registerSignalListeners: false,
-      renderer: opts.progress === 'live' ? 'default' : 'simple',
-      rendererOptions: {logger, timer: {condition: true, field: (d: number) => formatDuration(d / 1000)}} as never,
-      fallbackRenderer: 'simple',
-      fallbackRendererOptions: {logger, timestamp: undefined} as never,
-      fallbackRendererCondition: opts.progress !== 'live',
-      silentRendererCondition: opts.progress === 'silent',
-    },
-  )
+  const tasks = progressTasks(plan, opts.progress, runOne)
 
   // Ctrl-C or a kill (SIGTERM, as a CronJob's pod gets) aborts the running operation through its
   // signal; the plan's `always` steps still run, and the record says what was done.
@@ -153,21 +184,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
       throw error
     }
     const step = plan.steps[failedAt]!
-    // Clean-up steps still run (and are recorded) after a failure.
-    for (const [i, s] of plan.steps.entries()) {
-      if (i <= failedAt || !s.always) continue
-      const t0 = Date.now()
-      try {
-        const ctx = {signal: new AbortController().signal, note: () => {}, state}
-        if (s.op) records[i]!.result = await runOperation(s.op, {...ctx, secrets: opts.secrets ?? {}})
-        else await s.run(ctx)
-        records[i]!.status = 'succeeded'
-      } catch (e) {
-        records[i]!.status = 'failed'
-        records[i]!.error = redact(errorMessage(e))
-      }
-      records[i]!.durationMs = Date.now() - t0
-    }
+    await runAlwaysSteps(plan, failedAt, records, state, opts.secrets ?? {})
     const next = nextAdvice(plan, step, records.filter((r) => r.status === 'succeeded'), controller.signal.aborted)
     finish(controller.signal.aborted ? 'interrupted' : 'failed', next)
     const cause = failError ?? error

@@ -25,30 +25,96 @@ async function replayLagSeconds(pg: Patroni, host: string, port: number, passwor
   }, 2000)
 }
 
+type Reach = {ep: string; ok: true; name?: string} | {ep: string; ok: false; error: string}
+type Member = PatroniCluster['members'][number]
+
+/** Which endpoints answer, and the cluster as the first of them that has one sees it. */
+async function findCluster(pg: Patroni): Promise<{reach: Reach[]; cluster?: PatroniCluster}> {
+  const reach: Reach[] = await Promise.all(pg.endpoints.map(async (ep): Promise<Reach> => {
+    try {
+      return {ep, ok: true, name: (await getNode(ep)).patroni?.name}
+    } catch (error) {
+      return {ep, ok: false, error: errorMessage(error)}
+    }
+  }))
+  for (const r of reach.filter((x) => x.ok)) {
+    try {
+      return {reach, cluster: await getCluster(r.ep)}
+    } catch {
+      // try the next endpoint
+    }
+  }
+  return {reach}
+}
+
+async function memberRow(env: Environment, pg: Patroni, m: Member, o: {leader?: Member; down: Extract<Reach, {ok: false}>[]; password?: string}): Promise<StatusRow> {
+  const role = normalizeRole(m.role)
+  const ratings: Rating[] = []
+  const notes: string[] = []
+  const facts: Record<string, unknown> = {role, rawRole: m.role, state: m.state, timeline: m.timeline, host: m.host, port: m.port}
+  const apiDown = o.down.find((d) => m.api_url?.startsWith(d.ep.replace(/\/$/, '')))
+  if (apiDown) {
+    ratings.push('crit')
+    notes.push(`Patroni API unreachable (${apiDown.error})`)
+  }
+  if (!isHealthyState(m.state)) {
+    ratings.push(['starting', 'creating replica', 'restarting', 'running custom bootstrap script'].includes(m.state) ? 'warn' : 'crit')
+    notes.push(`state ${m.state}`)
+  }
+  if (role === 'replica') {
+    const lb = lagBytes(m.lag ?? m.replay_lag)
+    facts.lagBytes = lb ?? null
+    if (lb === undefined) {
+      ratings.push('crit')
+      notes.push('lag unknown (not replicating)')
+    } else {
+      ratings.push(rateAgainst(lb, env.slo.replicationLagBytes))
+      notes.push(`lag ${formatBytes(lb)}`)
+    }
+    if (o.leader?.timeline !== undefined && m.timeline !== undefined && m.timeline !== o.leader.timeline) {
+      ratings.push('warn')
+      notes.push(`timeline ${m.timeline} != leader's ${o.leader.timeline}`)
+    }
+    if (o.password !== undefined && m.host && m.port && isHealthyState(m.state)) {
+      try {
+        const sec = await replayLagSeconds(pg, m.host, m.port, o.password)
+        facts.lagSeconds = sec
+        ratings.push(rateAgainst(sec, env.slo.replicationLag))
+        notes.push(`replay lag ${sec.toFixed(1)} s`)
+      } catch (error) {
+        notes.push(`replay lag not measured (${errorMessage(error)})`)
+      }
+    }
+  }
+  if (m.tags?.nofailover) notes.push('tagged nofailover')
+  return {component: 'postgres', name: m.name, role, state: m.state, rating: worst(ratings), detail: notes.join('; ') || `timeline ${m.timeline}`, facts}
+}
+
+function clusterRow(pg: Patroni, cluster: PatroniCluster, leader?: Member): StatusRow {
+  const ratings: Rating[] = []
+  const notes: string[] = []
+  if (!leader) {
+    ratings.push('crit')
+    notes.push('no leader')
+  } else notes.push(`leader ${leader.name}, timeline ${leader.timeline}`)
+  if (cluster.pause) {
+    ratings.push('warn')
+    notes.push('maintenance mode (paused): no automatic failover')
+  }
+  if (cluster.scheduled_switchover) notes.push(`switchover scheduled at ${cluster.scheduled_switchover.at}`)
+  notes.push(`${cluster.members.length}/${pg.endpoints.length} members`)
+  if (cluster.members.length < pg.endpoints.length) ratings.push('crit')
+  return {component: 'postgres', name: pg.cluster, role: 'cluster', state: cluster.pause ? 'paused' : leader ? 'has leader' : 'no leader',
+    rating: worst(ratings), detail: notes.join('; '), facts: {paused: Boolean(cluster.pause), leader: leader?.name ?? null, timeline: leader?.timeline ?? null, members: cluster.members.length}}
+}
+
 export async function postgresStatus(env: Environment): Promise<StatusRow[]> {
   const pg = env.postgres
   if (!pg) return []
   if (pg.kind === 'rds') {
     return [{component: 'postgres', name: pg.clusterId, state: 'not checked', rating: 'warn', detail: 'RDS/Aurora status is not implemented yet'}]
   }
-  const rows: StatusRow[] = []
-  const reach = await Promise.all(pg.endpoints.map(async (ep) => {
-    try {
-      const node = await getNode(ep)
-      return {ep, ok: true as const, name: node.patroni?.name}
-    } catch (error) {
-      return {ep, ok: false as const, error: errorMessage(error)}
-    }
-  }))
-  let cluster: PatroniCluster | undefined
-  for (const r of reach.filter((x) => x.ok)) {
-    try {
-      cluster = await getCluster(r.ep)
-      break
-    } catch {
-      // try the next endpoint
-    }
-  }
+  const {reach, cluster} = await findCluster(pg)
   if (!cluster) {
     return [{component: 'postgres', name: pg.cluster, state: 'unreachable', rating: 'crit',
       detail: `no Patroni endpoint answered: ${reach.map((r) => `${r.ep} (${r.ok ? 'no /cluster' : r.error})`).join('; ')}`}]
@@ -61,71 +127,16 @@ export async function postgresStatus(env: Environment): Promise<StatusRow[]> {
     }
   })() : undefined
   const leader = cluster.members.find((m) => normalizeRole(m.role) === 'leader' || normalizeRole(m.role) === 'standby-leader')
-  const down = reach.filter((r) => !r.ok)
-  for (const m of cluster.members) {
-    const role = normalizeRole(m.role)
-    const ratings: Rating[] = []
-    const notes: string[] = []
-    const facts: Record<string, unknown> = {role, rawRole: m.role, state: m.state, timeline: m.timeline, host: m.host, port: m.port}
-    const apiDown = down.find((d) => m.api_url?.startsWith(d.ep.replace(/\/$/, '')))
-    if (apiDown) {
-      ratings.push('crit')
-      notes.push(`Patroni API unreachable (${apiDown.error})`)
-    }
-    if (!isHealthyState(m.state)) {
-      ratings.push(['starting', 'creating replica', 'restarting', 'running custom bootstrap script'].includes(m.state) ? 'warn' : 'crit')
-      notes.push(`state ${m.state}`)
-    }
-    if (role === 'replica') {
-      const lb = lagBytes(m.lag ?? m.replay_lag)
-      facts.lagBytes = lb ?? null
-      if (lb === undefined) {
-        ratings.push('crit')
-        notes.push('lag unknown (not replicating)')
-      } else {
-        ratings.push(rateAgainst(lb, env.slo.replicationLagBytes))
-        notes.push(`lag ${formatBytes(lb)}`)
-      }
-      if (leader?.timeline !== undefined && m.timeline !== undefined && m.timeline !== leader.timeline) {
-        ratings.push('warn')
-        notes.push(`timeline ${m.timeline} != leader's ${leader.timeline}`)
-      }
-      if (password !== undefined && m.host && m.port && isHealthyState(m.state)) {
-        try {
-          const s = await replayLagSeconds(pg, m.host, m.port, password)
-          facts.lagSeconds = s
-          ratings.push(rateAgainst(s, env.slo.replicationLag))
-          notes.push(`replay lag ${s.toFixed(1)} s`)
-        } catch (error) {
-          notes.push(`replay lag not measured (${errorMessage(error)})`)
-        }
-      }
-    }
-    if (m.tags?.nofailover) notes.push('tagged nofailover')
-    rows.push({component: 'postgres', name: m.name, role, state: m.state, rating: worst(ratings), detail: notes.join('; ') || `timeline ${m.timeline}`, facts})
-  }
+  const down = reach.filter((r): r is Extract<Reach, {ok: false}> => !r.ok)
+  const rows: StatusRow[] = []
+  for (const m of cluster.members) rows.push(await memberRow(env, pg, m, {leader, down, password}))
   // Configured endpoints that answer nothing and belong to no listed member (its key expired).
   for (const d of down) {
     if (cluster.members.some((m) => m.api_url?.startsWith(d.ep.replace(/\/$/, '')))) continue
     rows.push({component: 'postgres', name: d.ep, state: 'unreachable', rating: 'crit', detail: `member not in the cluster and its Patroni API does not answer (${d.error})`})
   }
-  const clusterRatings: Rating[] = []
-  const notes: string[] = []
-  if (!leader) {
-    clusterRatings.push('crit')
-    notes.push('no leader')
-  } else notes.push(`leader ${leader.name}, timeline ${leader.timeline}`)
-  if (cluster.pause) {
-    clusterRatings.push('warn')
-    notes.push('maintenance mode (paused): no automatic failover')
-  }
-  if (cluster.scheduled_switchover) notes.push(`switchover scheduled at ${cluster.scheduled_switchover.at}`)
-  notes.push(`${cluster.members.length}/${pg.endpoints.length} members`)
-  if (cluster.members.length < pg.endpoints.length) clusterRatings.push('crit')
   if (leader?.host && leader.port) rows.push(await archivingRow(env, pg, {host: leader.host, port: leader.port, user: pg.user, password, database: pg.database}, leader.name))
-  rows.unshift({component: 'postgres', name: pg.cluster, role: 'cluster', state: cluster.pause ? 'paused' : leader ? 'has leader' : 'no leader',
-    rating: worst(clusterRatings), detail: notes.join('; '), facts: {paused: Boolean(cluster.pause), leader: leader?.name ?? null, timeline: leader?.timeline ?? null, members: cluster.members.length}})
-  return rows
+  return [clusterRow(pg, cluster, leader), ...rows]
 }
 
 /** WAL archiving on the leader (pg_stat_archiver), with what the archive says about a failing file. */
