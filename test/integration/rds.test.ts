@@ -82,4 +82,18 @@ describe('plain RDS PITR', () => {
     expect(res.rds?.calls?.[0]).toMatchObject({api: 'RestoreDBInstanceToPointInTime', params: {SourceDBInstanceIdentifier: plain, TargetDBInstanceIdentifier: `${plain}-r1`, UseLatestRestorableTime: true, DBInstanceClass: 'db.m6g.large'}})
     expect((await describeInstance(rds, `${plain}-r1`))?.DBInstanceStatus).toBe('available')
   })
+
+  it('a restore planned to a file creates nothing; apply sends exactly the saved call; a second apply is refused (the name is taken)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'vaultctl-rds-plan-')), 'rds.json')
+    const planned = await labCli(['restore', 'pitr', '--config', config, '--env', 'plain', '--latest', '--new-id', `${plain}-r2`, '--plan-out', file])
+    expect(planned.code, planned.stderr).toBe(0)
+    expect(await describeInstance(rds, `${plain}-r2`)).toBeUndefined()
+    const applied = await labCli(['apply', file, '--config', config, '--json'])
+    expect(applied.code, applied.stderr).toBe(0)
+    expect(applied.json<RestorePitrResult>().rds).toMatchObject({newId: `${plain}-r2`, status: 'available'})
+    expect((await describeInstance(rds, `${plain}-r2`))?.DBInstanceStatus).toBe('available')
+    const again = await labCli(['apply', file, '--config', config, '--json'])
+    expect(again.code).toBe(3)
+    expect(again.stdout).toMatch(/RDS_EXISTS|PLAN_DRIFT/)
+  })
 })

@@ -12,7 +12,7 @@ import {chooseSide, planSide, type PitrSource} from './pitr.js'
 import {observeIntoCluster, planIntoCluster, type IntoClusterOutcome} from './into-cluster.js'
 import {observeSide, observeWindow} from './observe.js'
 import {planIntoStatefulSet} from './into-k8s.js'
-import {planRdsPitr, type RdsOutcome} from '../rds/pitr.js'
+import {observeRds, planRdsPitr, type RdsOutcome} from '../rds/pitr.js'
 import {resolveSecret} from '../config/secrets.js'
 import type {Plan} from '../plan/types.js'
 import type {OperationSecrets} from '../clients/operations.js'
@@ -62,11 +62,13 @@ export async function planRestore(r: ResolvedEnvironment, f: PitrFlags): Promise
   const env = {name: r.name, protected: r.env.protected}
   if (pg?.kind === 'rds') {
     const secret = (ref: typeof pg.accessKeyIdFrom, what: string) => (ref ? resolveSecret(ref, what) : undefined)
-    const newId = f['new-id'] ?? `${pg.clusterId}-pitr-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12)}`
+    // Named after a time target (a re-run or a saved plan names the same restore); --latest after the planning minute.
+    const stamp = (d: Date, n: number) => d.toISOString().replace(/[-:T]/g, '').slice(0, n)
+    const newId = f['new-id'] ?? `${pg.clusterId}-pitr-${target.kind === 'time' ? stamp(target.time, 14) : stamp(new Date(), 12)}`
     const creds = {accessKeyId: secret(pg.accessKeyIdFrom, 'postgres.accessKeyIdFrom'), secretAccessKey: secret(pg.secretAccessKeyFrom, 'postgres.secretAccessKeyFrom')}
-    const rds: RdsOutcome = {}
-    const plan = await planRdsPitr({engine: pg.engine, id: pg.clusterId, conn: {region: pg.region, endpoint: pg.apiEndpoint, ...creds}}, env, target, newId, timeout * 1000, rds)
-    return {plan, window: undefined, secrets: {rds: creds}, outcome: {rds}}
+    const src = {engine: pg.engine, id: pg.clusterId, conn: {region: pg.region, endpoint: pg.apiEndpoint, ...creds}}
+    const {plan, outcome} = planRdsPitr(src, env, target, newId, timeout * 1000, await observeRds(src, newId))
+    return {plan, window: undefined, secrets: {rds: creds}, outcome: {rds: outcome}}
   }
   if (f['new-id']) throw usageError('USAGE', '--new-id is for RDS/Aurora environments; a Patroni restore goes to --data-dir')
   const {src, restoresRoot, osUser} = restoreSource(r)
