@@ -27,14 +27,48 @@ export function resultTypes() {
   return out
 }
 
-/** Schemas of every command's result; `failed` lists the types the generator cannot read (zod-inferred config types). */
-export function generate() {
+/**
+ * Results with a property whose type zod infers (the config): the rest of the type is generated
+ * as usual, that property's schema comes from the zod schema itself (z.toJSONSchema), adjusted as
+ * the command shows it.
+ */
+const COMPOSED = {
+  ConfigShowResult: {base: 'ConfigShowEnvelope', property: 'environment', async schema() {
+    const {z} = await import('zod')
+    const {EnvironmentSchema} = await import(join(root, 'dist/lib/config/schema.js'))
+    // config show prints every secret reference (…From) as a string saying where it points.
+    const refsAsStrings = (node) => {
+      if (Array.isArray(node)) return node.map(refsAsStrings)
+      if (!node || typeof node !== 'object') return node
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === 'properties'
+        ? Object.fromEntries(Object.entries(v).map(([p, ps]) => [p, p.endsWith('From') ? {type: 'string'} : refsAsStrings(ps)]))
+        : refsAsStrings(v)]))
+    }
+    const {$schema: _s, ...schema} = z.toJSONSchema(EnvironmentSchema, {io: 'output', unrepresentable: 'any'})
+    return refsAsStrings(schema)
+  }},
+}
+
+/** Schemas of every command's result; `failed` lists the types that have none. */
+export async function generate() {
   const gen = createGenerator({path: join(commandsDir, '**/*.ts'), tsconfig: join(root, 'tsconfig.json'), skipTypeCheck: true, expose: 'export', topRef: true, jsDoc: 'basic', additionalProperties: false, sortProps: true})
   const schemas = []
   const failed = []
   for (const {id, type} of resultTypes()) {
     try {
-      schemas.push({id, type, schema: JSON.stringify({$comment: `vaultctl ${id.replaceAll('-', ' ')} --json: generated from ${type} by scripts/json-schemas.mjs`, ...gen.createSchema(type)}, null, 2) + '\n'})
+      let schema
+      const composed = COMPOSED[type]
+      if (composed) {
+        schema = gen.createSchema(composed.base)
+        const def = schema.definitions[composed.base]
+        def.properties = Object.fromEntries(Object.entries({...def.properties, [composed.property]: await composed.schema()}).sort(([a], [b]) => a.localeCompare(b)))
+        def.required = [...new Set([...(def.required ?? []), composed.property])].sort()
+        schema.definitions = {[type]: def}
+        schema.$ref = `#/definitions/${type}`
+      } else {
+        schema = gen.createSchema(type)
+      }
+      schemas.push({id, type, schema: JSON.stringify({$comment: `vaultctl ${id.replaceAll('-', ' ')} --json: generated from ${type} by scripts/json-schemas.mjs`, ...schema}, null, 2) + '\n'})
     } catch (error) {
       failed.push({id, type, error: String(error.message ?? error).split('\n')[0]})
     }
@@ -47,8 +81,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = join(root, 'schemas')
   mkdirSync(dir, {recursive: true})
   const stale = []
-  const {schemas, failed} = generate()
+  const {schemas, failed} = await generate()
   for (const f of failed) console.error(`no schema for ${f.id} (${f.type}): ${f.error}`)
+  if (failed.length) process.exitCode = 1
   for (const {id, schema} of schemas) {
     const file = join(dir, `${id}.json`)
     let current = ''

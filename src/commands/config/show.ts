@@ -18,7 +18,9 @@ function redactRefs(value: unknown): unknown {
   return value
 }
 
-export type ConfigShowResult = {file: string; env: string; origin: string; environment: Environment}
+export type ConfigShowEnvelope = {file: string; env: string; origin: string}
+/** `environment` is the config schema's output (its JSON Schema comes from zod), secret references shown as strings. */
+export type ConfigShowResult = ConfigShowEnvelope & {environment: Environment}
 
 export default class ConfigShow extends BaseCommand<typeof ConfigShow> {
   static override summary = 'Show the resolved environment with defaults filled in (secrets never shown)'
