@@ -6,11 +6,20 @@ import {redisCommand} from '../../src/lib/clients/redis.js'
 import {parseClusterNodes} from '../../src/lib/redis/cluster.js'
 import {eventually, labCli, labPorts, pidOf, rows, status} from '../helpers/lab.js'
 
-const healthy = async () => (await status()).code === 0
+let problems = ''
+/** status exits 0; otherwise what it flagged is kept for the failure message. */
+const healthy = async () => {
+  const {code, res} = await status()
+  problems = (res.components ?? []).flatMap((c) => c.rows.filter((r) => r.rating !== 'ok').map((r) => `${c.component} ${r.name}: ${r.rating} ${r.state} (${r.detail})`)).join('; ')
+  return code === 0
+}
+const becomesHealthy = (what: string, ms: number) => eventually(what, ms, healthy).catch((e: Error) => {
+  throw new Error(`${e.message}; status still flags: ${problems || 'nothing (it did not answer)'}`)
+})
 
 describe('status on a healthy lab', () => {
   it('is all ok, exit 0, with the real topology', async () => {
-    await eventually('lab healthy', 60_000, healthy)
+    await becomesHealthy('lab healthy', 60_000)
     const {code, res} = await status()
     expect(code).toBe(0)
     expect(res.rating).toBe('ok')
@@ -49,7 +58,7 @@ describe('status on a healthy lab', () => {
 
 describe('status finds what is broken', () => {
   it('a stopped Patroni member is crit (exit 1), and `lab up` brings it back', async () => {
-    await eventually('lab healthy', 60_000, healthy)
+    await becomesHealthy('lab healthy', 60_000)
     const ports = labPorts()
     const cluster = await getCluster(`http://127.0.0.1:${ports['patroni-1']}`)
     const replica = cluster.members.find((m) => m.role === 'replica')!
@@ -61,11 +70,11 @@ describe('status finds what is broken', () => {
     })
     const up = await labCli(['lab', 'up'])
     expect(up.code).toBe(0)
-    await eventually('lab healthy again', 90_000, healthy)
+    await becomesHealthy('lab healthy again', 90_000)
   })
 
   it('a killed Redis replica is crit (exit 1), and `lab up` brings it back', async () => {
-    await eventually('lab healthy', 60_000, healthy)
+    await becomesHealthy('lab healthy', 60_000)
     const ports = labPorts()
     const nodes = parseClusterNodes(String(await redisCommand({host: '127.0.0.1', port: ports['redis-1']!}, 'CLUSTER', 'NODES')))
     const replica = nodes.find((n) => n.role === 'replica')!
@@ -84,7 +93,7 @@ describe('status finds what is broken', () => {
     })
     const up = await labCli(['lab', 'up'])
     expect(up.code).toBe(0)
-    await eventually('lab healthy again', 60_000, healthy)
+    await becomesHealthy('lab healthy again', 60_000)
   })
 })
 

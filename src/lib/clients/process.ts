@@ -67,8 +67,6 @@ export function alive(pid: number): boolean {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 /** SIGTERM, wait up to timeoutMs, then SIGKILL. Removes the pid file. */
 export async function stopDaemon(pidFile: string, timeoutMs = 15_000): Promise<'stopped' | 'killed' | 'not-running'> {
   const pid = runningPid(pidFile)
@@ -81,13 +79,12 @@ export async function stopDaemon(pidFile: string, timeoutMs = 15_000): Promise<'
   } catch {
     // gone already
   }
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (runningPid(pidFile) === undefined) {
-      rmSync(pidFile, {force: true})
-      return 'stopped'
-    }
-    await sleep(100)
+  const {waitUntil} = await import('../wait.js')
+  const stopped = await waitUntil({what: `${pidFile} gone`, timeoutMs, intervalMs: 100, maxIntervalMs: 100},
+    async () => (runningPid(pidFile) === undefined ? {done: true, value: true} : {done: false, status: `pid ${pid} still running`})).catch(() => false)
+  if (stopped) {
+    rmSync(pidFile, {force: true})
+    return 'stopped'
   }
   try {
     process.kill(-pid, 'SIGKILL')

@@ -4,6 +4,7 @@ import {labConfigFile} from '../paths.js'
 import {table} from '../table.js'
 import {portOf, type LabLayout} from './layout.js'
 import {labStatus} from './plan.js'
+import {waitUntil} from '../wait.js'
 
 export type LabServiceRow = {service: string; endpoint: string; ready: boolean; startSeconds?: number; detail: string}
 export type LabUpResult =
@@ -18,12 +19,11 @@ export function endpointOf(l: LabLayout, service: string, port: number): string 
 
 /** Every service must answer at the end, not only when its own step ran (a member may restart after). */
 async function settledStatus(l: LabLayout, waitMs: number): Promise<Awaited<ReturnType<typeof labStatus>>> {
-  const deadline = Date.now() + waitMs
-  for (;;) {
-    const status = await labStatus(l)
-    if (status.every((s) => s.ready) || Date.now() > deadline) return status
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  let last: Awaited<ReturnType<typeof labStatus>> = []
+  return waitUntil({what: 'every lab service ready', timeoutMs: waitMs, intervalMs: 500, maxIntervalMs: 500}, async () => {
+    last = await labStatus(l)
+    return last.every((s) => s.ready) ? {done: true, value: last} : {done: false, status: last.filter((s) => !s.ready).map((s) => s.service).join(', ')}
+  }).catch(() => last)
 }
 
 export async function labSummary(l: LabLayout, execution: ExecutionResult, waitMs = 30_000): Promise<{table: string; json: LabUpResult; notReady: string[]}> {

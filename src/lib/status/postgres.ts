@@ -17,9 +17,14 @@ type Patroni = Extract<NonNullable<Environment['postgres']>, {kind: 'patroni'}>
 async function replayLagSeconds(pg: Patroni, host: string, port: number, password: string | undefined): Promise<number> {
   const {withPg} = await import('../clients/postgres.js')
   return withPg({host, port, user: pg.user, password, database: pg.database}, async (c) => {
+    // Caught up when everything received is replayed. Not `=`: a replica that restarted replays
+    // what its pg_wal holds, then streams from the start of that segment, and until new WAL
+    // arrives the flushed receive position stays behind the replay position (seen in the lab:
+    // receive 0/30000000, replay 0/30000060); on an idle cluster the time since the last replayed
+    // transaction then grows for ever and a healthy replica looked critical.
     const r = await c.query<{lag: string | null}>(
       `select case when not pg_is_in_recovery() then 0
-                   when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
+                   when pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() then 0
                    else extract(epoch from now() - pg_last_xact_replay_timestamp()) end as lag`)
     return Number(r.rows[0]?.lag ?? 0)
   }, 2000)
