@@ -59,10 +59,11 @@ export const optionalIntFlag = (o: IntOpts) => Flags.custom<number>({
 export const portFlag = (o: Common) => optionalIntFlag({...o, min: 1, max: 65_535, helpValue: 'PORT', example: 15_432})
 
 /** A size in bytes ("16MiB", "1GB", "512"). */
-export const sizeFlag = (o: Common) => Flags.custom<number>({
+export const sizeFlag = (o: Common & {default?: string}) => Flags.custom<number>({
   description: o.description,
   multiple: false,
   helpValue: 'SIZE',
+  ...(o.default === undefined ? {} : {default: async () => parseSize(o.default!)!}),
   async parse(input, _ctx, opts) {
     const n = parseSize(input)
     if (n === undefined) throw bad(opts.name, input, 'a size: a number with an optional unit (B, KB, MB, GB, KiB, MiB, GiB)', '16MiB')

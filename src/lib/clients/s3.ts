@@ -4,14 +4,15 @@ export type {S3Client}
 
 export type S3Conn = {endpoint?: string; region: string; forcePathStyle: boolean; accessKeyId?: string; secretAccessKey?: string}
 
-export async function s3Client(conn: S3Conn): Promise<S3Client> {
+export async function s3Client(conn: S3Conn, retry: {maxAttempts: number; retryMode?: 'standard' | 'adaptive'} = {maxAttempts: 2}): Promise<S3Client> {
   const {S3Client} = await import('@aws-sdk/client-s3')
   return new S3Client({
     region: conn.region,
     endpoint: conn.endpoint,
     forcePathStyle: conn.forcePathStyle,
     ...(conn.accessKeyId && conn.secretAccessKey ? {credentials: {accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey}} : {}),
-    maxAttempts: 2,
+    maxAttempts: retry.maxAttempts,
+    ...(retry.retryMode ? {retryMode: retry.retryMode} : {}),
     // Checksums only where S3 requires them: vaultctl checksums WAL and backups itself (SHA-256
     // in metadata and manifests), and a CRC over every 16 MiB segment in JS costs per segment.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -77,14 +78,11 @@ export async function getObjectStream(client: S3Client, bucket: string, key: str
 export type ListedObject = {key: string; size: number; lastModified?: Date}
 
 export async function listObjects(client: S3Client, bucket: string, prefix: string): Promise<ListedObject[]> {
-  const {ListObjectsV2Command} = await import('@aws-sdk/client-s3')
+  const {paginateListObjectsV2} = await import('@aws-sdk/client-s3')
   const out: ListedObject[] = []
-  let token: string | undefined
-  do {
-    const r = await client.send(new ListObjectsV2Command({Bucket: bucket, Prefix: prefix, ContinuationToken: token}))
-    for (const o of r.Contents ?? []) out.push({key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified})
-    token = r.IsTruncated ? r.NextContinuationToken : undefined
-  } while (token)
+  for await (const page of paginateListObjectsV2({client}, {Bucket: bucket, Prefix: prefix})) {
+    for (const o of page.Contents ?? []) out.push({key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified})
+  }
   return out
 }
 

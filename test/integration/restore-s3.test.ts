@@ -1,0 +1,232 @@
+// `restore s3` and `s3 history` against the lab's moto AND MinIO: every key's content, metadata and
+// tags after a restore are compared with the test's own record of what it wrote (an independent
+// model of the state at T), including the listing-page cases s3-pit-restore gets wrong.
+import {spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {
+  CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand,
+  PutObjectCommand, type S3Client,
+} from '@aws-sdk/client-s3'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import type {RestoreS3Result} from '../../src/commands/restore/s3.js'
+import type {S3HistoryResult} from '../../src/commands/s3/history.js'
+import {s3Client} from '../../src/lib/clients/s3.js'
+import {listVersions} from '../../src/lib/clients/s3-versions.js'
+import {BIN} from '../helpers/cli.js'
+import {labCli, labEnv, labPorts, labSecret, sleep} from '../helpers/lab.js'
+
+type Content = {body: string; meta?: Record<string, string>; tags?: string; type?: string}
+const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex')
+const BIG = 'x'.repeat(7 * 1024 * 1024 - 3)
+
+describe.each([
+  ['moto', () => inject('labDir')],
+  ['minio', () => inject('minioLabDir')],
+])('restore s3 on %s', (server, dirOf) => {
+  let dir = ''
+  let c: S3Client
+  const B = 'vault-data'
+  const P = `rs3-${server}-${Date.now().toString(36)}/`
+  /** the test's own record: key -> what it is after each write, with the time the write returned */
+  const log: {key: string; at: number; content: Content | null}[] = []
+  let T = new Date()
+  const cli = (args: string[]) => labCli([...args, '--json'], dir)
+
+  const put = async (key: string, content: Content, bucket = B) => {
+    await c.send(new PutObjectCommand({Bucket: bucket, Key: key, Body: content.body, Metadata: content.meta, ContentType: content.type, Tagging: content.tags}))
+    if (bucket === B) log.push({key, at: Date.now(), content})
+  }
+  const del = async (key: string) => {
+    await c.send(new DeleteObjectCommand({Bucket: B, Key: key}))
+    log.push({key, at: Date.now(), content: null})
+  }
+  /** The state at t per the test's own record (writes separated from t by > 1 s). */
+  const modelAt = (t: Date, prefix = P) => {
+    const m = new Map<string, Content | null>()
+    for (const e of log) if (e.key.startsWith(prefix) && e.at <= t.getTime()) m.set(e.key, e.content)
+    for (const e of log) if (e.key.startsWith(prefix) && !m.has(e.key)) m.set(e.key, null)
+    return m
+  }
+  const read = async (key: string, bucket = B): Promise<Content | null> => {
+    try {
+      const r = await c.send(new GetObjectCommand({Bucket: bucket, Key: key}))
+      const body = await r.Body!.transformToString()
+      const tags = (await c.send(new GetObjectTaggingCommand({Bucket: bucket, Key: key}))).TagSet ?? []
+      return {body, meta: r.Metadata ?? {}, tags: tags.map((x) => `${x.Key}=${x.Value}`).sort().join('&'), type: r.ContentType}
+    } catch (error) {
+      if ((error as {name?: string}).name === 'NoSuchKey' || (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode === 404) return null
+      throw error
+    }
+  }
+  /** Every key of the model, as stored now under `toPrefix`, equals the model at t. */
+  const expectStateAt = async (t: Date, toPrefix = P, bucket = B) => {
+    const wrong: string[] = []
+    for (const [key, want] of modelAt(t)) {
+      const got = await read(toPrefix + key.slice(P.length), bucket)
+      const ok = want === null ? got === null
+        : got !== null && sha(got.body) === sha(want.body) && (want.meta === undefined || JSON.stringify(got.meta) === JSON.stringify(want.meta))
+          && (want.tags === undefined || got.tags === want.tags.split('&').sort().join('&')) && (want.type === undefined || got.type === want.type)
+      if (!ok) wrong.push(`${key}: want ${want === null ? 'absent' : sha(want.body).slice(0, 8)}, got ${got === null ? 'absent' : sha(got.body).slice(0, 8)}`)
+    }
+    expect(wrong).toEqual([])
+  }
+  const versionsOf = async (prefix: string) => (await listVersions(c, B, prefix)).map((v) => `${v.key}@${v.versionId}`).sort()
+
+  beforeAll(async () => {
+    dir = dirOf() ?? ''
+    if (!dir) return
+    c = await s3Client({endpoint: `http://127.0.0.1:${labPorts(dir).s3}`, region: 'us-east-1', forcePathStyle: true,
+      accessKeyId: labSecret('s3-access-key', dir), secretAccessKey: labSecret('s3-secret-key', dir)})
+    // Before T
+    await put(`${P}over`, {body: 'over-1', meta: {v: '1'}, type: 'text/plain', tags: 'stage=raw&v=1'})
+    await put(`${P}gone`, {body: 'gone-1'})
+    await put(`${P}dead`, {body: 'dead-1'})
+    await sleep(1100) // moto lists whole seconds, and versions before delete markers: a put and a delete in one second cannot be ordered there
+    await del(`${P}dead`)
+    await put(`${P}same`, {body: 'same-1'})
+    await put(`${P}sp ace+%ü`, {body: 'special-1'})
+    await put(`${P}big`, {body: BIG + '1'})
+    for (let i = 0; i < 1001; i++) await put(`${P}many`, {body: `many-${i}`}) // its history spans two listing pages
+    // s3-pit-restore case 1: deleted before T, 999 versions after: its delete marker ends a page
+    await put(`${P}m-deleted`, {body: 'md-old'})
+    await sleep(1100)
+    await del(`${P}m-deleted`)
+    // s3-pit-restore case 2: a page of 1,000 keys with only a delete marker, then a live key
+    for (let i = 0; i < 1000; i++) await del(`${P}n-marker-${String(i).padStart(4, '0')}`)
+    await put(`${P}n-zlive`, {body: 'live-1'})
+    await sleep(1200)
+    T = new Date()
+    await sleep(1200)
+    // After T
+    await put(`${P}over`, {body: 'over-2', meta: {v: '2'}, type: 'application/json', tags: 'stage=cooked'})
+    await del(`${P}gone`)
+    await put(`${P}dead`, {body: 'dead-2'})
+    await put(`${P}born`, {body: 'born-2'})
+    await put(`${P}sp ace+%ü`, {body: 'special-2'})
+    await put(`${P}big`, {body: BIG + '2'})
+    await put(`${P}many`, {body: 'many-after'})
+    for (let i = 0; i < 999; i++) await put(`${P}m-deleted`, {body: `md-${i}`})
+    await put(`${P}n-zlive`, {body: 'live-2'})
+  }, 600_000)
+
+  afterAll(() => c?.destroy())
+
+  it('s3 history lists every version and delete marker; --at shows the state at T', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const all = (await cli(['s3', 'history', '--key', `${P}dead`])).json<S3HistoryResult>()
+    expect(all.versions.map((v) => [v.deleteMarker, v.current])).toEqual([[false, true], [true, false], [false, false]])
+    const at = (await cli(['s3', 'history', '--prefix', P, '--at', T.toISOString()])).json<S3HistoryResult>()
+    expect(at.versions.find((v) => v.key === `${P}many`)).toMatchObject({deleteMarker: false})
+    expect(at.versions.find((v) => v.key === `${P}m-deleted`)).toMatchObject({deleteMarker: true})
+    expect(at.versions.some((v) => v.key === `${P}born`)).toBe(false)
+  })
+
+  it('--dry-run plans every key right (page-boundary cases included) and changes nothing', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const before = await versionsOf(P)
+    const r = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--dry-run', '--multipart-threshold', '6MiB', '--part-size', '5MiB'])
+    expect(r.code, r.stderr).toBe(0)
+    const res = r.json<RestoreS3Result>()
+    const action = (k: string) => res.actions.find((a) => a.key === `${P}${k}`)?.kind
+    expect([action('over'), action('gone'), action('dead'), action('born'), action('same'), action('many'), action('m-deleted'), action('n-zlive')])
+      .toEqual(['copy', 'copy', 'delete', 'delete', 'unchanged', 'copy', 'delete', 'copy'])
+    // moto keeps a delete marker for a key that never existed; MinIO creates none (no history at all)
+    expect(action('n-marker-0999') ?? 'unchanged').toBe('unchanged')
+    expect(res.counts).toMatchObject({copy: 6, delete: 3})
+    expect(res.plan.steps[0]!.manual).toContain(`--copy-source 'vault-data/${P}sp%20ace%2B%25%C3%BC?versionId=`)
+    expect(await versionsOf(P)).toEqual(before)
+  })
+
+  it('restores the prefix to exactly its state at T; a re-run changes nothing', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const r = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--yes', '--multipart-threshold', '6MiB', '--part-size', '5MiB'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json<RestoreS3Result>().outcome).toMatchObject({copied: 6, deleted: 3, failed: []})
+    await expectStateAt(T)
+    const again = (await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--yes', '--multipart-threshold', '6MiB', '--part-size', '5MiB'])).json<RestoreS3Result>()
+    expect(again.counts).toMatchObject({copy: 0, delete: 0})
+  })
+
+  it('--undelete brings back only keys deleted after T; --version-id makes one version current', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const U = `${P.slice(0, -1)}-u/`
+    await put(`${U}del`, {body: 'u-1'})
+    await put(`${U}over`, {body: 'o-1'})
+    await sleep(1200)
+    const t = new Date()
+    await sleep(1200)
+    await del(`${U}del`)
+    await put(`${U}over`, {body: 'o-2'})
+    const r = await cli(['restore', 's3', '--prefix', U, '--to', t.toISOString(), '--undelete', '--yes'])
+    expect(r.code, r.stderr).toBe(0)
+    expect((await read(`${U}del`))?.body).toBe('u-1')
+    expect((await read(`${U}over`))?.body).toBe('o-2')
+    const v1 = (await listVersions(c, B, `${U}over`)).find((v) => !v.isLatest)!.versionId
+    const one = await cli(['restore', 's3', '--key', `${U}over`, '--version-id', v1, '--yes'])
+    expect(one.code, one.stderr).toBe(0)
+    expect((await read(`${U}over`))?.body).toBe('o-1')
+  })
+
+  it('--to-prefix writes the state at T elsewhere, the source only read; shards together give the same', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const before = await versionsOf(P)
+    const X = `${P.slice(0, -1)}-copy/`
+    const r = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--to-prefix', X, '--multipart-threshold', '6MiB', '--part-size', '5MiB'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(await versionsOf(P)).toEqual(before)
+    await expectStateAt(T, X)
+    const S = `${P.slice(0, -1)}-shards/`
+    const shards = await Promise.all([0, 1, 2].map((i) => cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--to-prefix', S, '--shard', `${i}/3`, '--multipart-threshold', '6MiB', '--part-size', '5MiB'])))
+    expect(shards.map((s) => s.code)).toEqual([0, 0, 0])
+    expect(shards.reduce((n, s) => n + s.json<RestoreS3Result>().actions.length, 0)).toBe(r.json<RestoreS3Result>().actions.length)
+    await expectStateAt(T, S)
+  })
+
+  it('kill -9 in the middle, then a re-run converges, with at most one new version per key', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const K = `${P.slice(0, -1)}-kill/`
+    for (let i = 0; i < 300; i++) await put(`${K}k${i}`, {body: `k-${i}-1`})
+    await sleep(1200)
+    const t = new Date()
+    await sleep(1200)
+    for (let i = 0; i < 300; i++) await put(`${K}k${i}`, {body: `k-${i}-2`})
+    const child = spawn(process.execPath, [BIN, 'restore', 's3', '--prefix', K, '--to', t.toISOString(), '--yes', '--concurrency', '2'],
+      {env: {...process.env, ...labEnv(dir), NO_COLOR: '1'} as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe']})
+    let err = ''
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString()
+      if (/\d+\/300 keys/.test(err)) child.kill('SIGKILL')
+    })
+    await new Promise((res) => child.on('exit', res))
+    const again = await cli(['restore', 's3', '--prefix', K, '--to', t.toISOString(), '--yes'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json<RestoreS3Result>().counts.unchanged).toBeGreaterThan(0) // the killed run did some
+    const versions = await listVersions(c, B, K)
+    const perKey = new Map<string, number>()
+    for (const v of versions) perKey.set(v.key, (perKey.get(v.key) ?? 0) + 1)
+    expect(Math.max(...perKey.values())).toBe(3)
+    for (let i = 0; i < 300; i += 37) expect((await read(`${K}k${i}`))?.body).toBe(`k-${i}-1`)
+  })
+
+  it('refuses an unversioned bucket and a time older than the lifecycle rules guarantee (exit 3); --force overrides the window', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const plain = `rs3-plain-${server}-${Date.now().toString(36)}`
+    await c.send(new CreateBucketCommand({Bucket: plain}))
+    await put('a', {body: 'a'}, plain)
+    const r = await cli(['restore', 's3', '--bucket', plain, '--to', new Date().toISOString()])
+    expect(r.code).toBe(3)
+    expect(r.stdout).toContain('S3_NOT_VERSIONED')
+    const lc = `rs3-lc-${server}-${Date.now().toString(36)}`
+    await c.send(new CreateBucketCommand({Bucket: lc}))
+    await c.send(new PutBucketVersioningCommand({Bucket: lc, VersioningConfiguration: {Status: 'Enabled'}}))
+    await c.send(new PutBucketLifecycleConfigurationCommand({Bucket: lc, LifecycleConfiguration: {Rules: [{ID: 'noncurrent-1d', Status: 'Enabled', Filter: {Prefix: ''},
+      NoncurrentVersionExpiration: {NoncurrentDays: 1}}]}}))
+    const old = new Date(Date.now() - 2 * 86_400_000).toISOString()
+    const refused = await cli(['restore', 's3', '--bucket', lc, '--to', old, '--dry-run'])
+    expect(refused.code).toBe(3)
+    expect(refused.stdout).toMatch(/S3_OUTSIDE_WINDOW.*noncurrent-1d: NoncurrentVersionExpiration 1 days/s)
+    expect((await cli(['restore', 's3', '--bucket', lc, '--to', old, '--dry-run', '--force'])).code).toBe(0)
+    const bad = await cli(['restore', 's3', '--bucket', lc, '--to', 'yesterday'])
+    expect(bad.code).toBe(2)
+  })
+})
