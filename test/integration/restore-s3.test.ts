@@ -208,6 +208,22 @@ describe.each([
     for (let i = 0; i < 300; i += 37) expect((await read(`${K}k${i}`))?.body).toBe(`k-${i}-1`)
   })
 
+  it('a null version from before versioning was enabled is restored like any other', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    const nb = `rs3-null-${server}-${Date.now().toString(36)}`
+    await c.send(new CreateBucketCommand({Bucket: nb}))
+    await put('k', {body: 'before-versioning'}, nb)
+    await c.send(new PutBucketVersioningCommand({Bucket: nb, VersioningConfiguration: {Status: 'Enabled'}}))
+    await sleep(1200)
+    const t = new Date()
+    await sleep(1200)
+    await put('k', {body: 'after'}, nb)
+    const dry = (await cli(['restore', 's3', '--bucket', nb, '--to', t.toISOString(), '--dry-run'])).json<RestoreS3Result>()
+    expect(dry.actions).toEqual([{kind: 'copy', key: 'k', toKey: 'k', versionId: 'null', size: 17}])
+    expect((await cli(['restore', 's3', '--bucket', nb, '--to', t.toISOString(), '--yes'])).code).toBe(0)
+    expect((await read('k', nb))?.body).toBe('before-versioning')
+  })
+
   it('refuses an unversioned bucket and a time older than the lifecycle rules guarantee (exit 3); --force overrides the window', async (ctx) => {
     if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
     const plain = `rs3-plain-${server}-${Date.now().toString(36)}`
