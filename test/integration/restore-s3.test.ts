@@ -20,8 +20,8 @@ const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('h
 const BIG = 'x'.repeat(7 * 1024 * 1024 - 3)
 
 describe.each([
-  ['moto', () => inject('labDir')],
-  ['minio', () => inject('minioLabDir')],
+  ['minio', () => inject('labDir')],
+  ['moto', () => inject('motoLabDir')],
 ])('restore s3 on %s', (server, dirOf) => {
   let dir = ''
   let c: S3Client
@@ -112,7 +112,7 @@ describe.each([
   afterAll(() => c?.destroy())
 
   it('s3 history lists every version and delete marker; --at shows the state at T', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const all = (await cli(['s3', 'history', '--key', `${P}dead`])).json<S3HistoryResult>()
     expect(all.versions.map((v) => [v.deleteMarker, v.current])).toEqual([[false, true], [true, false], [false, false]])
     const at = (await cli(['s3', 'history', '--prefix', P, '--at', T.toISOString()])).json<S3HistoryResult>()
@@ -122,7 +122,7 @@ describe.each([
   })
 
   it('--dry-run plans every key right (page-boundary cases included) and changes nothing', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const before = await versionsOf(P)
     const r = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--dry-run', '--multipart-threshold', '6MiB', '--part-size', '5MiB'])
     expect(r.code, r.stderr).toBe(0)
@@ -138,7 +138,7 @@ describe.each([
   })
 
   it('restores the prefix to exactly its state at T; a re-run changes nothing', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const r = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--yes', '--multipart-threshold', '6MiB', '--part-size', '5MiB'])
     expect(r.code, r.stderr).toBe(0)
     expect(r.json<RestoreS3Result>().outcome).toMatchObject({copied: 6, deleted: 3, failed: []})
@@ -148,7 +148,7 @@ describe.each([
   })
 
   it('--undelete brings back only keys deleted after T; --version-id makes one version current', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const U = `${P.slice(0, -1)}-u/`
     await put(`${U}del`, {body: 'u-1'})
     await put(`${U}over`, {body: 'o-1'})
@@ -168,7 +168,7 @@ describe.each([
   })
 
   it('--to-prefix writes the state at T elsewhere, the source only read; shards together give the same', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const before = await versionsOf(P)
     const X = `${P.slice(0, -1)}-copy/`
     const r = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--to-prefix', X, '--multipart-threshold', '6MiB', '--part-size', '5MiB'])
@@ -183,7 +183,7 @@ describe.each([
   })
 
   it('kill -9 in the middle, then a re-run converges, with at most one new version per key', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const K = `${P.slice(0, -1)}-kill/`
     for (let i = 0; i < 300; i++) await put(`${K}k${i}`, {body: `k-${i}-1`})
     await sleep(1200)
@@ -209,7 +209,7 @@ describe.each([
   })
 
   it('a null version from before versioning was enabled is restored like any other', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const nb = `rs3-null-${server}-${Date.now().toString(36)}`
     await c.send(new CreateBucketCommand({Bucket: nb}))
     await put('k', {body: 'before-versioning'}, nb)
@@ -225,7 +225,7 @@ describe.each([
   })
 
   it('refuses an unversioned bucket and a time older than the lifecycle rules guarantee (exit 3); --force overrides the window', async (ctx) => {
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const plain = `rs3-plain-${server}-${Date.now().toString(36)}`
     await c.send(new CreateBucketCommand({Bucket: plain}))
     await put('a', {body: 'a'}, plain)

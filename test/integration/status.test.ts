@@ -98,12 +98,12 @@ describe('status finds what is broken', () => {
 })
 
 describe.each([
-  ['moto', () => inject('labDir')],
-  ['minio', () => inject('minioLabDir')],
+  ['minio', () => inject('labDir')],
+  ['moto', () => inject('motoLabDir')],
 ])('S3 bucket versioning on %s', (server, dirOf) => {
   it('suspended versioning is warn (exit 1); enabled again is ok', async (ctx) => {
     const dir = dirOf()
-    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MINIO=1 was set`)
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
     const {s3Client} = await import('../../src/lib/clients/s3.js')
     const {PutBucketVersioningCommand} = await import('@aws-sdk/client-s3')
     const {labSecret} = await import('../helpers/lab.js')

@@ -66,7 +66,9 @@ describe('restore into the cluster plans (recorded: pg-3 leads timeline 3)', () 
   it('record, the side restore, then stop the replicas before the leader, swap, start, verify, reinit, resume, finish', () => {
     const {plan, outcome} = planIntoCluster(src, env, latest, into())
     const ids = plan.steps.map((x) => x.id)
-    expect(ids.filter((x) => !x.startsWith('side-'))).toEqual(['record', 'stop-side', 'pause', 'stop-pg-1', 'stop-pg-2', 'stop-pg-3', 'swap', 'start-leader', 'verify-leader', 'reinit-replicas', 'resume', 'finish'])
+    expect(ids.filter((x) => !x.startsWith('side-'))).toEqual(['record', 'await-timeline-archived', 'stop-side', 'pause', 'stop-pg-1', 'stop-pg-2', 'stop-pg-3', 'swap', 'start-leader', 'verify-leader', 'reinit-replicas', 'resume', 'finish'])
+    // the cluster's timeline 3 history must be archived before the restore picks its timeline
+    expect(plan.steps[1]!.op).toMatchObject({kind: 'wal.await-archived', bucket: 'vault-backups', keys: ['postgres/vault-lab/wal/00000003.history']})
     expect(ids.filter((x) => x.startsWith('side-'))).toHaveLength(9)
     const leaderDir = into().members.find((m) => m.name === 'pg-3')!.dataDir
     expect(plan.steps[0]!.op).toMatchObject({kind: 'restore.record', record: {id: 'vault-lab-latest-0-6FFFFFF', target: 'the end of the archived WAL (latest)', oldTimeline: 3,

@@ -20,7 +20,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     install: Flags.boolean({description: 'install missing programs (apt, pip, go) as part of the plan'}),
     'base-port': optionalIntFlag({min: 1024, max: 64_000, example: 12_000, description: 'shift every default port: etcd BASE+379, Patroni BASE+8.., PostgreSQL BASE+432.., Redis BASE+701.., S3 BASE+900, Prometheus BASE+90 (default 12000; only when the lab is first created)'}),
     port: Flags.string({description: 'override one port, NAME=PORT (repeatable), e.g. redis-1=7001', multiple: true}),
-    s3: Flags.string({description: 'S3 server for a new lab: moto (default; AWS semantics) or minio (the on-prem target)', options: ['moto', 'minio']}),
+    s3: Flags.string({description: 'S3 server for a new lab: minio (default: the on-prem target, data on disk) or moto (AWS semantics, and the RDS API; holds every version in memory)', options: ['moto', 'minio']}),
     only: Flags.string({description: 'run only these components in a new lab (default: all)', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
   }
 

@@ -121,6 +121,10 @@ export async function runLabOperation(op: LabOperation, ctx: OperationContext): 
         accessKeyId: readFileSync(op.accessKeyFile, 'utf8').trim(), secretAccessKey: readFileSync(op.secretKeyFile, 'utf8').trim()})
       try {
         for (const b of op.buckets) await ensureVersionedBucket(client, b, op.region)
+        if (op.lifecycle) {
+          const {PutBucketLifecycleConfigurationCommand} = await import('@aws-sdk/client-s3')
+          await client.send(new PutBucketLifecycleConfigurationCommand({Bucket: op.lifecycle.bucket, LifecycleConfiguration: op.lifecycle.configuration as never}))
+        }
       } finally {
         client.destroy()
       }

@@ -261,7 +261,7 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
     }
     case 'restore.prepare': case 'wal.install-runtime': case 'restore.fetch-base-backup': case 'wal.prefetch': case 'pg.recovery-settings': case 'pg.start':
     case 'pg.await-promoted': case 'pg.verify-restored': case 'restore.mark-complete': case 'pg.destroy-instance': case 'backup.validate-checks': case 'restore.record': case 'restore.detach-side':
-    case 'patroni.set-pause': case 'restore.swap-data-dir': case 'patroni.restart-await-leader': case 'pg.verify-writable': case 'patroni.reinit-replicas': case 'restore.finish-record': {
+    case 'patroni.set-pause': case 'restore.swap-data-dir': case 'patroni.restart-await-leader': case 'pg.verify-writable': case 'patroni.reinit-replicas': case 'restore.finish-record': case 'wal.await-archived': {
       const {runRestoreOperation} = await import('./restore-ops.js')
       return runRestoreOperation(op, ctx)
     }

@@ -358,6 +358,22 @@ export async function runRestoreOperation(op: RestoreOperation, ctx: OperationCo
       return verifyWritable(op, ctx)
     case 'patroni.reinit-replicas':
       return reinitReplicas(op, ctx)
+    case 'wal.await-archived': {
+      const {headObject, s3Client} = await import('./s3.js')
+      const client = await s3Client({...op.s3, ...ctx.secrets.s3})
+      try {
+        await waitUntil({what: `${op.keys.join(', ')} in s3://${op.bucket}`, timeoutMs: op.timeoutMs, intervalMs: 250, maxIntervalMs: 1000, signal: ctx.signal, code: 'NOT_ARCHIVED',
+          suggestions: ['The cluster is not archiving its current timeline: `vaultctl status --component postgres` shows why. Restoring now would reuse its timeline ID.'],
+          onStatus: (s) => ctx.note(s)}, async () => {
+          const missing = []
+          for (const k of op.keys) if (!(await headObject(client, op.bucket, k))) missing.push(k)
+          return missing.length ? {done: false, status: `not archived yet: ${missing.join(', ')}`} : {done: true, value: true}
+        })
+      } finally {
+        client.destroy()
+      }
+      return {keys: op.keys}
+    }
     case 'restore.finish-record': {
       const rec = readJson<Record<string, unknown>>(op.stateFile)
       if (!rec) throw failure('NO_RESTORE_RECORD', `${op.stateFile} is gone: the restore's record was removed while it ran`)

@@ -108,7 +108,7 @@ export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial
     dir,
     pgRoot: pgRootFor(dir),
     ports,
-    s3Server: opts.s3Server ?? 'moto',
+    s3Server: opts.s3Server ?? 'minio',
     cluster: 'vault-lab',
     components,
   }

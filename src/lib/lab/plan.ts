@@ -145,8 +145,16 @@ function planS3(l: LabLayout, want: Want, steps: Step[]): void {
   want('s3', l.ports.s3, 90_000)
   steps.push({id: 's3-buckets', title: `buckets ${Object.values(LAB_BUCKETS).join(', ')} with versioning enabled`, risk: 'write',
     op: {kind: 's3.versioned-buckets', endpoint: `http://127.0.0.1:${l.ports.s3}`, region: LAB_REGION, buckets: Object.values(LAB_BUCKETS),
-      accessKeyFile: secretFile(l, 's3-access-key'), secretKeyFile: secretFile(l, 's3-secret-key')}})
+      accessKeyFile: secretFile(l, 's3-access-key'), secretKeyFile: secretFile(l, 's3-secret-key'), lifecycle: {bucket: LAB_BUCKETS.data, configuration: DATA_LIFECYCLE}}})
 }
+
+/**
+ * The architecture's retention of dataset versions (its 8.1): previous versions 90 days; delete
+ * markers go once nothing is left behind them (S3 cannot expire a marker after N days: its
+ * "Expiration Days" would put a marker on every current object); abandoned multipart uploads 7 days.
+ */
+export const DATA_LIFECYCLE = {Rules: [{ID: 'vault-data-versions', Status: 'Enabled', Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 90},
+  Expiration: {ExpiredObjectDeleteMarker: true}, AbortIncompleteMultipartUpload: {DaysAfterInitiation: 7}}]}
 
 function planPrometheus(l: LabLayout, want: Want, steps: Step[]): void {
   if (!pathExists(join(l.dir, 'prometheus', 'backfilled'))) {

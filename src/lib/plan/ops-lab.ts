@@ -23,7 +23,9 @@ export type SetArchiveCommand = {kind: 'patroni.archive-command'; apis: string[]
 export type FormRedisCluster = {kind: 'redis.form-cluster'; nodes: string[]; everFormed: boolean; timeoutMs: number}
 
 /** Create the buckets (if missing) with versioning enabled; the keys are read from their files. */
-export type VersionedBuckets = {kind: 's3.versioned-buckets'; endpoint: string; region: string; buckets: string[]; accessKeyFile: string; secretKeyFile: string}
+export type VersionedBuckets = {kind: 's3.versioned-buckets'; endpoint: string; region: string; buckets: string[]; accessKeyFile: string; secretKeyFile: string
+  /** lifecycle rules to set on a bucket (replacing its rules), as S3's LifecycleConfiguration */
+  lifecycle?: {bucket: string; configuration: {Rules: Record<string, unknown>[]}}}
 
 /** Generate days of container metrics (fixed seed) and backfill Prometheus' TSDB with promtool. */
 export type BackfillMetrics = {kind: 'prometheus.backfill'; dir: string; promtool: string; days: number; stepSeconds: number}
@@ -79,8 +81,11 @@ export function manualLab(op: LabOperation): string {
       return op.everFormed
         ? `${shellLine(['redis-cli', ...hostPort(op.nodes[0]!), 'CLUSTER', 'INFO'])}   # until cluster_state:ok on every node`
         : shellLine(['redis-cli', '--cluster', 'create', ...op.nodes, '--cluster-replicas', '1', '--cluster-yes'])
-    case 's3.versioned-buckets':
-      return op.buckets.map((b) => `AWS_ACCESS_KEY_ID=$(cat ${op.accessKeyFile}) AWS_SECRET_ACCESS_KEY=$(cat ${op.secretKeyFile}) ${shellLine(['aws', '--endpoint-url', op.endpoint, 's3api', 'put-bucket-versioning', '--bucket', b, '--versioning-configuration', 'Status=Enabled'])}`).join(' && ')
+    case 's3.versioned-buckets': {
+      const keys = `AWS_ACCESS_KEY_ID=$(cat ${op.accessKeyFile}) AWS_SECRET_ACCESS_KEY=$(cat ${op.secretKeyFile})`
+      return [...op.buckets.map((b) => `${keys} ${shellLine(['aws', '--endpoint-url', op.endpoint, 's3api', 'put-bucket-versioning', '--bucket', b, '--versioning-configuration', 'Status=Enabled'])}`),
+        ...(op.lifecycle ? [`${keys} ${shellLine(['aws', '--endpoint-url', op.endpoint, 's3api', 'put-bucket-lifecycle-configuration', '--bucket', op.lifecycle.bucket, '--lifecycle-configuration', JSON.stringify(op.lifecycle.configuration)])}`] : [])].join(' && ')
+    }
     case 'prometheus.backfill': {
       const om = `${op.dir}/vault-metrics.om`
       return `vaultctl lab metrics > ${shellQuote(om)} && ${shellLine([op.promtool, 'tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=24h', om, `${op.dir}/tsdb`])}`

@@ -99,11 +99,18 @@ export type VerifyWritable = {kind: 'pg.verify-writable'; member: string; host: 
 /** POST /reinitialize to each replica, then wait until all stream from `leader` on its timeline. */
 export type ReinitReplicas = {kind: 'patroni.reinit-replicas'; cluster: string; endpoints: string[]; leader: string; replicas: {name: string; api: string}[]; timeoutMs: number; patronictl: {config: string; cluster: string}}
 
+/**
+ * Wait until these WAL files (timeline history files) are in the archive. A restored instance
+ * picks its new timeline as one past the newest history it finds archived: the live cluster's own
+ * timeline must be there first, or the restore would reuse its number (two histories, one ID).
+ */
+export type AwaitArchived = {kind: 'wal.await-archived'; s3: S3Where; bucket: string; keys: string[]; timeoutMs: number}
+
 /** Mark the restore into the cluster complete in its record. */
 export type FinishRecord = {kind: 'restore.finish-record'; stateFile: string}
 
 export type RestoreOperation = PrepareRestore | InstallWalRuntime | FetchBaseBackup | PrefetchWal | WriteRecoverySettings | StartPostgres | AwaitPromoted | VerifyRestored
-  | MarkRestoreComplete | DestroyInstance | ValidateChecks | RecordRestore | DetachSide | SetPause | SwapDataDir | RestartAwaitLeader | VerifyWritable | ReinitReplicas | FinishRecord
+  | MarkRestoreComplete | DestroyInstance | ValidateChecks | AwaitArchived | RecordRestore | DetachSide | SetPause | SwapDataDir | RestartAwaitLeader | VerifyWritable | ReinitReplicas | FinishRecord
 
 export type ReplicaState = {name: string; state?: string; timeline?: number}
 
@@ -127,6 +134,7 @@ export type RestoreOperationResult = {
   'pg.verify-writable': {timeline: number; verifySql?: unknown[]}
   'patroni.reinit-replicas': {replicas: ReplicaState[]}
   'restore.finish-record': {completedAt: string}
+  'wal.await-archived': {keys: string[]}
 }
 
 const pgCtl = (binDir: string, args: string[]) => shellLine([join(binDir, 'pg_ctl'), ...args])
@@ -185,6 +193,8 @@ export function manualRestore(op: RestoreOperation): string {
     case 'patroni.reinit-replicas':
       return op.replicas.map((m) => `${shellLine(['curl', '-s', '-XPOST', `${m.api}/reinitialize`, '-d', '{"force": true}'])}   # or: ${shellLine(['patronictl', '-c', op.patronictl.config, 'reinit', op.patronictl.cluster, m.name, '--force'])}`).join('\n')
         + `\n${shellLine(['patronictl', '-c', op.patronictl.config, 'list', op.patronictl.cluster])}   # until every replica streams from ${op.leader}`
+    case 'wal.await-archived':
+      return `for k in ${op.keys.map(shellQuote).join(' ')}; do until aws s3api head-object --bucket ${shellQuote(op.bucket)} --key "$k" >/dev/null; do sleep 1; done; done`
     case 'restore.finish-record':
       return `sed -i 's/"status": "in-progress"/"status": "complete"/' ${shellQuote(op.stateFile)}`
   }
