@@ -6,13 +6,17 @@ import {planIntoStatefulSet, restorePodManifest} from '../../src/lib/restore/int
 import {stripRecoverySettings} from '../../src/lib/restore/settings.js'
 
 describe('unarchivedOnNewestTimeline', () => {
-  it('queues the newest timeline history file and its finished segments, not the one being written', () => {
+  it('queues the newest timeline history file and its finished segments, not the one its last checkpoint is in', () => {
     const files = ['00000012.history', '00000013.history', '000000120000000000000025', '000000130000000000000025', '000000130000000000000026',
       '000000130000000000000027', '000000120000000000000026.partial', 'archive_status']
-    expect(unarchivedOnNewestTimeline(files)).toEqual(['00000013.history', '000000130000000000000025', '000000130000000000000026'])
+    expect(unarchivedOnNewestTimeline(files, '000000130000000000000027')).toEqual(['00000013.history', '000000130000000000000025', '000000130000000000000026'])
+  })
+  it('ignores recycled segment files already renamed to future names (seen in the lab: a half-written segment archived)', () => {
+    const files = ['0000000E.history', '0000000E0000000000000020', '0000000E0000000000000021', '0000000E0000000000000022']
+    expect(unarchivedOnNewestTimeline(files, '0000000E0000000000000020')).toEqual(['0000000E.history'])
   })
   it('queues nothing without a history file (never promoted)', () => {
-    expect(unarchivedOnNewestTimeline(['000000010000000000000001', '000000010000000000000002'])).toEqual([])
+    expect(unarchivedOnNewestTimeline(['000000010000000000000001', '000000010000000000000002'], '000000010000000000000002')).toEqual([])
   })
 })
 

@@ -182,7 +182,11 @@ async function detachSide(op: Op<'restore.detach-side'>): R<'restore.detach-side
   // The restored server ran with archiving off: queue its new timeline's history file and
   // finished segments so the cluster's archiver ships them once Patroni starts it.
   const status = join(op.dataDir, 'pg_wal', 'archive_status')
-  const queued = unarchivedOnNewestTimeline(readdirSync(join(op.dataDir, 'pg_wal'))).filter((f) => !existsSync(join(status, `${f}.done`)))
+  const {pgControlData} = await import('./pgctl.js')
+  const control = await pgControlData(op.binDir, op.dataDir)
+  const current = control?.["Latest checkpoint's REDO WAL file"]
+  if (!current || !/^[0-9A-F]{24}$/.test(current)) throw failure('PG_CONTROLDATA', `cannot read the restored instance's last checkpoint from pg_controldata (${op.dataDir})`, ['Check that pg_controldata runs; then re-run.'])
+  const queued = unarchivedOnNewestTimeline(readdirSync(join(op.dataDir, 'pg_wal')), current).filter((f) => !existsSync(join(status, `${f}.done`)))
   for (const f of queued) {
     writeFileSync(join(status, `${f}.ready`), '')
     own(op.owner, join(status, `${f}.ready`))

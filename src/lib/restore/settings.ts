@@ -75,14 +75,19 @@ export function serverFatal(log: string): string | undefined {
   return [...log.matchAll(/FATAL:\s+(.*)/g)].map((m) => m[1]!).find((f) => !/the database system is (starting up|not yet accepting connections)|password authentication/.test(f))
 }
 
-/** The segments and history file of the newest timeline in pg_wal that a server running with archiving off never queued. */
-export function unarchivedOnNewestTimeline(walFiles: string[]): string[] {
+/**
+ * The history file and finished segments of the newest timeline in pg_wal that a server running
+ * with archiving off never queued. `current` is the segment its last (shutdown) checkpoint is in,
+ * from pg_control: that one is still being written, and so is nothing after it — pg_wal also
+ * holds recycled segment files already renamed to future names, so "the newest name" is not the
+ * end of WAL (taking it for one archived a half-written segment; seen in the lab).
+ */
+export function unarchivedOnNewestTimeline(walFiles: string[], current: string): string[] {
   const tlis = walFiles.filter((f) => /^[0-9A-F]{8}\.history$/.test(f)).map((f) => f.slice(0, 8)).sort()
   const tli = tlis.at(-1)
   if (!tli) return []
-  const segments = walFiles.filter((f) => /^[0-9A-F]{24}$/.test(f) && f.startsWith(tli)).sort()
-  // The newest segment is still being written: it is archived when it is complete.
-  return [`${tli}.history`, ...segments.slice(0, -1)]
+  const finished = walFiles.filter((f) => /^[0-9A-F]{24}$/.test(f) && f.startsWith(tli) && f.slice(8) < current.slice(8)).sort()
+  return [`${tli}.history`, ...finished]
 }
 
 /** The first column of the first row of a query's answer. */
