@@ -5,7 +5,7 @@ import {instantFlag, intFlag, sizeFlag} from '../../lib/flags.js'
 import type {OperationResult} from '../../lib/plan/operations.js'
 import {stepResult} from '../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
-import {s3Conn} from '../../lib/s3/conn.js'
+import {s3Conn, s3Of} from '../../lib/s3/conn.js'
 import {observeS3Restore, planS3Restore, type S3RestoreCounts, type S3RestoreOptions} from '../../lib/s3/restore.js'
 import type {KeyAction, RestoreMode} from '../../lib/s3/versions.js'
 
@@ -51,16 +51,16 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
   async run(): Promise<RestoreS3Result> {
     const r = this.environment()
     const f = this.flags
-    if (!r.env.s3) throw usageError('NO_S3', `environment ${r.name} has no s3 section`, ['Add s3: {endpoint, region, buckets} to its config.'])
+    const s3 = s3Of(r.env, r.name)
     const mode: RestoreMode | undefined = f['version-id'] ? {kind: 'version', versionId: f['version-id']} : f.to ? {kind: f.undelete ? 'undelete' : 'to', t: f.to} : undefined
     if (!mode) throw usageError('NO_TARGET', 'say what to restore: --to TIME (with --undelete for deleted keys only), or --key K --version-id V')
     const shard = f.shard ? /^(\d+)\/(\d+)$/.exec(f.shard) : undefined
     if (f.shard && (!shard || Number(shard[1]) >= Number(shard[2]) || Number(shard[2]) < 1)) throw usageError('BAD_SHARD', `--shard ${f.shard}: expected I/N with 0 <= I < N`, ['e.g. --shard 0/4'])
-    const bucket = f.bucket ?? r.env.s3.buckets.data
+    const bucket = f.bucket ?? s3.buckets.data
     const o: S3RestoreOptions = {bucket, prefix: f.key ?? f.prefix ?? '', ...(f.key ? {key: f.key} : {}), mode,
       ...(f['from-bucket'] ? {fromBucket: f['from-bucket']} : {}), ...(f['to-bucket'] ? {toBucket: f['to-bucket']} : {}), ...(f['to-prefix'] !== undefined ? {toPrefix: f['to-prefix']} : {}),
       ...(shard ? {shard: {index: Number(shard[1]), count: Number(shard[2])}} : {}), concurrency: f.concurrency, multipartThreshold: f['multipart-threshold']!, partSize: f['part-size']!, force: f.force}
-    const conn = s3Conn(r.env.s3)
+    const conn = s3Conn(s3)
     const {plan, actions, counts} = planS3Restore({name: r.name, protected: r.env.protected}, conn, o, await observeS3Restore(conn, o))
     const result = await this.runPlan(plan, {secrets: {s3: {accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey}}})
     const outcome = result.dryRun ? undefined : stepResult<OperationResult['s3.apply-versions']>(result.execution, 'apply-versions')

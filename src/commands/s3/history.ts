@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {usageError} from '../../lib/errors.js'
 import {instantFlag} from '../../lib/flags.js'
-import {s3Conn} from '../../lib/s3/conn.js'
+import {s3Conn, s3Of} from '../../lib/s3/conn.js'
 import {groupByKey, stateAt, type VersionEntry} from '../../lib/s3/versions.js'
 import {table} from '../../lib/table.js'
 import {formatBytes} from '../../lib/units.js'
@@ -21,12 +20,12 @@ export default class S3History extends BaseCommand<typeof S3History> {
 
   async run(): Promise<S3HistoryResult> {
     const r = this.environment()
-    if (!r.env.s3) throw usageError('NO_S3', `environment ${r.name} has no s3 section`, ['Add s3: {endpoint, region, buckets} to its config.'])
-    const bucket = this.flags.bucket ?? r.env.s3.buckets.data
+    const s3 = s3Of(r.env, r.name)
+    const bucket = this.flags.bucket ?? s3.buckets.data
     const prefix = this.flags.key ?? this.flags.prefix ?? ''
     const {s3Client} = await import('../../lib/clients/s3.js')
     const {listVersions} = await import('../../lib/clients/s3-versions.js')
-    const client = await s3Client(s3Conn(r.env.s3), {maxAttempts: 8, retryMode: 'adaptive'})
+    const client = await s3Client(s3Conn(s3), {maxAttempts: 8, retryMode: 'adaptive'})
     let histories
     try {
       histories = groupByKey(await listVersions(client, bucket, prefix)).filter((h) => this.flags.key === undefined || h.key === this.flags.key)

@@ -13,6 +13,7 @@ import {isHealthyState} from '../postgres/roles.js'
 import {MARKER, failsCheck, firstValue, lastTransactionTime, recoverySettings, serverFatal, stripRecoverySettings, unarchivedOnNewestTimeline} from '../restore/settings.js'
 import {waitUntil} from '../wait.js'
 import {extractTar} from './basebackup.js'
+import {readJsonFile} from './files.js'
 import {getNode, patchConfig, postReinitialize, postRestart} from './patroni.js'
 import {pgStart, pgStop, pgStopHard} from './pgctl.js'
 import {withPg} from './postgres.js'
@@ -24,7 +25,6 @@ type Op<K extends RestoreOperation['kind']> = Extract<Operation, {kind: K}>
 const own = (o: Owner | undefined, ...paths: string[]) => {
   if (o) for (const p of paths) chownSync(p, o.uid, o.gid)
 }
-const readJson = <T>(file: string): T | undefined => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as T : undefined)
 const PREFETCH = 'wal.prefetch'
 const startedKey = (logFile: string) => `pg.started:${logFile}`
 
@@ -346,7 +346,7 @@ export async function runRestoreOperation(op: RestoreOperation, ctx: OperationCo
     case 'backup.validate-checks':
       return validateChecks(op, ctx)
     case 'restore.record': {
-      const prev = readJson<{id?: string; startedAt?: string}>(op.stateFile)
+      const prev = readJsonFile<{id?: string; startedAt?: string}>(op.stateFile)
       writeRecord(op.stateFile, {status: 'in-progress', ...op.record, startedAt: prev?.id === op.record.id && prev.startedAt ? prev.startedAt : new Date().toISOString()})
       return {stateFile: op.stateFile}
     }
@@ -379,7 +379,7 @@ export async function runRestoreOperation(op: RestoreOperation, ctx: OperationCo
       return {keys: op.keys}
     }
     case 'restore.finish-record': {
-      const rec = readJson<Record<string, unknown>>(op.stateFile)
+      const rec = readJsonFile<Record<string, unknown>>(op.stateFile)
       if (!rec) throw failure('NO_RESTORE_RECORD', `${op.stateFile} is gone: the restore's record was removed while it ran`)
       const completedAt = new Date().toISOString()
       writeRecord(op.stateFile, {...rec, status: 'complete', completedAt})

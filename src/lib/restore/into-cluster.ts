@@ -16,7 +16,7 @@ import {isHealthyState} from '../postgres/roles.js'
 import type {Window} from '../backup/window.js'
 import {walKey} from '../backup/layout.js'
 import {describeTarget} from './target.js'
-import {chooseSide, planSide, sideSteps, type PitrOptions, type PitrOutcome, type PitrSource, type SideState} from './pitr.js'
+import {chooseSide, planSide, type PitrOptions, type PitrOutcome, type PitrSource, type SideState} from './pitr.js'
 import {dataDirContent, observeSide, observeWindow} from './observe.js'
 
 export type IntoClusterOutcome = PitrOutcome & {
@@ -162,7 +162,6 @@ export function planIntoCluster(src: PitrSource, env: {name: string; protected: 
   const rec = recordOf(src, opts, s)
   const sideOpts = {...opts, dataDir: rec.restoredDir, sideDone: s.sideDone, targetVerified: s.sideDone}
   const side = planSide(src, env, sideOpts, s.side)
-  const choice = s.sideDone ? undefined : chooseSide(src, sideOpts, s.side.window, s.side.backups)
   const {leader, replicas} = rec
   const cont = Boolean(s.record)
   const tl = s.cluster.leader?.timeline ?? rec.oldTimeline
@@ -172,9 +171,9 @@ export function planIntoCluster(src: PitrSource, env: {name: string; protected: 
   const histories = Array.from({length: Math.max(0, tl - 1)}, (_, i) => walKey(src.location, `${(i + 2).toString(16).toUpperCase().padStart(8, '0')}.history`))
   const steps: Step[] = [
     {id: 'record', title: `record the restore in ${s.stateFile} (a re-run continues from it)`, risk: 'write', op: {kind: 'restore.record', stateFile: s.stateFile, record: rec}},
-    ...(choice && histories.length ? [{id: 'await-timeline-archived', title: `wait until the cluster's timeline ${tl} history is archived (the restore then takes timeline ${tl + 1} or later)`, risk: 'read' as const,
+    ...(side.plan.steps.length && histories.length ? [{id: 'await-timeline-archived', title: `wait until the cluster's timeline ${tl} history is archived (the restore then takes timeline ${tl + 1} or later)`, risk: 'read' as const,
       op: {kind: 'wal.await-archived' as const, s3: {endpoint: src.conn.endpoint, region: src.conn.region, forcePathStyle: src.conn.forcePathStyle}, bucket: src.location.bucket, keys: histories.slice(-1), timeoutMs: 120_000}}] : []),
-    ...(choice ? sideSteps({src, opts: sideOpts, state: s.side, choice}).map((x) => ({...x, id: `side-${x.id}`, title: `side: ${x.title}`})) : []),
+    ...side.plan.steps.map((x) => ({...x, id: `side-${x.id}`, title: `side: ${x.title}`})),
     ...clusterSteps(src, opts, rec),
     {id: 'finish', title: `mark the restore complete; the old data stays in ${rec.oldDir} until you remove it`, risk: 'write', op: {kind: 'restore.finish-record', stateFile: s.stateFile}},
   ]

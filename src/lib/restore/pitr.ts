@@ -110,7 +110,7 @@ function refuseDataDir(state: SideState, opts: PitrOptions): void {
 type SideParts = {src: PitrSource; opts: PitrOptions; state: SideState; choice: SideChoice}
 
 /** The steps of a side restore, each one operation. */
-export function sideSteps({src, opts, state, choice}: SideParts): Step[] {
+function sideSteps({src, opts, state, choice}: SideParts): Step[] {
   const {manifest, chosen, id, dataDir} = choice
   const owner = opts.osUser
   const s3 = {endpoint: src.conn.endpoint, region: src.conn.region, forcePathStyle: src.conn.forcePathStyle}

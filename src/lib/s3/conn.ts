@@ -2,6 +2,13 @@
 import type {S3Conn} from '../clients/s3.js'
 import type {Environment} from '../config/schema.js'
 import {resolveSecret} from '../config/secrets.js'
+import {usageError} from '../errors.js'
+
+/** An environment's s3 section, or exit 2 saying it needs one. */
+export function s3Of(env: Environment, name: string): NonNullable<Environment['s3']> {
+  if (!env.s3) throw usageError('NO_S3', `environment ${name} has no s3 section`, ['Add s3: {endpoint, region, buckets} to its config.'])
+  return env.s3
+}
 
 export function s3Conn(s3: NonNullable<Environment['s3']>): S3Conn {
   return {
