@@ -7,7 +7,7 @@ import {deepMerge, workerSplit} from '../../src/lib/provision/inputs.js'
 import {instanceTypeProblem} from '../../src/lib/provision/instance-types.js'
 import {pointerToPath, strictify} from '../../src/lib/provision/json-schema.js'
 import {checkRules, quantity} from '../../src/lib/provision/rules.js'
-import {substitute} from '../../src/lib/provision/render.js'
+import {substitute} from '../../src/lib/template.js'
 
 describe('workerSplit', () => {
   it('keeps the On-Demand base and splits the rest by the Spot share', () => {

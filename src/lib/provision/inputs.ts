@@ -1,14 +1,12 @@
 // What `provision` renders from: the profile's defaults (templates/eksctl/profiles.yaml) with the
 // environment's own provision settings over them, checked as a whole. Problems name the path in
 // the config file (environments.<env>.provision...).
-import {readRequired} from '../clients/files.js'
-import {join} from 'node:path'
 import {z} from 'zod'
 import type {ResolvedEnvironment} from '../config/load.js'
 import {formatIssuePath} from '../config/load.js'
 import {usageError} from '../errors.js'
-import {templatesDir} from '../paths.js'
 import {instanceTypeProblem} from './instance-types.js'
+import {readYamlTemplate} from '../template.js'
 
 export const PROFILES = ['production', 'staging', 'development', 'lab'] as const
 export type Profile = (typeof PROFILES)[number]
@@ -68,9 +66,6 @@ export function deepMerge<T>(base: T, over: unknown): T {
   return out as T
 }
 
-export function readYamlTemplate<T>(...parts: string[]): Promise<T> {
-  return import('yaml').then(({parse}) => parse(readRequired(join(templatesDir(), ...parts))) as T)
-}
 
 /** The default profile: the environment's name when it is one, else lab. */
 export const defaultProfile = (envName: string): Profile => (PROFILES as readonly string[]).includes(envName) ? envName as Profile : 'lab'

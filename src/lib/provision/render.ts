@@ -7,7 +7,9 @@ import {readRequired} from '../clients/files.js'
 import type {WriteFiles} from '../plan/operations.js'
 import {failure, refusal} from '../errors.js'
 import {templatesDir} from '../paths.js'
-import {deepMerge, readYamlTemplate, workerSplit, type ProvisionInputs} from './inputs.js'
+import {deepMerge, workerSplit, type ProvisionInputs} from './inputs.js'
+import {readYamlTemplate, substitute} from '../template.js'
+
 
 export const CHART_DIR = () => join(templatesDir(), 'helm', 'llm-vault')
 export const FILES = {clusterConfig: 'clusterconfig.yaml', values: 'values.yaml', manifests: 'manifests.yaml', meta: 'render.json'} as const
@@ -25,28 +27,6 @@ export type Rendered = {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
-
-function lookup(obj: unknown, path: string): unknown {
-  let cur = obj
-  for (const k of path.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined
-  return cur
-}
-
-/** Replace every scalar "${a.b.c}" with that value of `data` (typed); a missing one is an error. */
-export function substitute(node: unknown, data: unknown, where = ''): unknown {
-  if (typeof node === 'string') {
-    const m = /^\$\{([A-Za-z0-9_.]+)\}$/.exec(node)
-    if (!m) return node
-    const v = lookup(data, m[1]!)
-    if (v === undefined) throw failure('TEMPLATE_FIELD', `template field \${${m[1]}} at ${where || '(top)'} has no value`)
-    return v
-  }
-  if (Array.isArray(node)) return node.map((x, i) => substitute(x, data, `${where}[${i}]`))
-  if (node && typeof node === 'object') {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v, data, where ? `${where}.${k}` : k)]))
-  }
-  return node
-}
 
 export async function renderClusterConfig(inputs: ProvisionInputs): Promise<Record<string, unknown>> {
   const template = await readYamlTemplate<Record<string, unknown>>('eksctl', 'clusterconfig.yaml')
