@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 import {usageError} from './errors.js'
 import {formatDuration, parseDuration, parseSize} from './units.js'
 
-type Common = {description: string}
+type Common = {description: string; helpGroup?: string}
 
 const bad = (flag: string, input: string, expected: string, example: string) =>
   usageError('BAD_FLAG_VALUE', `--${flag} ${JSON.stringify(input)}: expected ${expected}`, [`e.g. --${flag} ${example}`])
@@ -12,6 +12,7 @@ const bad = (flag: string, input: string, expected: string, example: string) =>
 /** A duration in seconds ("90s", "15m", "26h", "7d"), strictly positive unless `min` allows 0. */
 export const durationFlag = (o: Common & {default: string; min?: number; max?: number}) => Flags.custom<number>({
   description: o.description,
+  ...(o.helpGroup ? {helpGroup: o.helpGroup} : {}),
   multiple: false,
   helpValue: 'DURATION',
   default: parseDuration(o.default)!,
@@ -37,6 +38,7 @@ function parseInt_(o: IntOpts, name: string, input: string, example: number): nu
 /** A whole number in [min, max], with a default. */
 export const intFlag = (o: IntOpts & {default: number}) => Flags.custom<number>({
   description: o.description,
+  ...(o.helpGroup ? {helpGroup: o.helpGroup} : {}),
   multiple: false,
   helpValue: o.helpValue ?? 'N',
   default: o.default,
@@ -48,6 +50,7 @@ export const intFlag = (o: IntOpts & {default: number}) => Flags.custom<number>(
 /** A whole number in [min, max], or nothing. */
 export const optionalIntFlag = (o: IntOpts) => Flags.custom<number>({
   description: o.description,
+  ...(o.helpGroup ? {helpGroup: o.helpGroup} : {}),
   multiple: false,
   helpValue: o.helpValue ?? 'N',
   async parse(input, _ctx, opts) {
@@ -61,6 +64,7 @@ export const portFlag = (o: Common) => optionalIntFlag({...o, min: 1, max: 65_53
 /** A size in bytes ("16MiB", "1GB", "512"). */
 export const sizeFlag = (o: Common & {default?: string}) => Flags.custom<number>({
   description: o.description,
+  ...(o.helpGroup ? {helpGroup: o.helpGroup} : {}),
   multiple: false,
   helpValue: 'SIZE',
   ...(o.default === undefined ? {} : {default: async () => parseSize(o.default!)!}),
@@ -82,6 +86,7 @@ export function parseInstant(flag: string, input: string): Date {
 
 export const instantFlag = (o: Common) => Flags.custom<Date>({
   description: o.description,
+  ...(o.helpGroup ? {helpGroup: o.helpGroup} : {}),
   multiple: false,
   helpValue: 'TIME',
   async parse(input, _ctx, opts) {

@@ -3,12 +3,20 @@
 // model of the state at T), including the listing-page cases s3-pit-restore gets wrong.
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {
-  CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand,
-  PutObjectCommand, type S3Client,
+  CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, GetObjectLegalHoldCommand, GetObjectTaggingCommand, PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand,
+  PutObjectCommand, PutObjectLegalHoldCommand, PutObjectLockConfigurationCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
-import type {RestoreS3Result} from '../../src/commands/restore/s3.js'
+import type {RestoreS3JobResult, RestoreS3Result} from '../../src/commands/restore/s3.js'
+import {runOperation} from '../../src/lib/clients/operations.js'
+import {parseConfig} from '../../src/lib/config/load.js'
+import type {Operation} from '../../src/lib/plan/operations.js'
+import {k8sSchemaFile, k8sValidator} from '../../src/lib/provision/k8s-schema.js'
+import {vaultctl} from '../helpers/cli.js'
 import type {S3HistoryResult} from '../../src/commands/s3/history.js'
 import {s3Client} from '../../src/lib/clients/s3.js'
 import {listVersions} from '../../src/lib/clients/s3-versions.js'
@@ -244,5 +252,104 @@ describe.each([
     expect((await cli(['restore', 's3', '--bucket', lc, '--to', old, '--dry-run', '--force'])).code).toBe(0)
     const bad = await cli(['restore', 's3', '--bucket', lc, '--to', 'yesterday'])
     expect(bad.code).toBe(2)
+  })
+
+  it('Object Lock: held versions keep their hold when copied into a locked bucket; refused into one without, over held current versions, and into default COMPLIANCE retention', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
+    const id = `${server}-${Date.now().toString(36)}`
+    const locked = async (b: string) => c.send(new CreateBucketCommand({Bucket: b, ObjectLockEnabledForBucket: true}))
+    const [src, plain, safe, compliance] = [`rs3-lock-${id}`, `rs3-nolock-${id}`, `rs3-lock2-${id}`, `rs3-cmpl-${id}`]
+    await locked(src)
+    await locked(safe)
+    await locked(compliance)
+    await c.send(new PutObjectLockConfigurationCommand({Bucket: compliance, ObjectLockConfiguration: {ObjectLockEnabled: 'Enabled', Rule: {DefaultRetention: {Mode: 'COMPLIANCE', Days: 1}}}}))
+    await c.send(new CreateBucketCommand({Bucket: plain}))
+    await c.send(new PutBucketVersioningCommand({Bucket: plain, VersioningConfiguration: {Status: 'Enabled'}}))
+    const md5 = (body: string) => createHash('md5').update(body).digest('base64')
+    await c.send(new PutObjectCommand({Bucket: src, Key: 'held', Body: 'held-1', ContentMD5: md5('held-1')}))
+    const v1 = (await listVersions(c, src, 'held'))[0]!.versionId
+    await c.send(new PutObjectLegalHoldCommand({Bucket: src, Key: 'held', VersionId: v1, LegalHold: {Status: 'ON'}}))
+    await sleep(1200)
+    const t = new Date()
+    await sleep(1200)
+    await c.send(new PutObjectCommand({Bucket: src, Key: 'held', Body: 'held-2', ContentMD5: md5('held-2')}))
+    const to = (b: string, more: string[] = []) => cli(['restore', 's3', '--bucket', src, '--to', t.toISOString(), '--to-bucket', b, '--yes', ...more])
+
+    const lost = await to(plain)
+    expect(lost.code, lost.stderr).toBe(3)
+    expect(lost.stdout).toMatch(/S3_OBJECT_LOCK.*under legal hold or retention.*has no Object Lock.*--accept-object-lock/s)
+    const cmpl = await to(compliance)
+    expect(cmpl.code).toBe(3)
+    expect(cmpl.stdout).toMatch(/S3_OBJECT_LOCK.*COMPLIANCE mode for 1 day/s)
+
+    const kept = await to(safe)
+    expect(kept.code, kept.stdout + kept.stderr).toBe(0)
+    expect(kept.json<RestoreS3Result>().actions).toEqual([{kind: 'copy', key: 'held', toKey: 'held', versionId: v1, size: 6, lock: {legalHold: true}}])
+    const copy = (await listVersions(c, safe, 'held')).find((v) => v.isLatest)!
+    expect((await c.send(new GetObjectLegalHoldCommand({Bucket: safe, Key: 'held', VersionId: copy.versionId}))).LegalHold?.Status).toBe('ON')
+
+    // in place: the current version is held too, so the restore would supersede it
+    const v2 = (await listVersions(c, src, 'held')).find((v) => v.isLatest)!.versionId
+    await c.send(new PutObjectLegalHoldCommand({Bucket: src, Key: 'held', VersionId: v2, LegalHold: {Status: 'ON'}}))
+    const inPlace = await cli(['restore', 's3', '--bucket', src, '--to', t.toISOString(), '--yes'])
+    expect(inPlace.code).toBe(3)
+    expect(inPlace.stdout).toMatch(/S3_OBJECT_LOCK.*1 key\(s\) to change have a current version under legal hold/s)
+    const forced = await cli(['restore', 's3', '--bucket', src, '--to', t.toISOString(), '--yes', '--accept-object-lock'])
+    expect(forced.code, forced.stderr).toBe(0)
+    expect((await read('held', src))?.body).toBe('held-1')
+  })
+
+  it('--engine s3-batch: refused where there is no S3 Control API; its manifest holds exactly the copies (bucket, URL-encoded key, version)', async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
+    const batch = ['--engine', 's3-batch', '--account-id', '123456789012', '--batch-role', 'arn:aws:iam::123456789012:role/vault-s3-batch']
+    const X = `${P.slice(0, -1)}-batch/`
+    const refused = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--to-bucket', 'vault-backups', ...batch, '--dry-run'])
+    expect(refused.code).toBe(3)
+    expect(refused.stdout).toContain('S3_BATCH_UNAVAILABLE')
+    expect((await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--to-prefix', X, ...batch, '--s3-control-endpoint', 'https://s3-control.example', '--dry-run'])).code).toBe(2)
+    const dry = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--to-bucket', 'vault-backups', ...batch, '--s3-control-endpoint', 'https://s3-control.example', '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    const plan = dry.json<RestoreS3Result>().plan
+    expect(plan.steps.map((x) => x.op?.kind)).toEqual(['s3.put-batch-manifest', 's3.batch-copy'])
+    const manifestOp = plan.steps[0]!.op as Extract<Operation, {kind: 's3.put-batch-manifest'}>
+    const jobOp = plan.steps[1]!.op as Extract<Operation, {kind: 's3.batch-copy'}>
+    expect(plan.steps[1]!.manual).toMatch(/s3control create-job --account-id 123456789012 .*"S3PutObjectCopy":\{"TargetResource":"arn:aws:s3:::vault-backups","MetadataDirective":"COPY"\}/s)
+    // The manifest, written to the lab's S3 by the step's own executor, read back
+    const s3 = {accessKeyId: labSecret('s3-access-key', dir), secretAccessKey: labSecret('s3-secret-key', dir)}
+    await runOperation(manifestOp, {signal: new AbortController().signal, note: () => undefined, state: {}, secrets: {s3}})
+    const got = await (await c.send(new GetObjectCommand({Bucket: manifestOp.bucket, Key: manifestOp.key}))).Body!.transformToString()
+    expect(jobOp.job.manifest).toEqual({bucket: manifestOp.bucket, key: manifestOp.key})
+    // independently: each key present at T (per the test's record) with the version current at T
+    const wanted: string[] = []
+    for (const [key, content] of modelAt(T)) {
+      if (content === null) continue
+      const v = (await listVersions(c, B, key)).filter((x) => x.key === key && !x.deleteMarker && new Date(x.lastModified) <= T)
+      wanted.push(`${B},${encodeURIComponent(key)},${v.sort((a, b) => b.lastModified.localeCompare(a.lastModified))[0]!.versionId}`)
+    }
+    expect(got.trim().split('\n').sort()).toEqual(wanted.sort())
+  })
+
+  it("--engine k8s-job renders a ConfigMap and an Indexed Job valid against the Kubernetes schema; its pods' commands, run here, give the single-process result", async (ctx) => {
+    if (!dir) return ctx.skip(`${server} lab not started: VAULTCTL_TEST_SKIP_MOTO=1 was set`)
+    const validator = await k8sValidator()
+    if (!validator) return ctx.skip(`no Kubernetes API schema at ${k8sSchemaFile()}: vaultctl lab install --tools k8s-schema`)
+    const X = `${P.slice(0, -1)}-job/`
+    const r = await cli(['restore', 's3', '--prefix', P, '--to', T.toISOString(), '--to-prefix', X, '--engine', 'k8s-job', '--shards', '3', '--credentials-secret', 'vault-s3-keys',
+      '--multipart-threshold', '6MiB', '--part-size', '5MiB'])
+    expect(r.code, r.stderr).toBe(0)
+    const job = r.json<RestoreS3JobResult>()
+    expect(job.objects.map((o) => validator.validate(o)).map((v) => [v.kind, v.status, v.problems])).toEqual([['ConfigMap', 'valid', []], ['Job', 'valid', []]])
+    const spec = (job.objects[1] as {spec: {completionMode: string; completions: number; template: {spec: {containers: {args: string[]}[]}}}}).spec
+    expect([spec.completionMode, spec.completions]).toEqual(['Indexed', 3])
+    const config = (job.objects[0] as {data: Record<string, string>}).data['vaultctl.yaml']!
+    parseConfig(config, 'the ConfigMap')
+    // Each pod, as Kubernetes would start it: its args with $(JOB_COMPLETION_INDEX) expanded, its config, its credentials
+    const cfgDir = mkdtempSync(join(tmpdir(), 'vaultctl-job-'))
+    writeFileSync(join(cfgDir, 'vaultctl.yaml'), config)
+    const env = {VAULTCTL_CONFIG: join(cfgDir, 'vaultctl.yaml'), VAULTCTL_LAB_DIR: undefined, VAULTCTL_ENV: undefined, AWS_ACCESS_KEY_ID: labSecret('s3-access-key', dir), AWS_SECRET_ACCESS_KEY: labSecret('s3-secret-key', dir),
+      HOME: cfgDir, XDG_STATE_HOME: cfgDir}
+    const pods = await Promise.all([0, 1, 2].map((i) => vaultctl(spec.template.spec.containers[0]!.args.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', String(i))), {env})))
+    expect(pods.map((p) => [p.code, p.stderr.slice(-300)])).toEqual([[0, ''], [0, ''], [0, '']])
+    await expectStateAt(T, X)
   })
 })

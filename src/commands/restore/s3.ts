@@ -1,15 +1,23 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {usageError} from '../../lib/errors.js'
-import {instantFlag, intFlag, sizeFlag} from '../../lib/flags.js'
+import {durationFlag, instantFlag, intFlag, sizeFlag} from '../../lib/flags.js'
 import type {OperationResult} from '../../lib/plan/operations.js'
 import {stepResult} from '../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
 import {s3Conn, s3Of} from '../../lib/s3/conn.js'
-import {observeS3Restore, planS3Restore, type S3RestoreCounts, type S3RestoreOptions} from '../../lib/s3/restore.js'
+import {renderRestoreJob} from '../../lib/s3/k8s-job.js'
+import {observeS3Restore, planS3Restore, type BatchEngine, type S3RestoreCounts, type S3RestoreOptions} from '../../lib/s3/restore.js'
 import type {KeyAction, RestoreMode} from '../../lib/s3/versions.js'
 
+/** What `restore s3` prints with --json: the restore (local or s3-batch), or the rendered Job. */
+export type RestoreS3Output = RestoreS3Result | RestoreS3JobResult
+
+/** --engine k8s-job: the rendered objects (the pods do the listing and the copies). */
+export type RestoreS3JobResult = {engine: 'k8s-job'; shards: number; name: string; namespace: string; objects: Record<string, unknown>[]; yaml: string}
+
 export type RestoreS3Result = {
+  engine: 'local' | 's3-batch'
   dryRun: boolean
   bucket: string
   prefix: string
@@ -19,6 +27,7 @@ export type RestoreS3Result = {
   actions: KeyAction[]
   plan: PlanData
   outcome?: OperationResult['s3.apply-versions']
+  batch?: OperationResult['s3.batch-copy'][]
   execution?: ExecutionResult
 }
 
@@ -46,9 +55,22 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
     'multipart-threshold': sizeFlag({description: 'copy objects larger than this in parts (UploadPartCopy); S3 requires it above 5 GiB', default: '5GiB'}),
     'part-size': sizeFlag({description: 'part size of multipart copies', default: '512MiB'}),
     force: Flags.boolean({description: 'restore to a time older than the bucket\'s lifecycle rules guarantee'}),
+    'accept-object-lock': Flags.boolean({description: 'go on despite Object Lock: copies locked by the target\'s default COMPLIANCE retention, locks not carried into a bucket without Object Lock, held current versions superseded'}),
+    engine: Flags.string({description: 'who copies: this process; S3 Batch Operations (AWS: a manifest and an S3PutObjectCopy job); or a Kubernetes Indexed Job of --shards pods, each running --shard I/N (rendered as YAML)',
+      options: ['local', 's3-batch', 'k8s-job'], default: 'local', exclusive: ['shard']}),
+    'account-id': Flags.string({description: 's3-batch: the AWS account the job runs in (12 digits)', helpGroup: 'S3-BATCH'}),
+    'batch-role': Flags.string({description: 's3-batch: the IAM role S3 Batch Operations assumes (arn:aws:iam::ACCOUNT:role/NAME)', helpGroup: 'S3-BATCH'}),
+    'report-bucket': Flags.string({description: 's3-batch: the bucket for the manifest and the completion report (default: the environment\'s backups bucket)', helpGroup: 'S3-BATCH'}),
+    's3-control-endpoint': Flags.string({description: 's3-batch: the S3 Control endpoint, e.g. a VPC endpoint (default: AWS\'s for the region; the account id is prefixed to its host)', helpGroup: 'S3-BATCH'}),
+    'batch-timeout': durationFlag({description: 's3-batch: how long to wait for the job (it goes on without vaultctl after that)', default: '24h', helpGroup: 'S3-BATCH'}),
+    shards: intFlag({description: 'k8s-job: the number of pods (hash partitions of the keys)', default: 8, min: 1, max: 10_000, helpGroup: 'K8S-JOB'}),
+    image: Flags.string({description: 'k8s-job: the vaultctl container image (default: ghcr.io/llm-data-vault/vaultctl:VERSION)', helpGroup: 'K8S-JOB'}),
+    'service-account': Flags.string({description: 'k8s-job: the pods\' service account (its AWS role, IRSA, reaches the buckets)', default: 'vaultctl', helpGroup: 'K8S-JOB'}),
+    'credentials-secret': Flags.string({description: 'k8s-job: a Secret with access-key-id and secret-access-key, when the pods have no AWS identity of their own', helpGroup: 'K8S-JOB'}),
+    deadline: durationFlag({description: 'k8s-job: the Job\'s activeDeadlineSeconds', default: '12h', helpGroup: 'K8S-JOB'}),
   }
 
-  async run(): Promise<RestoreS3Result> {
+  async run(): Promise<RestoreS3Output> {
     const r = this.environment()
     const f = this.flags
     const s3 = s3Of(r.env, r.name)
@@ -59,13 +81,43 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
     const bucket = f.bucket ?? s3.buckets.data
     const o: S3RestoreOptions = {bucket, prefix: f.key ?? f.prefix ?? '', ...(f.key ? {key: f.key} : {}), mode,
       ...(f['from-bucket'] ? {fromBucket: f['from-bucket']} : {}), ...(f['to-bucket'] ? {toBucket: f['to-bucket']} : {}), ...(f['to-prefix'] !== undefined ? {toPrefix: f['to-prefix']} : {}),
-      ...(shard ? {shard: {index: Number(shard[1]), count: Number(shard[2])}} : {}), concurrency: f.concurrency, multipartThreshold: f['multipart-threshold']!, partSize: f['part-size']!, force: f.force}
+      ...(shard ? {shard: {index: Number(shard[1]), count: Number(shard[2])}} : {}), concurrency: f.concurrency, multipartThreshold: f['multipart-threshold']!, partSize: f['part-size']!, force: f.force, acceptLock: f['accept-object-lock']}
+    if (f.engine === 'k8s-job') return this.renderJob(o, r)
+    if (f.engine === 's3-batch') o.engine = this.batchEngine(s3.buckets.backups)
     const conn = s3Conn(s3)
     const {plan, actions, counts} = planS3Restore({name: r.name, protected: r.env.protected}, conn, o, await observeS3Restore(conn, o))
     const result = await this.runPlan(plan, {secrets: {s3: {accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey}}})
-    const outcome = result.dryRun ? undefined : stepResult<OperationResult['s3.apply-versions']>(result.execution, 'apply-versions')
-    if (!result.dryRun) this.out(`${outcome ? `${outcome.copied} copied, ${outcome.deleted} deleted in ${outcome.seconds.toFixed(1)} s` : 'nothing to do'}; ${counts.unchanged} key(s) already as wanted`)
-    return {dryRun: result.dryRun, bucket: o.fromBucket ?? bucket, prefix: o.prefix, toBucket: o.toBucket ?? bucket, toPrefix: o.toPrefix ?? o.prefix, counts, actions, plan: result.plan,
+    const outcome = result.dryRun ? undefined : stepResult<OperationResult['s3.apply-versions']>(result.execution, o.engine ? 'delete-markers' : 'apply-versions')
+    const batch = result.dryRun || !o.engine ? [] : plan.steps.filter((s) => s.id.startsWith('batch-copy')).flatMap((s) => stepResult<OperationResult['s3.batch-copy']>(result.execution, s.id) ?? [])
+    if (!result.dryRun) {
+      for (const b of batch) this.out(`S3 Batch Operations job ${b.jobId}: ${b.status}, ${b.succeeded} copied, ${b.failed} failed in ${b.seconds.toFixed(0)} s`)
+      this.out(`${outcome ? `${outcome.copied} copied, ${outcome.deleted} deleted in ${outcome.seconds.toFixed(1)} s` : batch.length ? '' : 'nothing to do'}; ${counts.unchanged} key(s) already as wanted`)
+    }
+    return {engine: o.engine ? 's3-batch' : 'local', dryRun: result.dryRun, ...(batch.length ? {batch} : {}), bucket: o.fromBucket ?? bucket, prefix: o.prefix, toBucket: o.toBucket ?? bucket, toPrefix: o.toPrefix ?? o.prefix, counts, actions, plan: result.plan,
       ...(outcome ? {outcome} : {}), ...(result.dryRun ? {} : {execution: result.execution})}
+  }
+
+  private batchEngine(backups: string): BatchEngine {
+    const f = this.flags
+    const account = f['account-id']
+    const role = f['batch-role']
+    if (!account || !/^\d{12}$/.test(account)) throw usageError('BAD_FLAG_VALUE', `--engine s3-batch needs --account-id: the 12-digit AWS account${account ? ` (got ${JSON.stringify(account)})` : ''}`, ['e.g. --account-id 123456789012'])
+    if (!role || !/^arn:aws[\w-]*:iam::\d{12}:role\/.+$/.test(role)) throw usageError('BAD_FLAG_VALUE', `--engine s3-batch needs --batch-role: the ARN of the role S3 Batch Operations assumes${role ? ` (got ${JSON.stringify(role)})` : ''}`, ['e.g. --batch-role arn:aws:iam::123456789012:role/vault-s3-batch'])
+    const endpoint = f['s3-control-endpoint']
+    if (endpoint !== undefined && !/^https?:\/\/\S+$/.test(endpoint)) throw usageError('BAD_FLAG_VALUE', `--s3-control-endpoint ${JSON.stringify(endpoint)}: expected an http(s) URL`)
+    return {kind: 's3-batch', accountId: account, roleArn: role, reportBucket: f['report-bucket'] ?? backups, ...(endpoint ? {controlEndpoint: endpoint} : {}), pollSeconds: 10, timeoutSeconds: f['batch-timeout']}
+  }
+
+  /** --engine k8s-job: the ConfigMap and Indexed Job, printed as YAML (apply them with kubectl). */
+  private async renderJob(o: S3RestoreOptions, r: {name: string; env: Parameters<typeof renderRestoreJob>[1]['env']}): Promise<RestoreS3JobResult> {
+    const f = this.flags
+    const {stringify} = await import('yaml')
+    const objects = await renderRestoreJob(o, {envName: r.name, env: r.env, shards: f.shards, image: f.image ?? `ghcr.io/llm-data-vault/vaultctl:${this.config.version}`,
+      serviceAccount: f['service-account'], ...(f['credentials-secret'] ? {credentialsSecret: f['credentials-secret']} : {}), deadlineSeconds: f.deadline})
+    const yaml = objects.map((x) => stringify(x, {aliasDuplicateObjects: false, blockQuote: 'literal'})).join('---\n')
+    const meta = objects[1]!.metadata as {name: string; namespace: string}
+    if (!this.jsonEnabled()) this.log(yaml)
+    this.note(`# ${f.shards} pods, each: vaultctl ${(((objects[1] as {spec: {template: {spec: {containers: {args: string[]}[]}}}}).spec.template.spec.containers[0]!.args)).join(' ')}\n# Apply: kubectl apply -f FILE; watch: kubectl -n ${meta.namespace} get job ${meta.name} -w`)
+    return {engine: 'k8s-job', shards: f.shards, name: meta.name, namespace: meta.namespace, objects, yaml}
   }
 }

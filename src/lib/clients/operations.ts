@@ -250,9 +250,9 @@ async function helmStatus(op: Extract<Operation, {kind: 'helm.expect-status'}>):
 
 export async function runOperation(op: Operation, ctx: OperationContext): Promise<OperationResult[Operation['kind']]> {
   switch (op.kind) {
-    case 's3.apply-versions': {
-      const {applyVersions} = await import('./s3-ops.js')
-      return applyVersions(op, ctx)
+    case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy': {
+      const {runS3Operation} = await import('./s3-ops.js')
+      return runS3Operation(op, ctx)
     }
     case 'program.run': case 'lab.prepare': case 'daemon.start': case 'patroni.await-healthy': case 'patroni.archive-command': case 'redis.form-cluster':
     case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write': {

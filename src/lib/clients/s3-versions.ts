@@ -2,7 +2,7 @@
 // rules, server-side copies of one version (CopyObject, or UploadPartCopy above the multipart
 // threshold), delete markers. Works against AWS, MinIO and moto.
 import type {S3Client} from '@aws-sdk/client-s3'
-import {copySourceOf as copySource, type LifecycleRule, type VersionEntry} from '../s3/versions.js'
+import {copySourceOf as copySource, type BucketLock, type LifecycleRule, type VersionEntry, type VersionLock} from '../s3/versions.js'
 
 /**
  * The pages of ListObjectVersions. The SDK generates no paginator for it (its continuation is two
@@ -86,7 +86,48 @@ export async function lifecycleRules(client: S3Client, bucket: string): Promise<
 }
 
 
-export type CopyVersion = {fromBucket: string; key: string; versionId: string; toBucket: string; toKey: string; size: number; storageClass?: string; multipartThreshold: number; partSize: number}
+/** A bucket's Object Lock configuration (disabled when it has none). */
+export async function bucketLock(client: S3Client, bucket: string): Promise<BucketLock> {
+  const {GetObjectLockConfigurationCommand} = await import('@aws-sdk/client-s3')
+  try {
+    const r = await client.send(new GetObjectLockConfigurationCommand({Bucket: bucket}))
+    const c = r.ObjectLockConfiguration
+    const d = c?.Rule?.DefaultRetention
+    return {enabled: c?.ObjectLockEnabled === 'Enabled', ...(d?.Mode ? {defaultRetention: {mode: d.Mode, days: d.Days ?? (d.Years ?? 0) * 365}} : {})}
+  } catch (error) {
+    const e = error as {name?: string; $metadata?: {httpStatusCode?: number}}
+    if (/ObjectLockConfigurationNotFound|NoSuchObjectLockConfiguration/.test(e.name ?? '') || e.$metadata?.httpStatusCode === 404) return {enabled: false}
+    throw error
+  }
+}
+
+/** One version's legal hold and retention (undefined: neither). */
+export async function versionLock(client: S3Client, bucket: string, key: string, versionId: string): Promise<VersionLock | undefined> {
+  const {HeadObjectCommand} = await import('@aws-sdk/client-s3')
+  const h = await client.send(new HeadObjectCommand({Bucket: bucket, Key: key, VersionId: versionId}))
+  const l: VersionLock = {...(h.ObjectLockLegalHoldStatus === 'ON' ? {legalHold: true} : {}),
+    ...(h.ObjectLockMode && h.ObjectLockRetainUntilDate ? {mode: h.ObjectLockMode, until: h.ObjectLockRetainUntilDate.toISOString()} : {})}
+  return Object.keys(l).length ? l : undefined
+}
+
+/** The lock headers of a copy that keeps its source's locks. */
+const lockHeaders = (l?: VersionLock) => ({...(l?.legalHold ? {ObjectLockLegalHoldStatus: 'ON' as const} : {}),
+  ...(l?.mode && l.until ? {ObjectLockMode: l.mode, ObjectLockRetainUntilDate: new Date(l.until)} : {})})
+
+/**
+ * A write that sets Object Lock must carry Content-MD5 or a checksum (S3's rule for uploads; moto
+ * applies it to copies as well): a copy's body is empty, and the MD5 of nothing satisfies it on
+ * every server.
+ */
+function withEmptyBodyMd5(cmd: {middlewareStack: {add: (mw: never, o: {step: 'build'; name: string}) => void}}): void {
+  const mw = (next: (a: {request: {headers: Record<string, string>}}) => Promise<unknown>) => (args: {request: {headers: Record<string, string>}}) => {
+    args.request.headers['content-md5'] = '1B2M2Y8AsgTpgAmY3PhCJg=='
+    return next(args)
+  }
+  cmd.middlewareStack.add(mw as never, {step: 'build', name: 'vaultctlObjectLockMd5'})
+}
+
+export type CopyVersion = {fromBucket: string; key: string; versionId: string; toBucket: string; toKey: string; size: number; storageClass?: string; multipartThreshold: number; partSize: number; lock?: VersionLock}
 
 /**
  * Make `versionId` the current content of toBucket/toKey, server-side. Metadata, content type and
@@ -97,8 +138,10 @@ export async function copyVersion(client: S3Client, c: CopyVersion, signal?: Abo
   const s3 = await import('@aws-sdk/client-s3')
   const source = copySource(c.fromBucket, c.key, c.versionId)
   if (c.size <= c.multipartThreshold) {
-    await client.send(new s3.CopyObjectCommand({Bucket: c.toBucket, Key: c.toKey, CopySource: source, MetadataDirective: 'COPY', TaggingDirective: 'COPY',
-      ...(c.storageClass ? {StorageClass: c.storageClass as never} : {})}), {abortSignal: signal})
+    const cmd = new s3.CopyObjectCommand({Bucket: c.toBucket, Key: c.toKey, CopySource: source, MetadataDirective: 'COPY', TaggingDirective: 'COPY',
+      ...(c.storageClass ? {StorageClass: c.storageClass as never} : {}), ...lockHeaders(c.lock)})
+    if (c.lock) withEmptyBodyMd5(cmd)
+    await client.send(cmd, {abortSignal: signal})
     return
   }
   const head = await client.send(new s3.HeadObjectCommand({Bucket: c.fromBucket, Key: c.key, VersionId: c.versionId}))
@@ -108,7 +151,7 @@ export async function copyVersion(client: S3Client, c: CopyVersion, signal?: Abo
     ...(head.ContentType ? {ContentType: head.ContentType} : {}), ...(head.ContentEncoding ? {ContentEncoding: head.ContentEncoding} : {}),
     ...(head.ContentDisposition ? {ContentDisposition: head.ContentDisposition} : {}), ...(head.CacheControl ? {CacheControl: head.CacheControl} : {}),
     ...(head.ServerSideEncryption ? {ServerSideEncryption: head.ServerSideEncryption} : {}), ...(head.SSEKMSKeyId ? {SSEKMSKeyId: head.SSEKMSKeyId} : {}),
-    ...(c.storageClass ? {StorageClass: c.storageClass as never} : {}), ...(tagging ? {Tagging: tagging} : {})}), {abortSignal: signal})
+    ...(c.storageClass ? {StorageClass: c.storageClass as never} : {}), ...(tagging ? {Tagging: tagging} : {}), ...lockHeaders(c.lock)}), {abortSignal: signal})
   try {
     const parts: {ETag: string; PartNumber: number}[] = []
     for (let start = 0, n = 1; start < c.size; start += c.partSize, n++) {

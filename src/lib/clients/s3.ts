@@ -37,14 +37,14 @@ export async function ensureVersionedBucket(client: S3Client, bucket: string, re
   await client.send(new PutBucketVersioningCommand({Bucket: bucket, VersioningConfiguration: {Status: 'Enabled'}}))
 }
 
-export type ObjectHead = {size: number; metadata: Record<string, string>; lastModified?: Date}
+export type ObjectHead = {size: number; metadata: Record<string, string>; lastModified?: Date; etag?: string}
 
 /** HEAD an object; undefined when it does not exist. */
 export async function headObject(client: S3Client, bucket: string, key: string): Promise<ObjectHead | undefined> {
   const {HeadObjectCommand} = await import('@aws-sdk/client-s3')
   try {
     const r = await client.send(new HeadObjectCommand({Bucket: bucket, Key: key}))
-    return {size: r.ContentLength ?? 0, metadata: r.Metadata ?? {}, lastModified: r.LastModified}
+    return {size: r.ContentLength ?? 0, metadata: r.Metadata ?? {}, lastModified: r.LastModified, ...(r.ETag ? {etag: r.ETag} : {})}
   } catch (error) {
     const e = error as {name?: string; $metadata?: {httpStatusCode?: number}}
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined

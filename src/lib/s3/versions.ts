@@ -58,8 +58,16 @@ export const currentOf = (h: KeyHistory): VersionEntry | undefined => h.entries.
 /** Storage classes whose versions cannot be copied until they are restored from the archive. */
 export const ARCHIVED = new Set(['GLACIER', 'DEEP_ARCHIVE'])
 
+/** A bucket's Object Lock: enabled, and the retention every new version gets by default. */
+export type BucketLock = {enabled: boolean; defaultRetention?: {mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number}}
+
+/** One version's locks (HeadObject): a legal hold, a retention until a time. */
+export type VersionLock = {legalHold?: boolean; mode?: 'GOVERNANCE' | 'COMPLIANCE'; until?: string}
+
+export const isLocked = (l: VersionLock | undefined, now: Date) => Boolean(l && (l.legalHold || (l.mode && l.until && new Date(l.until) > now)))
+
 export type KeyAction =
-  | {kind: 'copy'; key: string; toKey: string; versionId: string; size: number; storageClass?: string}
+  | {kind: 'copy'; key: string; toKey: string; versionId: string; size: number; storageClass?: string; lock?: VersionLock}
   | {kind: 'delete'; key: string; toKey: string}
   | {kind: 'unchanged'; key: string; toKey: string; why: string}
 
