@@ -46,8 +46,16 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
   return reqs
 }
 
-/** Tools that are not lab services: helm (provision) and the Kubernetes API schema (provision validate). */
-export const TOOLS = ['helm', 'k8s-schema', 'eksctl'] as const
+/** The peers the S3 restore benchmark runs vaultctl against (bench/s3-restore.mjs). */
+export const MC_MODULE = 'github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9'
+export const mcCacheBin = () => join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? homedir(), '.cache'), 'vaultctl', 'mc', 'bin')
+export const S3_PIT_RESTORE = 's3-pit-restore==0.9'
+
+/**
+ * Tools that are not lab services: helm (provision), the Kubernetes API schema (provision
+ * validate), eksctl; mc and s3-pit-restore (the S3 restore benchmark's peers).
+ */
+export const TOOLS = ['helm', 'k8s-schema', 'eksctl', 'mc', 's3-pit-restore'] as const
 export type Tool = (typeof TOOLS)[number]
 
 export type SchemaSource = {name: string; module: string; files: string[]; dest: string}
@@ -57,6 +65,8 @@ export function toolRequirements(tools: readonly Tool[], where: {helmBin: string
   // eksctl's go.mod has replace directives, so `go install pkg@version` refuses it: build in a copy of the module.
   if (tools.includes('eksctl')) reqs.push({binary: 'eksctl', path: which('eksctl', [where.eksctl.bin]), install: {kind: 'gomod-build', module: where.eksctl.module, pkg: './cmd/eksctl', src: where.eksctl.src, bin: where.eksctl.bin}, neededFor: 'provision (eksctl)'})
   if (tools.includes('helm')) reqs.push({binary: 'helm', path: which('helm', [where.helmBin]), install: {kind: 'go', module: where.helmModule, gobin: where.helmBin}, neededFor: 'provision (Helm)'})
+  if (tools.includes('mc')) reqs.push({binary: 'mc', path: which('mc', [mcCacheBin()]), install: {kind: 'go', module: MC_MODULE, gobin: mcCacheBin()}, neededFor: 'bench: mc cp --rewind'})
+  if (tools.includes('s3-pit-restore')) reqs.push({binary: 's3-pit-restore', path: binaryPath('s3-pit-restore'), install: {kind: 'pip', packages: [S3_PIT_RESTORE]}, neededFor: 'bench: s3-pit-restore'})
   if (tools.includes('k8s-schema')) {
     for (const src of where.schemas) {
       const have = src.files.every((f) => pathExists(join(src.dest, f.split('/').at(-1)!)))
@@ -74,7 +84,7 @@ export function binaryPath(binary: string): string | undefined {
   if (binary === 'minio') return which(binary, [minioCacheBin()])
   if (binary === 'postgres' || binary.startsWith('pg_')) return which(binary, [PG_BIN_DIR])
   const found = which(binary)
-  if (found || binary !== 'moto_server') return found
+  if (found || (binary !== 'moto_server' && binary !== 's3-pit-restore')) return found
   return which(binary, pipScriptDirs())
 }
 
