@@ -21,6 +21,18 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        test: {
+          // Its own lab (S3 + Kubernetes: the real control plane and kwok), so that the other
+          // projects do not wait for a Kubernetes they do not use.
+          name: 'kubernetes',
+          include: ['test/kubernetes/**/*.test.ts'],
+          globalSetup: ['test/kubernetes/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 })

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, type PlanRunResult} from '../../base-command.js'
-import {LAB_COMPONENTS, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
+import {LAB_COMPONENTS, OPTIONAL_COMPONENTS, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
 import {installSteps, missingBinaries} from '../../lib/lab/plan.js'
 import {TOOLS, toolRequirements, type Tool} from '../../lib/lab/binaries.js'
 import {HELM_MODULE, helmCacheBin} from '../../lib/clients/helm.js'
@@ -17,11 +17,12 @@ export default class LabInstall extends BaseCommand<typeof LabInstall> {
   static override flags = {
     s3: Flags.string({description: 'S3 servers to install', options: ['moto', 'minio'], multiple: true, delimiter: ',', default: ['moto']}),
     only: Flags.string({description: 'only for these components', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
+    with: Flags.string({description: 'also for these: kubernetes (etcd 3.6 ~2 min, kube-apiserver/controller-manager/scheduler ~8 min, kwok ~3 min on 2 cores, the first time)', options: [...OPTIONAL_COMPONENTS], multiple: true, delimiter: ','}),
     tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema and the CRDs the chart uses, from their Go modules), eksctl (built from its Go module, ~8 min), mc and s3-pit-restore (the peers of bench/s3-restore.mjs)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
   }
 
   async run(): Promise<LabInstallResult> {
-    const components = (this.flags.only ?? [...LAB_COMPONENTS]) as LabComponent[]
+    const components = [...(this.flags.only ?? LAB_COMPONENTS), ...(this.flags.with ?? [])] as LabComponent[]
     const missing = [...missingBinaries(components, this.flags.s3 as S3Server[]),
       ...toolRequirements(this.flags.tools as Tool[], {helmBin: helmCacheBin(), helmModule: HELM_MODULE, schemas: schemaSources(),
         eksctl: {module: EKSCTL_MODULE, bin: eksctlCacheBin(), src: toolsCacheDir('eksctl', 'src')}}).filter((r) => !r.path)]

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../base-command.js'
 import {optionalIntFlag} from '../../lib/flags.js'
 import {failure} from '../../lib/errors.js'
 import {labDirFlag} from '../../lib/lab/flags.js'
-import {LAB_COMPONENTS, newLayout, parsePortOverrides, readLayout, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
+import {LAB_COMPONENTS, OPTIONAL_COMPONENTS, newLayout, parsePortOverrides, readLayout, validatePorts, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
 import {planLabUp} from '../../lib/lab/plan.js'
 import {labSummary, type LabUpResult} from '../../lib/lab/summary.js'
 
@@ -14,7 +14,7 @@ export type LabUpCommandResult = LabUpResult
 export default class LabUp extends BaseCommand<typeof LabUp> {
   static override summary = 'Start the lab: Patroni PostgreSQL 15 + etcd, a Redis Cluster, S3 with versioning, Prometheus'
   static override description = 'Idempotent: starts only what is missing, waits until each service really answers, then writes the `lab` environment. Ports and the S3 server are remembered in the lab dir.'
-  static override examples = ['<%= config.bin %> lab up', '<%= config.bin %> lab up --install', '<%= config.bin %> lab up --dry-run', '<%= config.bin %> lab up --dir /tmp/lab2 --base-port 22000 --s3 minio']
+  static override examples = ['<%= config.bin %> lab up', '<%= config.bin %> lab up --install', '<%= config.bin %> lab up --dry-run', '<%= config.bin %> lab up --dir /tmp/lab2 --base-port 22000 --s3 minio', '<%= config.bin %> lab up --with kubernetes']
   static override flags = {
     dir: labDirFlag,
     install: Flags.boolean({description: 'install missing programs (apt, pip, go) as part of the plan'}),
@@ -22,6 +22,8 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     port: Flags.string({description: 'override one port, NAME=PORT (repeatable), e.g. redis-1=7001', multiple: true}),
     s3: Flags.string({description: 'S3 server for a new lab: minio (default: the on-prem target, data on disk) or moto (AWS semantics, and the RDS API; holds every version in memory)', options: ['moto', 'minio']}),
     only: Flags.string({description: 'run only these components in a new lab (default: all)', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
+    with: Flags.string({description: 'also run these (a new or an existing lab): kubernetes (etcd 3.6, kube-apiserver, controller-manager, scheduler, kwok nodes; built by lab install, ~10 minutes the first time)',
+      options: [...OPTIONAL_COMPONENTS], multiple: true, delimiter: ','}),
   }
 
   async run(): Promise<LabUpCommandResult> {
@@ -30,7 +32,11 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     if (existing && (this.flags['base-port'] !== undefined || this.flags.port || (this.flags.s3 && this.flags.s3 !== existing.s3Server) || this.flags.only)) {
       this.note(`note: ${dir} already has a lab (ports and S3 server kept); use \`vaultctl lab down --purge\` to change them`)
     }
-    const layout = existing ?? newLayout(dir, {basePort: this.flags['base-port'], ports: parsePortOverrides(this.flags.port), s3Server: this.flags.s3 as S3Server | undefined, components: this.flags.only as LabComponent[] | undefined})
+    const extra = (this.flags.with ?? []) as LabComponent[]
+    const base = existing ?? newLayout(dir, {basePort: this.flags['base-port'], ports: parsePortOverrides(this.flags.port), s3Server: this.flags.s3 as S3Server | undefined,
+      components: [...(this.flags.only ?? LAB_COMPONENTS), ...extra] as LabComponent[]})
+    const layout = {...base, components: [...new Set([...base.components, ...extra])]}
+    validatePorts(layout.ports, layout.components)
     const plan = await planLabUp(layout, {install: this.flags.install})
     const outcome = await this.runPlan(plan)
     if (outcome.dryRun) return {dryRun: true, plan: outcome.plan}

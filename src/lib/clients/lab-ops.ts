@@ -89,6 +89,19 @@ async function backfill(op: Op<'prometheus.backfill'>): Promise<OperationResult[
   return {until: end.toISOString()}
 }
 
+async function kubeNodes(op: Op<'kube.nodes'>, ctx: OperationContext): Promise<OperationResult['kube.nodes']> {
+  const {kubeConfig, ensureNodes, nodeReadiness} = await import('./kube.js')
+  const kc = await kubeConfig(op.kubeconfig)
+  const {created} = await ensureNodes(kc, op.nodes)
+  const ready = await waitUntil({what: `${op.nodes.length} Ready nodes`, timeoutMs: op.timeoutMs, intervalMs: 200, maxIntervalMs: 1000, signal: ctx.signal, code: 'LAB_NOT_READY',
+    onStatus: (s) => ctx.note(s)}, async () => {
+    const nodes = await nodeReadiness(kc)
+    const n = op.nodes.filter((w) => nodes.some((x) => x.name === w.name && x.ready)).length
+    return n === op.nodes.length ? {done: true, value: n} : {done: false, status: `${n}/${op.nodes.length} nodes Ready`}
+  })
+  return {created, ready}
+}
+
 export async function runLabOperation(op: LabOperation, ctx: OperationContext): Promise<OperationResult[LabOperation['kind']]> {
   switch (op.kind) {
     case 'program.run': {
@@ -137,5 +150,7 @@ export async function runLabOperation(op: LabOperation, ctx: OperationContext): 
       writeFileSync(op.path, op.content)
       return {path: op.path}
     }
+    case 'kube.nodes':
+      return kubeNodes(op, ctx)
   }
 }

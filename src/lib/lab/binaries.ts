@@ -24,7 +24,7 @@ export type Requirement = {
   /** How it is installed: the exact command, as the operator would type it. */
   install: {kind: 'apt'; packages: string[]} | {kind: 'pip'; packages: string[]} | {kind: 'go'; module: string; gobin: string}
     | {kind: 'gomod-file'; module: string; files: string[]; dest: string}
-    | {kind: 'gomod-build'; module: string; pkg: string; src: string; bin: string}
+    | {kind: 'gomod-build'; module: string; pkg: string; src: string; bin: string; prep?: string; ldflags?: string; about?: string; clean?: boolean}
   neededFor: string
 }
 
@@ -38,12 +38,53 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
   }
   if (components.includes('redis')) reqs.push(apt('redis-server', ['redis-server'], 'Redis Cluster'))
   if (components.includes('prometheus')) reqs.push(apt('prometheus', ['prometheus'], 'Prometheus'), apt('promtool', ['prometheus'], 'Prometheus TSDB backfill'))
+  if (components.includes('kubernetes')) reqs.push(...kubernetesRequirements())
   if (!components.includes('s3')) return reqs
   if (s3.includes('moto')) reqs.push({binary: 'moto_server', path: binaryPath('moto_server'), install: {kind: 'pip', packages: ['moto[server]']}, neededFor: 'S3 (moto)'})
   if (s3.includes('minio')) {
     reqs.push({binary: 'minio', path: which('minio', [minioCacheBin()]), install: {kind: 'go', module: MINIO_MODULE, gobin: minioCacheBin()}, neededFor: 'S3 (MinIO)'})
   }
   return reqs
+}
+
+/**
+ * The lab's Kubernetes (../shared/docs/kubernetes-lab.md): the real control plane built from
+ * k8s.io/kubernetes (its staging replaces dropped, each k8s.io/* module required at the matching
+ * v0.x), etcd 3.6 (Debian's 3.4 lacks RequestWatchProgress: kwok's watches back off), kwok for
+ * nodes and pods, and kwok's stage files. Cached under ~/.cache/vaultctl by version.
+ */
+export const K8S_VERSION = 'v1.34.2'
+export const ETCD_VERSION = 'v3.6.4'
+export const KWOK_VERSION = 'v0.8.0'
+const cacheDir = (...p: string[]) => join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? homedir(), '.cache'), 'vaultctl', ...p)
+export const k8sBinDir = () => cacheDir('kubernetes', K8S_VERSION, 'bin')
+export const kubeEtcdBinDir = () => cacheDir('etcd', ETCD_VERSION, 'bin')
+export const kwokBinDir = () => cacheDir('kwok', KWOK_VERSION, 'bin')
+export const kwokStageDir = () => cacheDir('kwok', KWOK_VERSION, 'stage')
+/** kwok's stage files (its module's kustomize/stage/): nodes become Ready and keep a lease; pods run, complete, go. */
+export const KWOK_STAGES = ['node/fast/node-initialize', 'node/heartbeat-with-lease/node-heartbeat-with-lease', 'pod/general/pod-create', 'pod/general/pod-init-container-running',
+  'pod/general/pod-init-container-completed', 'pod/general/pod-ready', 'pod/general/pod-complete', 'pod/general/pod-delete']
+export const kwokStageFiles = () => KWOK_STAGES.map((f) => join(kwokStageDir(), `${f.split('/').at(-1)}.yaml`))
+const K8S_BINARIES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']
+
+function kubernetesRequirements(): Requirement[] {
+  const minor = K8S_VERSION.split('.')[1]!
+  const version = (pkg: string) => [`-X ${pkg}.gitVersion=${K8S_VERSION}`, `-X ${pkg}.gitMajor=1`, `-X ${pkg}.gitMinor=${minor}`].join(' ')
+  const staged = `v0.${K8S_VERSION.slice(3)}`
+  const allThere = K8S_BINARIES.every((b) => isExec(join(k8sBinDir(), b)))
+  return [
+    {binary: 'kube-etcd', path: isExec(join(kubeEtcdBinDir(), 'etcd')) ? join(kubeEtcdBinDir(), 'etcd') : undefined, neededFor: 'Kubernetes (etcd 3.6)',
+      install: {kind: 'gomod-build', module: `go.etcd.io/etcd/server/v3@${ETCD_VERSION}`, pkg: '.', src: cacheDir('src', 'etcd'), bin: kubeEtcdBinDir(), about: 'about 2 minutes the first time', clean: true,
+        prep: `for m in $(sed -n 's/^[[:space:]]*\\(go.etcd.io\\/etcd\\/[a-z0-9/]*\\) => \\.\\..*/\\1/p' go.mod); do "$GO" mod edit -dropreplace=$m -require=$m@${ETCD_VERSION}; done`}},
+    {binary: 'kube-apiserver', path: allThere ? join(k8sBinDir(), 'kube-apiserver') : undefined, neededFor: 'Kubernetes control plane',
+      install: {kind: 'gomod-build', module: `k8s.io/kubernetes@${K8S_VERSION}`, pkg: K8S_BINARIES.map((b) => `./cmd/${b}`).join(' '), src: cacheDir('src', 'kubernetes'), bin: k8sBinDir(),
+        about: 'about 8 minutes the first time', clean: true, ldflags: `${version('k8s.io/component-base/version')} ${version('k8s.io/client-go/pkg/version')}`,
+        prep: `rm -f go.work go.work.sum && for m in $(sed -n 's/^[[:space:]]*\\(k8s.io\\/[a-z0-9-]*\\) => \\.\\/staging.*/\\1/p' go.mod); do "$GO" mod edit -dropreplace=$m -require=$m@${staged}; done`}},
+    {binary: 'kwok', path: isExec(join(kwokBinDir(), 'kwok')) ? join(kwokBinDir(), 'kwok') : undefined, neededFor: 'Kubernetes nodes and pods (kwok)',
+      install: {kind: 'go', module: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, gobin: kwokBinDir()}},
+    {binary: 'kwok-stages', path: kwokStageFiles().every((f) => pathExists(f)) ? kwokStageDir() : undefined, neededFor: 'kwok node and pod lifecycles',
+      install: {kind: 'gomod-file', module: `sigs.k8s.io/kwok@${KWOK_VERSION}`, files: KWOK_STAGES.map((f) => `kustomize/stage/${f}.yaml`), dest: kwokStageDir()}},
+  ]
 }
 
 /** The peers the S3 restore benchmark runs vaultctl against (bench/s3-restore.mjs). */
@@ -112,8 +153,12 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
     }
     if (r.install.kind === 'gomod-build') {
       const i = r.install
-      const script = `set -e; dir=$(${moduleDir(i.module)}); rm -rf ${i.src}; mkdir -p ${i.bin}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src} && ${go} build -o ${i.bin}/${r.binary} ${i.pkg}`
-      out.push({title: `build ${r.binary} from its Go module ${i.module} (cached in ${i.bin}; about 8 minutes the first time)`, argv: ['sh', '-c', script], manual: script})
+      // pkg: one package (-> bin/<binary>) or several separated by spaces (-> bin/, each under its own name)
+      const several = i.pkg.includes(' ')
+      const script = `set -e; GO=${go}; dir=$(${moduleDir(i.module)}); rm -rf ${i.src}; mkdir -p ${i.bin}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src}${i.prep ? ` && ${i.prep}` : ''}`
+        + ` && GOFLAGS=-mod=mod ${go} build${i.ldflags ? ` -ldflags '${i.ldflags}'` : ''} -o ${several ? `${i.bin}/` : `${i.bin}/${r.binary}`} ${i.pkg}`
+        + (i.clean ? ` && cd / && rm -rf ${i.src}` : '')
+      out.push({title: `build ${several ? i.pkg.split(' ').map((x) => x.split('/').at(-1)).join(', ') : r.binary} from the Go module ${i.module} (cached in ${i.bin}; ${i.about ?? 'about 8 minutes the first time'})`, argv: ['sh', '-c', script], manual: script})
     }
     if (r.install.kind === 'gomod-file') {
       const i = r.install

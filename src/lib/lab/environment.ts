@@ -7,6 +7,7 @@ import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabComponent, type La
 import {PG_BIN_DIR} from './binaries.js'
 import {LAB_REGION, memberDir, patroniUrl, secretFile} from './services.js'
 import {join} from 'node:path'
+import {LAB_CONTEXT, kubeconfigFile} from './kubernetes.js'
 
 export function labEnvironment(l: LabLayout): EnvironmentInput {
   const has = (c: LabComponent) => l.components.includes(c)
@@ -38,6 +39,7 @@ export function labEnvironment(l: LabLayout): EnvironmentInput {
     velero: {namespace: 'velero'},
     prometheus: {url: `http://127.0.0.1:${l.ports.prometheus}`},
   }
+  if (has('kubernetes')) env.kubernetes = {kubeconfig: kubeconfigFile(l), context: LAB_CONTEXT, namespaces: {app: 'llm-vault-prod', data: 'llm-vault-data', jobs: 'llm-vault-jobs'}}
   if (!has('postgres')) delete env.postgres
   if (!has('redis')) delete env.redis
   if (!has('s3')) delete env.s3

@@ -7,7 +7,8 @@ import {isRoot, lookupUser} from '../clients/process.js'
 import {usageError} from '../errors.js'
 
 export const PORT_NAMES = ['etcd', 'etcd-peer', 'patroni-1', 'patroni-2', 'patroni-3', 'postgres-1', 'postgres-2', 'postgres-3',
-  'redis-1', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6', 's3', 's3-console', 'prometheus'] as const
+  'redis-1', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6', 's3', 's3-console', 'prometheus',
+  'kube-etcd', 'kube-etcd-peer', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const
 export type PortName = (typeof PORT_NAMES)[number]
 
 export const DEFAULT_BASE_PORT = 12000
@@ -17,12 +18,16 @@ const OFFSETS: Record<PortName, number> = {
   'postgres-1': 432, 'postgres-2': 433, 'postgres-3': 434,
   'redis-1': 701, 'redis-2': 702, 'redis-3': 703, 'redis-4': 704, 'redis-5': 705, 'redis-6': 706,
   s3: 900, 's3-console': 901, prometheus: 90,
+  'kube-etcd': 479, 'kube-etcd-peer': 480, 'kube-apiserver': 643, 'kube-controller-manager': 257, 'kube-scheduler': 259, kwok: 247,
 }
 
 export type S3Server = 'moto' | 'minio'
 
+/** What a lab runs by default; `kubernetes` only when asked (`lab up --with kubernetes`): it is heavier. */
 export const LAB_COMPONENTS = ['postgres', 'redis', 's3', 'prometheus'] as const
-export type LabComponent = (typeof LAB_COMPONENTS)[number]
+export const OPTIONAL_COMPONENTS = ['kubernetes'] as const
+export const ALL_COMPONENTS = [...LAB_COMPONENTS, ...OPTIONAL_COMPONENTS] as const
+export type LabComponent = (typeof ALL_COMPONENTS)[number]
 
 export type LabLayout = {
   dir: string
@@ -44,6 +49,7 @@ const COMPONENT_PORTS: Record<LabComponent, (n: PortName) => boolean> = {
   redis: (n) => n.startsWith('redis-'),
   s3: (n) => n.startsWith('s3'),
   prometheus: (n) => n === 'prometheus',
+  kubernetes: (n) => n.startsWith('kube-') || n === 'kwok',
 }
 
 /** The ports a lab with these components listens on (Redis Cluster also on client port + 10000). */
@@ -97,7 +103,10 @@ export const layoutFile = (dir: string) => join(dir, 'lab.json')
 
 export function readLayout(dir: string): LabLayout | undefined {
   const l = readJsonFile<LabLayout>(layoutFile(dir))
-  return l && {...l, components: l.components ?? [...LAB_COMPONENTS]}
+  if (!l) return undefined
+  // Ports added since the lab was made follow its base (etcd's offset tells it).
+  const base = l.ports.etcd - OFFSETS.etcd
+  return {...l, ports: {...portsFrom(base), ...l.ports}, components: l.components ?? [...LAB_COMPONENTS]}
 }
 
 export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial<Record<PortName, number>>; s3Server?: S3Server; components?: LabComponent[]}): LabLayout {

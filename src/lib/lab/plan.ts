@@ -16,6 +16,7 @@ import {
   pidFile, secretFile, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
+import {KUBE_SERVICES, KUBE_USERS, kubeconfigFile, kubeconfigText, labNodes, pkiCommands, pkiDir, pkiFiles} from './kubernetes.js'
 
 /** nodes.conf lists more than the node itself once the cluster has been formed. */
 function clusterEverFormed(l: LabLayout): boolean {
@@ -80,6 +81,7 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     // PostgreSQL on its own port (a postmaster left behind would make the member start a
     // divergent history of its own).
     if (s.startsWith('redis-')) pre.push(portFree(l, s, port + 10_000, `${s} cluster bus`))
+    if (s === 'kube-etcd') pre.push(portFree(l, s, l.ports['kube-etcd-peer'], `${s} peer`))
     if (s.startsWith('patroni-')) pre.push(portFree(l, s, portOf(l, `postgres-${s.split('-')[1]}` as 'postgres-1'), `${s}'s PostgreSQL`))
     steps.push(startStep(l, s, port, timeoutMs, leads))
   }
@@ -88,6 +90,7 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
   if (has('postgres')) planPostgres(l, running, want, steps, await memberStartOrder(l, running))
   if (has('redis')) await planRedis(l, running, want, steps)
   if (has('prometheus')) planPrometheus(l, want, steps)
+  if (has('kubernetes')) planKubernetes(l, running, want, steps)
   steps.push({id: 'lab-environment', title: `write the lab environment to ${labEnvironmentFile(l)}`, risk: 'write',
     op: {kind: 'file.write', path: labEnvironmentFile(l), content: labEnvironmentText(l)}})
 
@@ -164,11 +167,33 @@ function planPrometheus(l: LabLayout, want: Want, steps: Step[]): void {
   want('prometheus', l.ports.prometheus, 60_000)
 }
 
+/** Kubernetes: its PKI and kubeconfigs (once), etcd 3.6, the control plane, kwok, the node pools' nodes. */
+function planKubernetes(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[]): void {
+  if (!pkiFiles(l).every((f) => pathExists(f))) {
+    if (KUBE_SERVICES.some((s) => running[s])) {
+      throw refusal('LAB_KUBE_PKI', `the lab's Kubernetes PKI in ${pkiDir(l)} is incomplete while its services run`, ['Stop them and start again: vaultctl lab down, then vaultctl lab up --with kubernetes.'])
+    }
+    steps.push({id: 'kube-pki-dir', title: `directory for the Kubernetes PKI ${pkiDir(l)}`, risk: 'write', op: {kind: 'program.run', argv: ['mkdir', '-p', '-m', '700', pkiDir(l)], timeoutMs: 10_000}})
+    pkiCommands(l).forEach((c, i) => steps.push({id: `kube-pki-${i + 1}`, title: `PKI: ${c.title}`, risk: 'write', group: 'Kubernetes PKI (openssl)', op: {kind: 'program.run', argv: c.argv, timeoutMs: 30_000}}))
+  }
+  for (const who of KUBE_USERS) {
+    steps.push({id: `kubeconfig-${who}`, title: `kubeconfig of ${who}`, risk: 'write', group: 'kubeconfigs', op: {kind: 'file.write', path: kubeconfigFile(l, who), content: kubeconfigText(l, who)}})
+  }
+  want('kube-etcd', l.ports['kube-etcd'], 30_000)
+  want('kube-apiserver', l.ports['kube-apiserver'], 90_000)
+  want('kube-controller-manager', l.ports['kube-controller-manager'], 60_000)
+  want('kube-scheduler', l.ports['kube-scheduler'], 60_000)
+  want('kwok', l.ports.kwok, 30_000)
+  const nodes = labNodes(LAB_REGION)
+  steps.push({id: 'kube-nodes', title: `${nodes.length} nodes (pools system, api, worker, data in zones a, b, c), Ready`, risk: 'write',
+    op: {kind: 'kube.nodes', kubeconfig: kubeconfigFile(l), nodes, timeoutMs: 60_000}})
+}
+
 export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string}): Plan {
   // Replicas before the leader (no needless failover); S3 after PostgreSQL, which archives its
   // last WAL while it shuts down (stopped first, that WAL stayed unarchived); etcd last.
   const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
-  const order: ServiceName[] = ['prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
+  const order: ServiceName[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'kube-etcd', 'prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
   const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).flatMap((s): Step[] => {
     const stop: Step = {id: `stop-${s}`, title: `stop ${s}`, risk: 'write', op: {kind: 'daemon.stop', service: s, pidFile: pidFile(l, s), timeoutMs: s.startsWith('patroni') ? 60_000 : 15_000}}
     if (!s.startsWith('patroni-')) return [stop]

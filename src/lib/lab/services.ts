@@ -8,9 +8,10 @@ import {getCluster} from '../clients/patroni.js'
 import {isRoot, lookupUser, runningPid, type SpawnSpec} from '../clients/process.js'
 import {PG_BIN_DIR, binaryPath} from './binaries.js'
 import {archiveCommand} from './archiving.js'
+import {KUBE_SERVICES, kubeHealthUrl, kubeSpawnSpec, pkiDir, type KubeService} from './kubernetes.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabLayout} from './layout.js'
 
-export type ServiceName = 'etcd' | `patroni-${1 | 2 | 3}` | `redis-${1 | 2 | 3 | 4 | 5 | 6}` | 's3' | 'prometheus'
+export type ServiceName = 'etcd' | `patroni-${1 | 2 | 3}` | `redis-${1 | 2 | 3 | 4 | 5 | 6}` | 's3' | 'prometheus' | KubeService
 
 export const pidFile = (l: LabLayout, s: string) => join(l.dir, 'run', `${s}.pid`)
 export const logFile = (l: LabLayout, s: string) => join(l.dir, 'logs', `${s}.log`)
@@ -27,7 +28,10 @@ export const allServices = (l: LabLayout): ServiceName[] => [
   ...(l.components.includes('redis') ? REDIS_NODES.map((i) => `redis-${i}` as const) : []),
   ...(l.components.includes('s3') ? ['s3' as const] : []),
   ...(l.components.includes('prometheus') ? ['prometheus' as const] : []),
+  ...(l.components.includes('kubernetes') ? KUBE_SERVICES : []),
 ]
+
+const isKube = (s: string): s is KubeService => (KUBE_SERVICES as readonly string[]).includes(s)
 
 export const isRunning = (l: LabLayout, s: string) => runningPid(pidFile(l, s)) !== undefined
 
@@ -106,6 +110,7 @@ const bin = (name: string) => binaryPath(name) ?? name
 /** How each service is started. */
 export function spawnSpec(l: LabLayout, s: ServiceName): SpawnSpec {
   const common = {pidFile: pidFile(l, s), logFile: logFile(l, s)}
+  if (isKube(s)) return kubeSpawnSpec(l, s, common)
   if (s === 'etcd') {
     const peer = `http://127.0.0.1:${l.ports['etcd-peer']}`
     return {...common, command: bin('etcd'), args: [
@@ -151,6 +156,7 @@ export type Readiness = {ready: boolean; detail: string}
 /** Is the service answering on its own protocol? */
 export async function checkReady(l: LabLayout, s: ServiceName): Promise<Readiness> {
   try {
+    if (isKube(s)) return await kubeReady(l, s)
     if (s === 'etcd') {
       const r = await httpJson<{health?: string}>(`http://127.0.0.1:${l.ports.etcd}/health`, {timeoutMs: 1500})
       return {ready: r.body?.health === 'true', detail: `health=${r.body?.health ?? r.status}`}
@@ -177,6 +183,18 @@ export async function checkReady(l: LabLayout, s: ServiceName): Promise<Readines
   } catch (error) {
     return {ready: false, detail: (error as Error).message}
   }
+}
+
+async function kubeReady(l: LabLayout, s: KubeService): Promise<Readiness> {
+  const url = kubeHealthUrl(l, s)
+  if (url.startsWith('http:')) {
+    const r = await httpJson<{health?: string}>(url, {timeoutMs: 1500})
+    return s === 'kube-etcd' ? {ready: r.body?.health === 'true', detail: `health=${r.body?.health ?? r.status}`} : {ready: r.status === 200, detail: `HTTP ${r.status}`}
+  }
+  const {tlsGet} = await import('../clients/kube.js')
+  const pki = pkiDir(l)
+  const r = await tlsGet(url, s === 'kube-apiserver' ? {ca: join(pki, 'ca.crt'), cert: join(pki, 'admin.crt'), key: join(pki, 'admin.key'), timeoutMs: 1500} : {timeoutMs: 1500})
+  return {ready: r.status === 200 && r.text.trim() === 'ok', detail: `HTTP ${r.status} ${r.text.trim().split('\n').at(-1)?.slice(0, 80) ?? ''}`}
 }
 
 export const LAB_REGION = 'us-east-1'

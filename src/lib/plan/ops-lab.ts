@@ -1,6 +1,7 @@
 // The operations of `lab up` and `lab install`, and the command an operator would type for each.
 // Pure data: the executor is src/lib/clients/lab-ops.ts.
 import type {SpawnSpec} from '../clients/process.js'
+import type {LabNode} from '../lab/kubernetes.js'
 import type {LabLayout} from '../lab/layout.js'
 import {shellLine, shellQuote} from './operations.js'
 
@@ -33,7 +34,10 @@ export type BackfillMetrics = {kind: 'prometheus.backfill'; dir: string; promtoo
 /** Write a file with exactly this content. */
 export type WriteFile = {kind: 'file.write'; path: string; content: string}
 
-export type LabOperation = RunProgram | PrepareLab | StartDaemon | AwaitPatroniHealthy | SetArchiveCommand | FormRedisCluster | VersionedBuckets | BackfillMetrics | WriteFile
+/** Create the lab's Kubernetes nodes that are missing (kwok makes them Ready) and wait until all are Ready. */
+export type KubeNodes = {kind: 'kube.nodes'; kubeconfig: string; nodes: LabNode[]; timeoutMs: number}
+
+export type LabOperation = RunProgram | PrepareLab | StartDaemon | AwaitPatroniHealthy | SetArchiveCommand | FormRedisCluster | VersionedBuckets | BackfillMetrics | WriteFile | KubeNodes
 
 export type LabOperationResult = {
   'program.run': {exitCode: number}
@@ -45,6 +49,7 @@ export type LabOperationResult = {
   's3.versioned-buckets': {buckets: string[]}
   'prometheus.backfill': {until: string}
   'file.write': {path: string}
+  'kube.nodes': {created: string[]; ready: number}
 }
 
 /** A daemon's start command as an operator would type it (secrets as $(cat FILE), never values). */
@@ -92,5 +97,9 @@ export function manualLab(op: LabOperation): string {
     }
     case 'file.write':
       return `cat > ${shellQuote(op.path)} <<'EOF'\n${op.content.replace(/\n$/, '')}\nEOF`
+    case 'kube.nodes':
+      return op.nodes.map((n) => `kubectl --kubeconfig ${shellQuote(op.kubeconfig)} apply -f - <<'EOF'\n${JSON.stringify({apiVersion: 'v1', kind: 'Node',
+        metadata: {name: n.name, labels: n.labels, annotations: {'kwok.x-k8s.io/node': 'fake'}}, spec: {taints: n.taints}, status: {capacity: n.capacity, allocatable: n.capacity}})}\nEOF`)
+        .join('\n') + `\nkubectl --kubeconfig ${shellQuote(op.kubeconfig)} wait --for=condition=Ready node --all --timeout=${Math.round(op.timeoutMs / 1000)}s`
   }
 }

@@ -1,0 +1,74 @@
+// `lab up --with kubernetes`: the real API server, controller-manager and scheduler on etcd 3.6,
+// kwok's nodes and pods. Checked through the Kubernetes API itself (@kubernetes/client-node).
+import {AppsV1Api, CoreV1Api, KubeConfig, VersionApi} from '@kubernetes/client-node'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import type {LabStatusResult} from '../../src/commands/lab/status.js'
+import type {LabUpCommandResult} from '../../src/commands/lab/up.js'
+import {eventually, labCli} from '../helpers/lab.js'
+
+describe('the lab\'s Kubernetes', () => {
+  const dir = inject('kubeLabDir')
+  const kc = new KubeConfig()
+  let core: CoreV1Api
+  let apps: AppsV1Api
+  const ns = `lab-${Date.now().toString(36)}`
+
+  beforeAll(async () => {
+    kc.loadFromFile(`${dir}/kubernetes/admin.kubeconfig`)
+    core = kc.makeApiClient(CoreV1Api)
+    apps = kc.makeApiClient(AppsV1Api)
+    await core.createNamespace({body: {metadata: {name: ns}}})
+  })
+  afterAll(async () => {
+    await core?.deleteNamespace({name: ns}).catch(() => undefined)
+  })
+
+  it('runs the v1.34.2 control plane; lab status shows every service ready; the lab environment points at it', async () => {
+    const st = await labCli(['lab', 'status', '--json'], dir)
+    expect(st.code, st.stderr).toBe(0)
+    const services = st.json<LabStatusResult>().services.filter((s) => s.service.startsWith('kube-') || s.service === 'kwok')
+    expect(services.map((s) => [s.service, s.ready])).toEqual([['kube-etcd', true], ['kube-apiserver', true], ['kube-controller-manager', true], ['kube-scheduler', true], ['kwok', true]])
+    expect((await kc.makeApiClient(VersionApi).getCode()).gitVersion).toBe('v1.34.2')
+    const cfg = await labCli(['config', 'show', '--json'], dir)
+    expect(cfg.stdout).toContain(`${dir}/kubernetes/admin.kubeconfig`)
+  })
+
+  it('has the architecture\'s node pools in three zones, Ready, with their labels and taints', async () => {
+    const nodes = (await core.listNode()).items
+    const byPool = new Map<string, string[]>()
+    for (const n of nodes) {
+      expect(n.status?.conditions?.find((c) => c.type === 'Ready')?.status, n.metadata?.name).toBe('True')
+      const pool = n.metadata!.labels!['vaultctl.io/pool']!
+      byPool.set(pool, [...(byPool.get(pool) ?? []), n.metadata!.labels!['topology.kubernetes.io/zone']!].sort())
+    }
+    expect(Object.fromEntries(byPool)).toEqual({system: ['us-east-1a', 'us-east-1b', 'us-east-1c'], api: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+      worker: ['us-east-1a', 'us-east-1b', 'us-east-1c'], data: ['us-east-1a', 'us-east-1b', 'us-east-1c']})
+    // (and, for its first seconds, node.kubernetes.io/not-ready until the node lifecycle controller sees it Ready)
+    expect(nodes.find((n) => n.metadata?.name === 'lab-api-a')?.spec?.taints?.filter((t) => t.key === 'workload')).toEqual([{key: 'workload', value: 'api', effect: 'NoSchedule'}])
+  })
+
+  it('schedules and runs a Deployment on the pool it selects; a server-side dry-run creates nothing', async () => {
+    const deployment = {metadata: {name: 'web', namespace: ns}, spec: {replicas: 3, selector: {matchLabels: {app: 'web'}},
+      template: {metadata: {labels: {app: 'web'}}, spec: {nodeSelector: {workload: 'worker'}, containers: [{name: 'web', image: 'nginx:1.27'}]}}}}
+    await apps.createNamespacedDeployment({namespace: ns, body: {...deployment, metadata: {...deployment.metadata, name: 'dry'}}, dryRun: 'All'})
+    await apps.createNamespacedDeployment({namespace: ns, body: deployment})
+    await eventually('3 available replicas', 30_000, async () => (await apps.readNamespacedDeployment({name: 'web', namespace: ns})).status?.availableReplicas === 3)
+    const pods = (await core.listNamespacedPod({namespace: ns})).items
+    expect(pods.map((p) => p.spec?.nodeName?.replace(/-[abc]$/, ''))).toEqual(['lab-worker', 'lab-worker', 'lab-worker'])
+    expect(pods.every((p) => p.status?.phase === 'Running')).toBe(true)
+    expect((await apps.listNamespacedDeployment({namespace: ns})).items.map((d) => d.metadata?.name)).toEqual(['web'])
+  })
+
+  it('a second lab up changes nothing; after lab down and up the objects are still there and the nodes Ready again', async () => {
+    const again = await labCli(['lab', 'up', '--dry-run', '--json'], dir)
+    expect(again.code, again.stderr).toBe(0)
+    const plan = again.json<LabUpCommandResult>() as Extract<LabUpCommandResult, {dryRun: true}>
+    expect(plan.plan.steps.filter((s) => s.id.startsWith('start-') || s.id.startsWith('kube-pki'))).toEqual([])
+    const down = await labCli(['lab', 'down', '--yes'], dir)
+    expect(down.code, down.stderr).toBe(0)
+    const up = await labCli(['lab', 'up'], dir)
+    expect(up.code, up.stderr).toBe(0)
+    expect((await apps.readNamespacedDeployment({name: 'web', namespace: ns})).spec?.replicas).toBe(3)
+    await eventually('nodes Ready again', 60_000, async () => (await core.listNode()).items.every((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True'))
+  })
+})
