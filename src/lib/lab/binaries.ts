@@ -1,6 +1,6 @@
 // The programs the lab runs, where to find them, and the exact command that installs each.
 import {isExecutable as isExec, pathExists} from '../clients/files.js'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {homedir} from 'node:os'
 import type {LabComponent, S3Server} from './layout.js'
 
@@ -24,7 +24,7 @@ export type Requirement = {
   /** How it is installed: the exact command, as the operator would type it. */
   install: {kind: 'apt'; packages: string[]} | {kind: 'pip'; packages: string[]} | {kind: 'go'; module: string; gobin: string}
     | {kind: 'gomod-file'; module: string; files: string[]; dest: string}
-    | {kind: 'gomod-build'; module: string; pkg: string; src: string; bin: string; prep?: string; ldflags?: string; about?: string; clean?: boolean}
+    | {kind: 'gomod-build'; module: string; pkg: string; src: string; bin: string; prep?: string; ldflags?: string; about?: string; clean?: boolean; out?: string}
   neededFor: string
 }
 
@@ -74,7 +74,7 @@ function kubernetesRequirements(): Requirement[] {
   const allThere = K8S_BINARIES.every((b) => isExec(join(k8sBinDir(), b)))
   return [
     {binary: 'kube-etcd', path: isExec(join(kubeEtcdBinDir(), 'etcd')) ? join(kubeEtcdBinDir(), 'etcd') : undefined, neededFor: 'Kubernetes (etcd 3.6)',
-      install: {kind: 'gomod-build', module: `go.etcd.io/etcd/server/v3@${ETCD_VERSION}`, pkg: '.', src: cacheDir('src', 'etcd'), bin: kubeEtcdBinDir(), about: 'about 2 minutes the first time', clean: true,
+      install: {kind: 'gomod-build', module: `go.etcd.io/etcd/server/v3@${ETCD_VERSION}`, pkg: '.', src: cacheDir('src', 'etcd'), bin: kubeEtcdBinDir(), out: 'etcd', about: 'about 2 minutes the first time', clean: true,
         prep: `for m in $(sed -n 's/^[[:space:]]*\\(go.etcd.io\\/etcd\\/[a-z0-9/]*\\) => \\.\\..*/\\1/p' go.mod); do "$GO" mod edit -dropreplace=$m -require=$m@${ETCD_VERSION}; done`}},
     {binary: 'kube-apiserver', path: allThere ? join(k8sBinDir(), 'kube-apiserver') : undefined, neededFor: 'Kubernetes control plane',
       install: {kind: 'gomod-build', module: `k8s.io/kubernetes@${K8S_VERSION}`, pkg: K8S_BINARIES.map((b) => `./cmd/${b}`).join(' '), src: cacheDir('src', 'kubernetes'), bin: k8sBinDir(),
@@ -155,8 +155,8 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
       const i = r.install
       // pkg: one package (-> bin/<binary>) or several separated by spaces (-> bin/, each under its own name)
       const several = i.pkg.includes(' ')
-      const script = `set -e; GO=${go}; dir=$(${moduleDir(i.module)}); rm -rf ${i.src}; mkdir -p ${i.bin}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src}${i.prep ? ` && ${i.prep}` : ''}`
-        + ` && GOFLAGS=-mod=mod ${go} build${i.ldflags ? ` -ldflags '${i.ldflags}'` : ''} -o ${several ? `${i.bin}/` : `${i.bin}/${r.binary}`} ${i.pkg}`
+      const script = `set -e; GO=${go}; dir=$(${moduleDir(i.module)}); rm -rf ${i.src}; mkdir -p ${i.bin} ${dirname(i.src)}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src}${i.prep ? ` && ${i.prep}` : ''}`
+        + ` && GOFLAGS=-mod=mod ${go} build${i.ldflags ? ` -ldflags '${i.ldflags}'` : ''} -o ${several ? `${i.bin}/` : `${i.bin}/${i.out ?? r.binary}`} ${i.pkg}`
         + (i.clean ? ` && cd / && rm -rf ${i.src}` : '')
       out.push({title: `build ${several ? i.pkg.split(' ').map((x) => x.split('/').at(-1)).join(', ') : r.binary} from the Go module ${i.module} (cached in ${i.bin}; ${i.about ?? 'about 8 minutes the first time'})`, argv: ['sh', '-c', script], manual: script})
     }
