@@ -4,6 +4,8 @@ import {AppsV1Api, CoreV1Api, KubeConfig, VersionApi} from '@kubernetes/client-n
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import type {LabStatusResult} from '../../src/commands/lab/status.js'
 import type {LabUpCommandResult} from '../../src/commands/lab/up.js'
+import type {StatusCommandResult} from '../../src/commands/status.js'
+import {PatchStrategy, PolicyV1Api, setHeaderOptions} from '@kubernetes/client-node'
 import {eventually, labCli} from '../helpers/lab.js'
 
 describe('the lab\'s Kubernetes', () => {
@@ -70,5 +72,28 @@ describe('the lab\'s Kubernetes', () => {
     expect(up.code, up.stderr).toBe(0)
     expect((await apps.readNamespacedDeployment({name: 'web', namespace: ns})).spec?.replicas).toBe(3)
     await eventually('nodes Ready again', 60_000, async () => (await core.listNode()).items.every((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True'))
+    // and kwok manages them again at once: new pods run
+    await apps.patchNamespacedDeploymentScale({name: 'web', namespace: ns, body: {spec: {replicas: 4}}}, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+    await eventually('4 available replicas after the restart', 20_000, async () => (await apps.readNamespacedDeployment({name: 'web', namespace: ns})).status?.availableReplicas === 4)
+  })
+
+  it('vaultctl status: node pools by zone, the vault namespaces\' workloads and PDB headroom, Velero missing (critical)', async () => {
+    const vns = 'llm-vault-prod'
+    const api = `api-${ns}`
+    await core.createNamespace({body: {metadata: {name: vns}}}).catch(() => undefined)
+    await apps.createNamespacedDeployment({namespace: vns, body: {metadata: {name: api}, spec: {replicas: 2, selector: {matchLabels: {app: api}},
+      template: {metadata: {labels: {app: api}}, spec: {nodeSelector: {workload: 'api'}, tolerations: [{key: 'workload', operator: 'Equal', value: 'api', effect: 'NoSchedule'}],
+        containers: [{name: 'api', image: 'api:1'}]}}}}})
+    await kc.makeApiClient(PolicyV1Api).createNamespacedPodDisruptionBudget({namespace: vns, body: {metadata: {name: api}, spec: {minAvailable: 2, selector: {matchLabels: {app: api}}}}})
+    await eventually('api 2/2 ready', 30_000, async () => (await apps.readNamespacedDeployment({name: api, namespace: vns})).status?.readyReplicas === 2)
+    const r = await labCli(['status', '--component', 'kubernetes', '--json'], dir)
+    expect(r.code).toBe(1) // Velero is not installed in this lab yet
+    const rows = r.json<StatusCommandResult>().components[0]!.rows
+    expect(rows.filter((x) => x.role === 'node pool').map((x) => [x.name, x.state, x.rating])).toEqual([['api', '3/3 Ready', 'ok'], ['data', '3/3 Ready', 'ok'], ['system', '3/3 Ready', 'ok'], ['worker', '3/3 Ready', 'ok']])
+    expect(rows.find((x) => x.name === `${vns}/${api}` && x.role === 'Deployment')).toMatchObject({state: '2/2 ready', rating: 'ok'})
+    await eventually('the PDB observed', 30_000, async () => ((await kc.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({name: api, namespace: vns})).status?.currentHealthy ?? 0) === 2)
+    const again = (await labCli(['status', '--component', 'kubernetes', '--json'], dir)).json<StatusCommandResult>().components[0]!.rows
+    expect(again.find((x) => x.role === 'PodDisruptionBudget' && x.name === `${vns}/${api}`)).toMatchObject({ state: '0 disruption(s) allowed', rating: 'warn'})
+    expect(again.find((x) => x.name === 'velero')).toMatchObject({state: 'not installed', rating: 'crit'})
   })
 })

@@ -55,3 +55,43 @@ export async function nodeReadiness(kc: KubeConfig): Promise<{name: string; read
   return (await core.listNode()).items.map((n) => ({name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {},
     ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')}))
 }
+
+/** Seconds since each node's lease (kube-node-lease) was last renewed. */
+export async function leaseAges(kc: KubeConfig, now = Date.now()): Promise<Record<string, number>> {
+  const k8s = await import('@kubernetes/client-node')
+  const leases = await kc.makeApiClient(k8s.CoordinationV1Api).listNamespacedLease({namespace: 'kube-node-lease'})
+  return Object.fromEntries(leases.items.map((l) => [l.metadata?.name ?? '', l.spec?.renewTime ? (now - new Date(l.spec.renewTime as unknown as string).getTime()) / 1000 : Infinity]))
+}
+
+/** What `vaultctl status` reads of a cluster: nodes, the vault namespaces' workloads and PDBs, Velero's backups. */
+export type ClusterView = {
+  nodes: {name: string; ready: boolean; labels: Record<string, string>}[]
+  workloads: {kind: 'Deployment' | 'StatefulSet'; namespace: string; name: string; desired: number; ready: number}[]
+  pdbs: {namespace: string; name: string; allowed: number; healthy: number; desiredHealthy: number}[]
+  /** undefined: Velero's CRDs are not installed */
+  backups?: {name: string; phase: string; completedAt?: string; expiresAt?: string; schedule?: string}[]
+}
+
+export async function clusterView(kc: KubeConfig, namespaces: string[], veleroNamespace: string): Promise<ClusterView> {
+  const k8s = await import('@kubernetes/client-node')
+  const apps = kc.makeApiClient(k8s.AppsV1Api)
+  const policy = kc.makeApiClient(k8s.PolicyV1Api)
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi)
+  const perNs = await Promise.all(namespaces.map(async (namespace) => {
+    const [d, s, p] = await Promise.all([apps.listNamespacedDeployment({namespace}), apps.listNamespacedStatefulSet({namespace}), policy.listNamespacedPodDisruptionBudget({namespace})])
+    return {
+      workloads: [...d.items.map((x) => ({kind: 'Deployment' as const, namespace, name: x.metadata?.name ?? '', desired: x.spec?.replicas ?? 1, ready: x.status?.readyReplicas ?? 0})),
+        ...s.items.map((x) => ({kind: 'StatefulSet' as const, namespace, name: x.metadata?.name ?? '', desired: x.spec?.replicas ?? 1, ready: x.status?.readyReplicas ?? 0}))],
+      pdbs: p.items.map((x) => ({namespace, name: x.metadata?.name ?? '', allowed: x.status?.disruptionsAllowed ?? 0, healthy: x.status?.currentHealthy ?? 0, desiredHealthy: x.status?.desiredHealthy ?? 0})),
+    }
+  }))
+  let backups: ClusterView['backups']
+  try {
+    const list = await custom.listNamespacedCustomObject({group: 'velero.io', version: 'v1', namespace: veleroNamespace, plural: 'backups'}) as {items?: {metadata?: {name?: string; labels?: Record<string, string>}; status?: {phase?: string; completionTimestamp?: string; expiration?: string}}[]}
+    backups = (list.items ?? []).map((b) => ({name: b.metadata?.name ?? '', phase: b.status?.phase ?? 'New', ...(b.status?.completionTimestamp ? {completedAt: b.status.completionTimestamp} : {}),
+      ...(b.status?.expiration ? {expiresAt: b.status.expiration} : {}), ...(b.metadata?.labels?.['velero.io/schedule-name'] ? {schedule: b.metadata.labels['velero.io/schedule-name']} : {})}))
+  } catch (error) {
+    if ((error as {code?: number}).code !== 404) throw error
+  }
+  return {nodes: await nodeReadiness(kc), workloads: perNs.flatMap((x) => x.workloads), pdbs: perNs.flatMap((x) => x.pdbs), ...(backups ? {backups} : {})}
+}

@@ -90,14 +90,15 @@ async function backfill(op: Op<'prometheus.backfill'>): Promise<OperationResult[
 }
 
 async function kubeNodes(op: Op<'kube.nodes'>, ctx: OperationContext): Promise<OperationResult['kube.nodes']> {
-  const {kubeConfig, ensureNodes, nodeReadiness} = await import('./kube.js')
+  const {kubeConfig, ensureNodes, leaseAges, nodeReadiness} = await import('./kube.js')
   const kc = await kubeConfig(op.kubeconfig)
   const {created} = await ensureNodes(kc, op.nodes)
   const ready = await waitUntil({what: `${op.nodes.length} Ready nodes`, timeoutMs: op.timeoutMs, intervalMs: 200, maxIntervalMs: 1000, signal: ctx.signal, code: 'LAB_NOT_READY',
     onStatus: (s) => ctx.note(s)}, async () => {
-    const nodes = await nodeReadiness(kc)
-    const n = op.nodes.filter((w) => nodes.some((x) => x.name === w.name && x.ready)).length
-    return n === op.nodes.length ? {done: true, value: n} : {done: false, status: `${n}/${op.nodes.length} nodes Ready`}
+    const [nodes, ages] = await Promise.all([nodeReadiness(kc), leaseAges(kc)])
+    // Ready, and a lease renewed by the kwok running now (after a restart, kwok takes a node over only once its old lease expired)
+    const n = op.nodes.filter((w) => nodes.some((x) => x.name === w.name && x.ready) && (ages[w.name] ?? Infinity) < op.leaseSeconds).length
+    return n === op.nodes.length ? {done: true, value: n} : {done: false, status: `${n}/${op.nodes.length} nodes Ready with a fresh lease`}
   })
   return {created, ready}
 }

@@ -85,8 +85,15 @@ export function kubeSpawnSpec(l: LabLayout, s: KubeService, common: {pidFile: st
   return {...common, command: join(kwokBinDir(), 'kwok'), args: [
     `--kubeconfig=${kubeconfigFile(l, 'admin')}`, ...kwokStageFiles().flatMap((f) => ['--config', f]),
     '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--node-ip=127.0.0.1', '--cidr=10.244.0.1/24',
-    '--node-lease-duration-seconds=40', `--server-address=127.0.0.1:${p.kwok}`]}
+    `--node-lease-duration-seconds=${KWOK_LEASE_SECONDS}`, `--server-address=127.0.0.1:${p.kwok}`]}
 }
+
+/**
+ * kwok's node leases. Without a lease the node goes NotReady after ~50 s; and a kwok that starts
+ * again only takes over a node once its previous lease has expired (until then, that node's pods
+ * are left Pending): short leases make a lab restart usable within seconds.
+ */
+export const KWOK_LEASE_SECONDS = 10
 
 /** Where each service says it is ready. */
 export function kubeHealthUrl(l: LabLayout, s: KubeService): string {

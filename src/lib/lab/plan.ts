@@ -16,7 +16,7 @@ import {
   pidFile, secretFile, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
-import {KUBE_SERVICES, KUBE_USERS, kubeconfigFile, kubeconfigText, labNodes, pkiCommands, pkiDir, pkiFiles} from './kubernetes.js'
+import {KUBE_SERVICES, KUBE_USERS, KWOK_LEASE_SECONDS, kubeconfigFile, kubeconfigText, labNodes, pkiCommands, pkiDir, pkiFiles} from './kubernetes.js'
 
 /** nodes.conf lists more than the node itself once the cluster has been formed. */
 function clusterEverFormed(l: LabLayout): boolean {
@@ -186,7 +186,7 @@ function planKubernetes(l: LabLayout, running: Record<ServiceName, boolean>, wan
   want('kwok', l.ports.kwok, 30_000)
   const nodes = labNodes(LAB_REGION)
   steps.push({id: 'kube-nodes', title: `${nodes.length} nodes (pools system, api, worker, data in zones a, b, c), Ready`, risk: 'write',
-    op: {kind: 'kube.nodes', kubeconfig: kubeconfigFile(l), nodes, timeoutMs: 60_000}})
+    op: {kind: 'kube.nodes', kubeconfig: kubeconfigFile(l), nodes, leaseSeconds: KWOK_LEASE_SECONDS, timeoutMs: 60_000}})
 }
 
 export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string}): Plan {

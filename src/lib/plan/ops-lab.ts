@@ -34,8 +34,8 @@ export type BackfillMetrics = {kind: 'prometheus.backfill'; dir: string; promtoo
 /** Write a file with exactly this content. */
 export type WriteFile = {kind: 'file.write'; path: string; content: string}
 
-/** Create the lab's Kubernetes nodes that are missing (kwok makes them Ready) and wait until all are Ready. */
-export type KubeNodes = {kind: 'kube.nodes'; kubeconfig: string; nodes: LabNode[]; timeoutMs: number}
+/** Create the lab's Kubernetes nodes that are missing (kwok makes them Ready) and wait until all are Ready with a lease kwok renewed within leaseSeconds (kwok manages them). */
+export type KubeNodes = {kind: 'kube.nodes'; kubeconfig: string; nodes: LabNode[]; leaseSeconds: number; timeoutMs: number}
 
 export type LabOperation = RunProgram | PrepareLab | StartDaemon | AwaitPatroniHealthy | SetArchiveCommand | FormRedisCluster | VersionedBuckets | BackfillMetrics | WriteFile | KubeNodes
 

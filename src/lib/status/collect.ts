@@ -2,17 +2,18 @@
 import type {Environment} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import {table} from '../table.js'
+import {kubernetesStatus} from './kubernetes.js'
 import {postgresStatus} from './postgres.js'
 import {prometheusStatus} from './prometheus.js'
 import {redisStatus} from './redis.js'
 import {s3Status} from './s3.js'
 import {worst, type Rating, type StatusRow} from './types.js'
 
-export const COMPONENTS = ['postgres', 'redis', 's3', 'prometheus'] as const
+export const COMPONENTS = ['postgres', 'redis', 's3', 'prometheus', 'kubernetes'] as const
 export type Component = (typeof COMPONENTS)[number]
 
 const checks: Record<Component, (env: Environment) => Promise<StatusRow[]>> = {
-  postgres: postgresStatus, redis: redisStatus, s3: s3Status, prometheus: prometheusStatus,
+  postgres: postgresStatus, redis: redisStatus, s3: s3Status, prometheus: prometheusStatus, kubernetes: kubernetesStatus,
 }
 
 export type StatusResult = {
@@ -25,7 +26,7 @@ export type StatusResult = {
 export async function collectStatus(name: string, env: Environment, only?: Component[]): Promise<StatusResult> {
   const wanted = only && only.length ? only : [...COMPONENTS]
   const components = await Promise.all(wanted.map(async (component) => {
-    const configured = Boolean(env[component])
+    const configured = component === 'kubernetes' ? Boolean(env.kubernetes?.kubeconfig || env.kubernetes?.context) : Boolean(env[component])
     let rows: StatusRow[]
     try {
       rows = await checks[component](env)

@@ -2,7 +2,7 @@
 export type Rating = 'ok' | 'warn' | 'crit'
 
 export type StatusRow = {
-  component: 'postgres' | 'redis' | 's3' | 'prometheus'
+  component: 'postgres' | 'redis' | 's3' | 'prometheus' | 'kubernetes'
   name: string
   role?: string
   state: string
