@@ -5,6 +5,8 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import type {LabStatusResult} from '../../src/commands/lab/status.js'
 import type {LabUpCommandResult} from '../../src/commands/lab/up.js'
 import type {StatusCommandResult} from '../../src/commands/status.js'
+import type {RestoreS3JobResult} from '../../src/commands/restore/s3.js'
+import {BatchV1Api} from '@kubernetes/client-node'
 import {PatchStrategy, PolicyV1Api, setHeaderOptions} from '@kubernetes/client-node'
 import {eventually, labCli} from '../helpers/lab.js'
 
@@ -95,5 +97,28 @@ describe('the lab\'s Kubernetes', () => {
     const again = (await labCli(['status', '--component', 'kubernetes', '--json'], dir)).json<StatusCommandResult>().components[0]!.rows
     expect(again.find((x) => x.role === 'PodDisruptionBudget' && x.name === `${vns}/${api}`)).toMatchObject({ state: '0 disruption(s) allowed', rating: 'warn'})
     expect(again.find((x) => x.name === 'velero')).toMatchObject({state: 'not installed', rating: 'crit'})
+  })
+
+  it('restore s3 --engine k8s-job --submit: the dry-run creates nothing; then the Indexed Job is applied and awaited (kwok completes its pods: no data moves here)', async () => {
+    const jobs = 'llm-vault-jobs'
+    await core.createNamespace({body: {metadata: {name: jobs}}}).catch(() => undefined)
+    const sa = `vaultctl-${ns}`
+    const args = ['restore', 's3', '--prefix', `${ns}/`, '--to', new Date().toISOString(), '--engine', 'k8s-job', '--shards', '3', '--submit', '--service-account', sa]
+    const dry = await labCli([...args, '--dry-run', '--json'], dir)
+    expect(dry.code, dry.stderr).toBe(0)
+    const planned = dry.json<RestoreS3JobResult>()
+    expect(planned.submitted?.plan.steps.map((x) => x.op?.kind)).toEqual(['kube.apply', 'kube.await-job'])
+    expect(planned.submitted?.plan.steps[0]!.manual).toMatch(/kubectl --kubeconfig .* apply --server-side --field-manager vaultctl -f - <<'EOF'\n.*kind: ConfigMap.*kind: Job/s)
+    const batch = kc.makeApiClient(BatchV1Api)
+    await expect(batch.readNamespacedJob({name: planned.name, namespace: jobs})).rejects.toMatchObject({code: 404})
+    const noSa = await labCli([...args, '--yes', '--json'], dir)
+    expect(noSa.code).toBe(3) // its service account is missing: no pod could start
+    expect(noSa.stdout).toContain(`no service account ${sa} in namespace llm-vault-jobs`)
+    await core.createNamespacedServiceAccount({namespace: jobs, body: {metadata: {name: sa}}})
+    const r = await labCli([...args, '--yes', '--json'], dir)
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.json<RestoreS3JobResult>().submitted?.outcome).toMatchObject({succeeded: 3, completions: 3})
+    const job = await batch.readNamespacedJob({name: planned.name, namespace: jobs})
+    expect([job.spec?.completionMode, job.status?.succeeded, job.spec?.template.spec?.containers[0]?.args?.at(-3)]).toEqual(['Indexed', 3, '$(JOB_COMPLETION_INDEX)/3'])
   })
 })

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {usageError} from '../../lib/errors.js'
+import {expandHome} from '../../lib/paths.js'
 import {durationFlag, instantFlag, intFlag, sizeFlag} from '../../lib/flags.js'
 import type {OperationResult} from '../../lib/plan/operations.js'
 import {stepResult} from '../../lib/plan/results.js'
@@ -14,7 +15,9 @@ import type {KeyAction, RestoreMode} from '../../lib/s3/versions.js'
 export type RestoreS3Output = RestoreS3Result | RestoreS3JobResult
 
 /** --engine k8s-job: the rendered objects (the pods do the listing and the copies). */
-export type RestoreS3JobResult = {engine: 'k8s-job'; shards: number; name: string; namespace: string; objects: Record<string, unknown>[]; yaml: string}
+export type RestoreS3JobResult = {engine: 'k8s-job'; shards: number; name: string; namespace: string; objects: Record<string, unknown>[]; yaml: string
+  /** --submit: the plan that applied the objects and waited for the Job */
+  submitted?: {dryRun: boolean; plan: PlanData; outcome?: OperationResult['kube.await-job']; execution?: ExecutionResult}}
 
 export type RestoreS3Result = {
   engine: 'local' | 's3-batch'
@@ -68,6 +71,7 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
     'service-account': Flags.string({description: 'k8s-job: the pods\' service account (its AWS role, IRSA, reaches the buckets)', default: 'vaultctl', helpGroup: 'K8S-JOB'}),
     'credentials-secret': Flags.string({description: 'k8s-job: a Secret with access-key-id and secret-access-key, when the pods have no AWS identity of their own', helpGroup: 'K8S-JOB'}),
     deadline: durationFlag({description: 'k8s-job: the Job\'s activeDeadlineSeconds', default: '12h', helpGroup: 'K8S-JOB'}),
+    submit: Flags.boolean({description: 'k8s-job: apply the objects to the environment\'s cluster (its kubernetes.kubeconfig/context) and wait for the Job, instead of printing them', helpGroup: 'K8S-JOB'}),
   }
 
   async run(): Promise<RestoreS3Output> {
@@ -116,8 +120,36 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
       serviceAccount: f['service-account'], ...(f['credentials-secret'] ? {credentialsSecret: f['credentials-secret']} : {}), deadlineSeconds: f.deadline})
     const yaml = objects.map((x) => stringify(x, {aliasDuplicateObjects: false, blockQuote: 'literal'})).join('---\n')
     const meta = objects[1]!.metadata as {name: string; namespace: string}
+    if (f.submit) return {engine: 'k8s-job', shards: f.shards, name: meta.name, namespace: meta.namespace, objects, yaml, submitted: await this.submitJob(o, r, objects, meta)}
     if (!this.jsonEnabled()) this.log(yaml)
     this.note(`# ${f.shards} pods, each: vaultctl ${(((objects[1] as {spec: {template: {spec: {containers: {args: string[]}[]}}}}).spec.template.spec.containers[0]!.args)).join(' ')}\n# Apply: kubectl apply -f FILE; watch: kubectl -n ${meta.namespace} get job ${meta.name} -w`)
     return {engine: 'k8s-job', shards: f.shards, name: meta.name, namespace: meta.namespace, objects, yaml}
+  }
+
+  /** --submit: server-side apply, then wait for the Job (a plan like any other: --dry-run prints it, protected environments confirm). */
+  private async submitJob(o: S3RestoreOptions, r: {name: string; env: Parameters<typeof renderRestoreJob>[1]['env']}, objects: Record<string, unknown>[], meta: {name: string; namespace: string}): Promise<NonNullable<RestoreS3JobResult['submitted']>> {
+    const k = r.env.kubernetes
+    if (!k?.kubeconfig && !k?.context) throw usageError('NO_KUBERNETES', `environment ${r.name} names no cluster (kubernetes.kubeconfig or kubernetes.context)`, ['Add one to its config, or leave out --submit and apply the printed YAML with kubectl.'])
+    const cluster = {kubeconfig: expandHome(k.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config'), ...(k.context ? {context: k.context} : {})}
+    const inPlace = (o.toBucket ?? o.bucket) === (o.fromBucket ?? o.bucket) && (o.toPrefix === undefined || o.toPrefix === o.prefix)
+    const sa = this.flags['service-account']
+    const result = await this.runPlan({command: 'restore s3', env: r.name, protected: r.env.protected, confirmOnProtected: inPlace,
+      summary: `restore s3 as Kubernetes Job ${meta.namespace}/${meta.name}: ${this.flags.shards} pods, each one hash partition of s3://${o.fromBucket ?? o.bucket}/${o.key ?? o.prefix}`,
+      observed: {cluster: cluster.kubeconfig, ...(cluster.context ? {context: cluster.context} : {})},
+      // Without its service account the Job creates no pod at all (FailedCreate events) and would be waited for in vain.
+      preconditions: [{id: 'service-account', description: `service account ${meta.namespace}/${sa} exists (the pods' identity: IRSA or the credentials Secret)`, async check() {
+        const {kubeConfig, serviceAccountExists} = await import('../../lib/clients/kube.js')
+        const ok = await serviceAccountExists(await kubeConfig(cluster.kubeconfig, cluster.context), meta.namespace, sa)
+        return ok ? {ok, detail: 'exists'} : {ok, detail: `no service account ${sa} in namespace ${meta.namespace}`,
+          suggestions: [`Create it (with its IAM role annotation, eks.amazonaws.com/role-arn, for IRSA): kubectl -n ${meta.namespace} create serviceaccount ${sa}`, 'or name another: --service-account NAME']}
+      }}],
+      steps: [
+        {id: 'apply-job', title: `apply ConfigMap and Job ${meta.namespace}/${meta.name} (server-side)`, risk: inPlace ? 'destructive' : 'write', op: {kind: 'kube.apply', cluster, objects}},
+        {id: 'await-job', title: `wait for the Job's ${this.flags.shards} shards`, risk: 'read', op: {kind: 'kube.await-job', cluster, namespace: meta.namespace, name: meta.name, timeoutMs: this.flags.deadline * 1000}},
+      ],
+      recovery: 'The Job goes on in the cluster; re-running the same command re-applies the same Job (same name) and waits again; each shard is resumable.'})
+    const outcome = result.dryRun ? undefined : stepResult<OperationResult['kube.await-job']>(result.execution, 'await-job')
+    if (outcome) this.out(`Job ${meta.namespace}/${meta.name}: ${outcome.succeeded}/${outcome.completions} shards done in ${outcome.seconds.toFixed(0)} s`)
+    return {dryRun: result.dryRun, plan: result.plan, ...(outcome ? {outcome} : {}), ...(result.dryRun ? {} : {execution: result.execution})}
   }
 }

@@ -95,3 +95,37 @@ export async function clusterView(kc: KubeConfig, namespaces: string[], veleroNa
   }
   return {nodes: await nodeReadiness(kc), workloads: perNs.flatMap((x) => x.workloads), pdbs: perNs.flatMap((x) => x.pdbs), ...(backups ? {backups} : {})}
 }
+
+/** Server-side apply (field manager vaultctl, conflicts forced), or its server-side dry-run. */
+export async function applyObjects(kc: KubeConfig, objects: Record<string, unknown>[], dryRun = false): Promise<string[]> {
+  const k8s = await import('@kubernetes/client-node')
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc)
+  const out: string[] = []
+  for (const o of objects) {
+    const r = await api.patch(o as never, undefined, dryRun ? 'All' : undefined, 'vaultctl', true, k8s.PatchStrategy.ServerSideApply)
+    out.push(`${(r as {kind?: string}).kind}/${(r as {metadata?: {name?: string}}).metadata?.name}`)
+  }
+  return out
+}
+
+export type JobState = {succeeded: number; failed: number; active: number; completions: number; condition?: 'Complete' | 'Failed'; failedIndexes?: string}
+
+export async function jobState(kc: KubeConfig, namespace: string, name: string): Promise<JobState> {
+  const k8s = await import('@kubernetes/client-node')
+  const j = await kc.makeApiClient(k8s.BatchV1Api).readNamespacedJob({name, namespace})
+  const done = (j.status?.conditions ?? []).find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type as JobState['condition']
+  return {succeeded: j.status?.succeeded ?? 0, failed: j.status?.failed ?? 0, active: j.status?.active ?? 0, completions: j.spec?.completions ?? 1,
+    ...(done ? {condition: done} : {}), ...(j.status?.failedIndexes ? {failedIndexes: j.status.failedIndexes} : {})}
+}
+
+/** Does this object exist? (404: no; anything else is an error) */
+export async function serviceAccountExists(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
+  const k8s = await import('@kubernetes/client-node')
+  try {
+    await kc.makeApiClient(k8s.CoreV1Api).readNamespacedServiceAccount({name, namespace})
+    return true
+  } catch (error) {
+    if ((error as {code?: number}).code === 404) return false
+    throw error
+  }
+}

@@ -103,6 +103,23 @@ async function kubeNodes(op: Op<'kube.nodes'>, ctx: OperationContext): Promise<O
   return {created, ready}
 }
 
+async function awaitJob(op: Op<'kube.await-job'>, ctx: OperationContext): Promise<OperationResult['kube.await-job']> {
+  const {kubeConfig, jobState} = await import('./kube.js')
+  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const t0 = Date.now()
+  const s = await waitUntil({what: `job ${op.namespace}/${op.name} to finish`, timeoutMs: op.timeoutMs, intervalMs: 1000, maxIntervalMs: 5000, signal: ctx.signal, code: 'JOB_TIMEOUT',
+    suggestions: [`It goes on in the cluster: kubectl -n ${op.namespace} get job ${op.name}; each pod's result: kubectl -n ${op.namespace} logs -l job-name=${op.name}`],
+    onStatus: (x) => ctx.note(x)}, async () => {
+    const j = await jobState(kc, op.namespace, op.name)
+    return j.condition ? {done: true, value: j} : {done: false, status: `${j.succeeded}/${j.completions} shards done, ${j.active} running, ${j.failed} failed attempts`}
+  })
+  if (s.condition === 'Failed') {
+    throw failure('JOB_FAILED', `job ${op.namespace}/${op.name} failed: ${s.succeeded}/${s.completions} shards done${s.failedIndexes ? `, failed shards ${s.failedIndexes}` : ''}`,
+      [`Each shard's output: kubectl -n ${op.namespace} logs -l job-name=${op.name}; a re-run of the same restore converges (keys already restored are left alone).`])
+  }
+  return {succeeded: s.succeeded, completions: s.completions, seconds: (Date.now() - t0) / 1000}
+}
+
 export async function runLabOperation(op: LabOperation, ctx: OperationContext): Promise<OperationResult[LabOperation['kind']]> {
   switch (op.kind) {
     case 'program.run': {
@@ -153,5 +170,11 @@ export async function runLabOperation(op: LabOperation, ctx: OperationContext): 
     }
     case 'kube.nodes':
       return kubeNodes(op, ctx)
+    case 'kube.apply': {
+      const {kubeConfig, applyObjects} = await import('./kube.js')
+      return {applied: await applyObjects(await kubeConfig(op.cluster.kubeconfig, op.cluster.context), op.objects)}
+    }
+    case 'kube.await-job':
+      return awaitJob(op, ctx)
   }
 }

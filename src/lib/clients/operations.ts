@@ -255,7 +255,7 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
       return runS3Operation(op, ctx)
     }
     case 'program.run': case 'lab.prepare': case 'daemon.start': case 'patroni.await-healthy': case 'patroni.archive-command': case 'redis.form-cluster':
-    case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write': case 'kube.nodes': {
+    case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write': case 'kube.nodes': case 'kube.apply': case 'kube.await-job': {
       const {runLabOperation} = await import('./lab-ops.js')
       return runLabOperation(op, ctx)
     }

@@ -168,7 +168,7 @@ export function manual(op: Operation): string {
     case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy':
       return manualS3(op)
     case 'program.run': case 'lab.prepare': case 'daemon.start': case 'patroni.await-healthy': case 'patroni.archive-command': case 'redis.form-cluster':
-    case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write': case 'kube.nodes':
+    case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write': case 'kube.nodes': case 'kube.apply': case 'kube.await-job':
       return manualLab(op)
     case 'restore.prepare': case 'wal.install-runtime': case 'restore.fetch-base-backup': case 'wal.prefetch': case 'pg.recovery-settings': case 'pg.start':
     case 'pg.await-promoted': case 'pg.verify-restored': case 'restore.mark-complete': case 'pg.destroy-instance': case 'backup.validate-checks': case 'restore.record': case 'restore.detach-side':

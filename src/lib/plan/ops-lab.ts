@@ -3,6 +3,7 @@
 import type {SpawnSpec} from '../clients/process.js'
 import type {LabNode} from '../lab/kubernetes.js'
 import type {LabLayout} from '../lab/layout.js'
+import * as yamlLib from 'yaml'
 import {shellLine, shellQuote} from './operations.js'
 
 /** A program run to completion as argv (package installs, Go builds), with extra environment. */
@@ -37,7 +38,16 @@ export type WriteFile = {kind: 'file.write'; path: string; content: string}
 /** Create the lab's Kubernetes nodes that are missing (kwok makes them Ready) and wait until all are Ready with a lease kwok renewed within leaseSeconds (kwok manages them). */
 export type KubeNodes = {kind: 'kube.nodes'; kubeconfig: string; nodes: LabNode[]; leaseSeconds: number; timeoutMs: number}
 
-export type LabOperation = RunProgram | PrepareLab | StartDaemon | AwaitPatroniHealthy | SetArchiveCommand | FormRedisCluster | VersionedBuckets | BackfillMetrics | WriteFile | KubeNodes
+/** Where a cluster is reached: a kubeconfig file and, optionally, a context in it. */
+export type KubeWhere = {kubeconfig: string; context?: string}
+
+/** Server-side apply of these objects (field manager vaultctl). */
+export type KubeApply = {kind: 'kube.apply'; cluster: KubeWhere; objects: Record<string, unknown>[]}
+
+/** Wait until a Job is Complete (every index succeeded) or Failed, with progress. */
+export type KubeAwaitJob = {kind: 'kube.await-job'; cluster: KubeWhere; namespace: string; name: string; timeoutMs: number}
+
+export type LabOperation = KubeApply | KubeAwaitJob | RunProgram | PrepareLab | StartDaemon | AwaitPatroniHealthy | SetArchiveCommand | FormRedisCluster | VersionedBuckets | BackfillMetrics | WriteFile | KubeNodes
 
 export type LabOperationResult = {
   'program.run': {exitCode: number}
@@ -50,6 +60,8 @@ export type LabOperationResult = {
   'prometheus.backfill': {until: string}
   'file.write': {path: string}
   'kube.nodes': {created: string[]; ready: number}
+  'kube.apply': {applied: string[]}
+  'kube.await-job': {succeeded: number; completions: number; seconds: number}
 }
 
 /** A daemon's start command as an operator would type it (secrets as $(cat FILE), never values). */
@@ -97,6 +109,12 @@ export function manualLab(op: LabOperation): string {
     }
     case 'file.write':
       return `cat > ${shellQuote(op.path)} <<'EOF'\n${op.content.replace(/\n$/, '')}\nEOF`
+    case 'kube.apply': {
+      const {stringify} = yamlLib
+      return `kubectl --kubeconfig ${shellQuote(op.cluster.kubeconfig)}${op.cluster.context ? ` --context ${shellQuote(op.cluster.context)}` : ''} apply --server-side --field-manager vaultctl -f - <<'EOF'\n${op.objects.map((o) => stringify(o, {aliasDuplicateObjects: false})).join('---\n').replace(/\n$/, '')}\nEOF`
+    }
+    case 'kube.await-job':
+      return `kubectl --kubeconfig ${shellQuote(op.cluster.kubeconfig)}${op.cluster.context ? ` --context ${shellQuote(op.cluster.context)}` : ''} -n ${shellQuote(op.namespace)} wait --for=condition=complete job/${op.name} --timeout=${Math.round(op.timeoutMs / 1000)}s`
     case 'kube.nodes':
       return op.nodes.map((n) => `kubectl --kubeconfig ${shellQuote(op.kubeconfig)} apply -f - <<'EOF'\n${JSON.stringify({apiVersion: 'v1', kind: 'Node',
         metadata: {name: n.name, labels: n.labels, annotations: {'kwok.x-k8s.io/node': 'fake'}}, spec: {taints: n.taints}, status: {capacity: n.capacity, allocatable: n.capacity}})}\nEOF`)
