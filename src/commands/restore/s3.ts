@@ -1,14 +1,14 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {usageError} from '../../lib/errors.js'
-import {expandHome} from '../../lib/paths.js'
+import {clusterOf} from '../../lib/kube/cluster.js'
 import {durationFlag, instantFlag, intFlag, sizeFlag} from '../../lib/flags.js'
 import type {OperationResult} from '../../lib/plan/operations.js'
 import {stepResult} from '../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
 import {s3Conn, s3Of} from '../../lib/s3/conn.js'
 import {renderRestoreJob} from '../../lib/s3/k8s-job.js'
-import {observeS3Restore, planS3Restore, type BatchEngine, type S3RestoreCounts, type S3RestoreOptions} from '../../lib/s3/restore.js'
+import {inPlace, observeS3Restore, planS3Restore, type BatchEngine, type S3RestoreCounts, type S3RestoreOptions} from '../../lib/s3/restore.js'
 import type {KeyAction, RestoreMode} from '../../lib/s3/versions.js'
 
 /** What `restore s3` prints with --json: the restore (local or s3-batch), or the rendered Job. */
@@ -128,12 +128,11 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
 
   /** --submit: server-side apply, then wait for the Job (a plan like any other: --dry-run prints it, protected environments confirm). */
   private async submitJob(o: S3RestoreOptions, r: {name: string; env: Parameters<typeof renderRestoreJob>[1]['env']}, objects: Record<string, unknown>[], meta: {name: string; namespace: string}): Promise<NonNullable<RestoreS3JobResult['submitted']>> {
-    const k = r.env.kubernetes
-    if (!k?.kubeconfig && !k?.context) throw usageError('NO_KUBERNETES', `environment ${r.name} names no cluster (kubernetes.kubeconfig or kubernetes.context)`, ['Add one to its config, or leave out --submit and apply the printed YAML with kubectl.'])
-    const cluster = {kubeconfig: expandHome(k.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config'), ...(k.context ? {context: k.context} : {})}
-    const inPlace = (o.toBucket ?? o.bucket) === (o.fromBucket ?? o.bucket) && (o.toPrefix === undefined || o.toPrefix === o.prefix)
+    const cluster = clusterOf(r.env)
+    if (!cluster) throw usageError('NO_KUBERNETES', `environment ${r.name} names no cluster (kubernetes.kubeconfig or kubernetes.context)`, ['Add one to its config, or leave out --submit and apply the printed YAML with kubectl.'])
+    const writesOver = inPlace(o)
     const sa = this.flags['service-account']
-    const result = await this.runPlan({command: 'restore s3', env: r.name, protected: r.env.protected, confirmOnProtected: inPlace,
+    const result = await this.runPlan({command: 'restore s3', env: r.name, protected: r.env.protected, confirmOnProtected: writesOver,
       summary: `restore s3 as Kubernetes Job ${meta.namespace}/${meta.name}: ${this.flags.shards} pods, each one hash partition of s3://${o.fromBucket ?? o.bucket}/${o.key ?? o.prefix}`,
       observed: {cluster: cluster.kubeconfig, ...(cluster.context ? {context: cluster.context} : {})},
       // Without its service account the Job creates no pod at all (FailedCreate events) and would be waited for in vain.
@@ -144,7 +143,7 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
           suggestions: [`Create it (with its IAM role annotation, eks.amazonaws.com/role-arn, for IRSA): kubectl -n ${meta.namespace} create serviceaccount ${sa}`, 'or name another: --service-account NAME']}
       }}],
       steps: [
-        {id: 'apply-job', title: `apply ConfigMap and Job ${meta.namespace}/${meta.name} (server-side)`, risk: inPlace ? 'destructive' : 'write', op: {kind: 'kube.apply', cluster, objects}},
+        {id: 'apply-job', title: `apply ConfigMap and Job ${meta.namespace}/${meta.name} (server-side)`, risk: writesOver ? 'destructive' : 'write', op: {kind: 'kube.apply', cluster, objects}},
         {id: 'await-job', title: `wait for the Job's ${this.flags.shards} shards`, risk: 'read', op: {kind: 'kube.await-job', cluster, namespace: meta.namespace, name: meta.name, timeoutMs: this.flags.deadline * 1000}},
       ],
       recovery: 'The Job goes on in the cluster; re-running the same command re-applies the same Job (same name) and waits again; each shard is resumable.'})

@@ -2,11 +2,12 @@
 import {isExecutable as isExec, pathExists} from '../clients/files.js'
 import {dirname, join} from 'node:path'
 import {homedir} from 'node:os'
+import {toolsCacheDir} from '../paths.js'
 import type {LabComponent, S3Server} from './layout.js'
 
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin'
 export const MINIO_MODULE = 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c'
-export const minioCacheBin = () => join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? homedir(), '.cache'), 'vaultctl', 'minio', 'bin')
+export const minioCacheBin = () => toolsCacheDir('minio', 'bin')
 
 export function which(name: string, extraDirs: string[] = []): string | undefined {
   if (name.includes('/')) return isExec(name) ? name : undefined
@@ -56,11 +57,10 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
 export const K8S_VERSION = 'v1.34.2'
 export const ETCD_VERSION = 'v3.6.4'
 export const KWOK_VERSION = 'v0.8.0'
-const cacheDir = (...p: string[]) => join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? homedir(), '.cache'), 'vaultctl', ...p)
-export const k8sBinDir = () => cacheDir('kubernetes', K8S_VERSION, 'bin')
-export const kubeEtcdBinDir = () => cacheDir('etcd', ETCD_VERSION, 'bin')
-export const kwokBinDir = () => cacheDir('kwok', KWOK_VERSION, 'bin')
-export const kwokStageDir = () => cacheDir('kwok', KWOK_VERSION, 'stage')
+export const k8sBinDir = () => toolsCacheDir('kubernetes', K8S_VERSION, 'bin')
+export const kubeEtcdBinDir = () => toolsCacheDir('etcd', ETCD_VERSION, 'bin')
+export const kwokBinDir = () => toolsCacheDir('kwok', KWOK_VERSION, 'bin')
+export const kwokStageDir = () => toolsCacheDir('kwok', KWOK_VERSION, 'stage')
 /** kwok's stage files (its module's kustomize/stage/): nodes become Ready and keep a lease; pods run, complete, go. */
 export const KWOK_STAGES = ['node/fast/node-initialize', 'node/heartbeat-with-lease/node-heartbeat-with-lease', 'pod/general/pod-create', 'pod/general/pod-init-container-running',
   'pod/general/pod-init-container-completed', 'pod/general/pod-ready', 'pod/general/pod-complete', 'pod/general/pod-delete']
@@ -74,10 +74,10 @@ function kubernetesRequirements(): Requirement[] {
   const allThere = K8S_BINARIES.every((b) => isExec(join(k8sBinDir(), b)))
   return [
     {binary: 'kube-etcd', path: isExec(join(kubeEtcdBinDir(), 'etcd')) ? join(kubeEtcdBinDir(), 'etcd') : undefined, neededFor: 'Kubernetes (etcd 3.6)',
-      install: {kind: 'gomod-build', module: `go.etcd.io/etcd/server/v3@${ETCD_VERSION}`, pkg: '.', src: cacheDir('src', 'etcd'), bin: kubeEtcdBinDir(), out: 'etcd', about: 'about 2 minutes the first time', clean: true,
+      install: {kind: 'gomod-build', module: `go.etcd.io/etcd/server/v3@${ETCD_VERSION}`, pkg: '.', src: toolsCacheDir('src', 'etcd'), bin: kubeEtcdBinDir(), out: 'etcd', about: 'about 2 minutes the first time', clean: true,
         prep: `for m in $(sed -n 's/^[[:space:]]*\\(go.etcd.io\\/etcd\\/[a-z0-9/]*\\) => \\.\\..*/\\1/p' go.mod); do "$GO" mod edit -dropreplace=$m -require=$m@${ETCD_VERSION}; done`}},
     {binary: 'kube-apiserver', path: allThere ? join(k8sBinDir(), 'kube-apiserver') : undefined, neededFor: 'Kubernetes control plane',
-      install: {kind: 'gomod-build', module: `k8s.io/kubernetes@${K8S_VERSION}`, pkg: K8S_BINARIES.map((b) => `./cmd/${b}`).join(' '), src: cacheDir('src', 'kubernetes'), bin: k8sBinDir(),
+      install: {kind: 'gomod-build', module: `k8s.io/kubernetes@${K8S_VERSION}`, pkg: K8S_BINARIES.map((b) => `./cmd/${b}`).join(' '), src: toolsCacheDir('src', 'kubernetes'), bin: k8sBinDir(),
         about: 'about 8 minutes the first time', clean: true, ldflags: `${version('k8s.io/component-base/version')} ${version('k8s.io/client-go/pkg/version')}`,
         prep: `rm -f go.work go.work.sum && for m in $(sed -n 's/^[[:space:]]*\\(k8s.io\\/[a-z0-9-]*\\) => \\.\\/staging.*/\\1/p' go.mod); do "$GO" mod edit -dropreplace=$m -require=$m@${staged}; done`}},
     {binary: 'kwok', path: isExec(join(kwokBinDir(), 'kwok')) ? join(kwokBinDir(), 'kwok') : undefined, neededFor: 'Kubernetes nodes and pods (kwok)',
@@ -89,7 +89,7 @@ function kubernetesRequirements(): Requirement[] {
 
 /** The peers the S3 restore benchmark runs vaultctl against (bench/s3-restore.mjs). */
 export const MC_MODULE = 'github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9'
-export const mcCacheBin = () => join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? homedir(), '.cache'), 'vaultctl', 'mc', 'bin')
+export const mcCacheBin = () => toolsCacheDir('mc', 'bin')
 export const S3_PIT_RESTORE = 's3-pit-restore==0.9'
 
 /**

@@ -3,7 +3,7 @@
 import type {SpawnSpec} from '../clients/process.js'
 import type {LabNode} from '../lab/kubernetes.js'
 import type {LabLayout} from '../lab/layout.js'
-import * as yamlLib from 'yaml'
+import {stringify} from 'yaml'
 import {shellLine, shellQuote} from './operations.js'
 
 /** A program run to completion as argv (package installs, Go builds), with extra environment. */
@@ -74,6 +74,8 @@ export function spawnLine(spec: SpawnSpec): string {
   return `${env ? env + ' ' : ''}${asUser}${shellLine([spec.command, ...spec.args])} > ${spec.logFile} 2>&1 &`
 }
 
+const kubectl = (c: KubeWhere) => `kubectl --kubeconfig ${shellQuote(c.kubeconfig)}${c.context ? ` --context ${shellQuote(c.context)}` : ''}`
+
 const hostPort = (n: string) => {
   const i = n.lastIndexOf(':')
   return ['-h', n.slice(0, i), '-p', n.slice(i + 1)]
@@ -109,12 +111,10 @@ export function manualLab(op: LabOperation): string {
     }
     case 'file.write':
       return `cat > ${shellQuote(op.path)} <<'EOF'\n${op.content.replace(/\n$/, '')}\nEOF`
-    case 'kube.apply': {
-      const {stringify} = yamlLib
-      return `kubectl --kubeconfig ${shellQuote(op.cluster.kubeconfig)}${op.cluster.context ? ` --context ${shellQuote(op.cluster.context)}` : ''} apply --server-side --field-manager vaultctl -f - <<'EOF'\n${op.objects.map((o) => stringify(o, {aliasDuplicateObjects: false})).join('---\n').replace(/\n$/, '')}\nEOF`
-    }
+    case 'kube.apply':
+      return `${kubectl(op.cluster)} apply --server-side --field-manager vaultctl -f - <<'EOF'\n${op.objects.map((o) => stringify(o, {aliasDuplicateObjects: false})).join('---\n').replace(/\n$/, '')}\nEOF`
     case 'kube.await-job':
-      return `kubectl --kubeconfig ${shellQuote(op.cluster.kubeconfig)}${op.cluster.context ? ` --context ${shellQuote(op.cluster.context)}` : ''} -n ${shellQuote(op.namespace)} wait --for=condition=complete job/${op.name} --timeout=${Math.round(op.timeoutMs / 1000)}s`
+      return `${kubectl(op.cluster)} -n ${shellQuote(op.namespace)} wait --for=condition=complete job/${op.name} --timeout=${Math.round(op.timeoutMs / 1000)}s`
     case 'kube.nodes':
       return op.nodes.map((n) => `kubectl --kubeconfig ${shellQuote(op.kubeconfig)} apply -f - <<'EOF'\n${JSON.stringify({apiVersion: 'v1', kind: 'Node',
         metadata: {name: n.name, labels: n.labels, annotations: {'kwok.x-k8s.io/node': 'fake'}}, spec: {taints: n.taints}, status: {capacity: n.capacity, allocatable: n.capacity}})}\nEOF`)

@@ -50,7 +50,8 @@ const lockKey = (key: string, versionId: string) => `${key}\0${versionId}`
 
 const source = (o: S3RestoreOptions) => o.fromBucket ?? o.bucket
 const target = (o: S3RestoreOptions) => o.toBucket ?? o.bucket
-const inPlace = (o: S3RestoreOptions) => target(o) === source(o) && (o.toPrefix === undefined || o.toPrefix === o.prefix)
+/** The restore writes over the keys it reads (the same bucket and prefix). */
+export const inPlace = (o: S3RestoreOptions) => target(o) === source(o) && (o.toPrefix === undefined || o.toPrefix === o.prefix)
 
 function selected(o: S3RestoreOptions, histories: KeyHistory[]): KeyHistory[] {
   return histories.filter((h) => (o.key === undefined || h.key === o.key) && (!o.shard || shardOf(h.key, o.shard.count) === o.shard.index))
@@ -107,16 +108,13 @@ export async function observeS3Restore(conn: S3Conn, o: S3RestoreOptions): Promi
 async function observeLocks(client: S3Client, o: S3RestoreOptions, s: S3RestoreState): Promise<ObjectLocks | undefined> {
   const {bucketLock, versionLock} = await import('../clients/s3-versions.js')
   const src = await bucketLock(client, source(o))
-  const dst = inPlace(o) || target(o) === source(o) ? src : await bucketLock(client, target(o))
+  const dst = target(o) === source(o) ? src : await bucketLock(client, target(o))
   if (!src.enabled && !dst.enabled) return undefined
   const versions: Record<string, VersionLock> = {}
   if (src.enabled) {
-    const wanted = actionsOf(o, s).flatMap((a) => (a.kind === 'copy' ? [[a.key, a.versionId]] : []))
-    const superseded = inPlace(o) ? actionsOf(o, s).flatMap((a) => {
-      const cur = a.kind === 'unchanged' ? undefined : currentOf(s.histories.find((h) => h.key === a.key)!)
-      return cur && !cur.deleteMarker ? [[a.key, cur.versionId]] : []
-    }) : []
-    const all = [...wanted, ...superseded] as [string, string][]
+    const actions = actionsOf(o, s)
+    const wanted = actions.flatMap((a): [string, string][] => (a.kind === 'copy' ? [[a.key, a.versionId]] : []))
+    const all = [...wanted, ...superseded(o, s, actions).map((x): [string, string] => [x.key, x.versionId])]
     for (let i = 0; i < all.length; i += 32) {
       await Promise.all(all.slice(i, i + 32).map(async ([key, id]) => {
         const l = await versionLock(client, source(o), key, id)
@@ -125,6 +123,16 @@ async function observeLocks(client: S3Client, o: S3RestoreOptions, s: S3RestoreS
     }
   }
   return {source: src, target: dst, versions}
+}
+
+/** In place: the current versions (not delete markers) of the keys a restore changes, which stop being current. */
+function superseded(o: S3RestoreOptions, s: S3RestoreState, actions: KeyAction[]): {key: string; versionId: string}[] {
+  if (!inPlace(o)) return []
+  const byKey = new Map(s.histories.map((h) => [h.key, h]))
+  return actions.flatMap((a) => {
+    const cur = a.kind === 'unchanged' ? undefined : currentOf(byKey.get(a.key)!)
+    return cur && !cur.deleteMarker ? [{key: a.key, versionId: cur.versionId}] : []
+  })
 }
 
 const FORCE_LOCK = 'Pass --accept-object-lock to go on anyway.'
@@ -145,10 +153,7 @@ function refuseLocks(o: S3RestoreOptions, s: S3RestoreState, actions: KeyAction[
       [`Copy into a bucket created with Object Lock (aws s3api create-bucket --bucket B --object-lock-enabled-for-bucket): the copies keep their locks.`, FORCE_LOCK])
   }
   if (inPlace(o)) {
-    const held = actions.filter((a) => {
-      const cur = a.kind === 'unchanged' ? undefined : currentOf(s.histories.find((h) => h.key === a.key)!)
-      return cur && !cur.deleteMarker && isLocked(l.versions[lockKey(a.key, cur.versionId)], now)
-    })
+    const held = superseded(o, s, actions).filter((x) => isLocked(l.versions[lockKey(x.key, x.versionId)], now))
     if (held.length) {
       throw refusal('S3_OBJECT_LOCK', `${held.length} key(s) to change have a current version under legal hold or retention (${held.slice(0, 5).map((a) => a.key).join(', ')}${held.length > 5 ? ', ...' : ''}): the held versions stay, but would no longer be current`,
         ['Check with whoever placed the hold (aws s3api get-object-legal-hold --bucket B --key K --version-id V), or restore elsewhere with --to-bucket/--to-prefix.', FORCE_LOCK])

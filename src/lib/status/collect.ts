@@ -1,6 +1,7 @@
 // One view of an environment: every component checked in parallel, each row rated.
 import type {Environment} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
+import {clusterOf} from '../kube/cluster.js'
 import {table} from '../table.js'
 import {kubernetesStatus} from './kubernetes.js'
 import {postgresStatus} from './postgres.js'
@@ -26,7 +27,7 @@ export type StatusResult = {
 export async function collectStatus(name: string, env: Environment, only?: Component[]): Promise<StatusResult> {
   const wanted = only && only.length ? only : [...COMPONENTS]
   const components = await Promise.all(wanted.map(async (component) => {
-    const configured = component === 'kubernetes' ? Boolean(env.kubernetes?.kubeconfig || env.kubernetes?.context) : Boolean(env[component])
+    const configured = component === 'kubernetes' ? clusterOf(env) !== undefined : Boolean(env[component])
     let rows: StatusRow[]
     try {
       rows = await checks[component](env)

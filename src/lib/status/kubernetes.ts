@@ -4,6 +4,7 @@
 import type {Environment} from '../config/schema.js'
 import type {ClusterView} from '../clients/kube.js'
 import {errorMessage} from '../errors.js'
+import {clusterOf} from '../kube/cluster.js'
 import {formatDuration} from '../units.js'
 import type {Rating, StatusRow} from './types.js'
 
@@ -51,13 +52,12 @@ export function rateCluster(v: ClusterView, rpoSeconds: number, now: Date): Stat
 }
 
 export async function kubernetesStatus(env: Environment): Promise<StatusRow[]> {
-  const k = env.kubernetes
-  if (!k?.kubeconfig && !k?.context) return []
+  const cluster = clusterOf(env)
+  if (!cluster) return []
   const {clusterView, kubeConfig} = await import('../clients/kube.js')
-  const {expandHome} = await import('../paths.js')
   try {
-    const kc = await kubeConfig(expandHome(k.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config'), k.context)
-    const view = await clusterView(kc, [...new Set(Object.values(k.namespaces))], env.velero?.namespace ?? 'velero')
+    const kc = await kubeConfig(cluster.kubeconfig, cluster.context)
+    const view = await clusterView(kc, [...new Set(Object.values(env.kubernetes?.namespaces ?? {}))], env.velero?.namespace ?? 'velero')
     return rateCluster(view, env.slo.rpo.kubernetes, new Date())
   } catch (error) {
     return [row('api-server', 'cluster', 'unreachable', 'crit', errorMessage(error))]
