@@ -98,3 +98,6 @@ export const instantFlag = (o: Common) => Flags.custom<Date>({
 export function unwrapFlagError(message: string): string {
   return message.replace(/^Parsing --\S+\s*\n\t/, '').replace(/\nSee more help with --help$/, '')
 }
+
+/** A repeatable, comma-separated list flag's values, flattened and trimmed. */
+export const commaList = (xs: string[] | undefined): string[] => (xs ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean)

@@ -20,7 +20,7 @@ describe('kubernetes status', () => {
       ['api', '2/2 Ready', 'ok'], ['data', '1/2 Ready', 'warn'], ['worker', '0/1 Ready', 'crit'],
       ['app/api', '3/3 ready', 'ok'], ['data/pg', '1/3 ready', 'warn'], ['app/worker', '0/2 ready', 'crit'],
       ['app/api', '1 disruption(s) allowed', 'ok'], ['data/pg', '0 disruption(s) allowed', 'warn'],
-      ['velero', 'last completed 10h0m ago', 'warn'],
+      ['velero', 'last completed 10h0m ago', 'ok'], // daily-0 failed, but daily-1 completed after it
     ])
     expect(rows.find((r) => r.name === 'data')?.detail).toMatch(/single zone/)
   })
@@ -28,6 +28,9 @@ describe('kubernetes status', () => {
   it('Velero: a last backup older than the RPO, none usable, or not installed is critical', () => {
     expect(rateCluster({...base, backups: [{name: 'old', phase: 'Completed', completedAt: '2026-11-25T02:00:00Z'}]}, 86_400, now).at(-1)).toMatchObject({rating: 'crit', state: 'last completed 58h0m ago'})
     expect(rateCluster({...base, backups: [{name: 'x', phase: 'Completed', completedAt: '2026-11-27T02:00:00Z', expiresAt: '2026-11-27T03:00:00Z'}]}, 86_400, now).at(-1)).toMatchObject({rating: 'crit', state: 'no completed backup'})
+    const failedSince = rateCluster({...base, backups: [...base.backups!, {name: 'adhoc', phase: 'Failed', createdAt: '2026-11-27T09:00:00Z'}]}, 86_400, now).at(-1)
+    expect(failedSince).toMatchObject({rating: 'warn', state: 'last completed 10h0m ago'})
+    expect(failedSince?.detail).toContain('1 failed since')
     const {backups: _none, ...noVelero} = base
     expect(rateCluster(noVelero, 86_400, now).at(-1)).toMatchObject({name: 'velero', state: 'not installed', rating: 'crit'})
   })

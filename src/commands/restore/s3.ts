@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {usageError} from '../../lib/errors.js'
-import {clusterOf} from '../../lib/kube/cluster.js'
+import {requireCluster} from '../../lib/kube/cluster.js'
 import {durationFlag, instantFlag, intFlag, sizeFlag} from '../../lib/flags.js'
 import type {OperationResult} from '../../lib/plan/operations.js'
 import {stepResult} from '../../lib/plan/results.js'
@@ -128,8 +128,7 @@ export default class RestoreS3 extends BaseCommand<typeof RestoreS3> {
 
   /** --submit: server-side apply, then wait for the Job (a plan like any other: --dry-run prints it, protected environments confirm). */
   private async submitJob(o: S3RestoreOptions, r: {name: string; env: Parameters<typeof renderRestoreJob>[1]['env']}, objects: Record<string, unknown>[], meta: {name: string; namespace: string}): Promise<NonNullable<RestoreS3JobResult['submitted']>> {
-    const cluster = clusterOf(r.env)
-    if (!cluster) throw usageError('NO_KUBERNETES', `environment ${r.name} names no cluster (kubernetes.kubeconfig or kubernetes.context)`, ['Add one to its config, or leave out --submit and apply the printed YAML with kubectl.'])
+    const cluster = requireCluster(r.env, r.name, 'or leave out --submit and apply the printed YAML with kubectl')
     const writesOver = inPlace(o)
     const sa = this.flags['service-account']
     const result = await this.runPlan({command: 'restore s3', env: r.name, protected: r.env.protected, confirmOnProtected: writesOver,

@@ -4,6 +4,8 @@
 import {readFileSync} from 'node:fs'
 import {request} from 'node:https'
 import type {KubeConfig} from '@kubernetes/client-node'
+
+export type {KubeConfig}
 import type {LabNode} from '../lab/kubernetes.js'
 
 export async function kubeConfig(file: string, context?: string): Promise<KubeConfig> {
@@ -69,7 +71,7 @@ export type ClusterView = {
   workloads: {kind: 'Deployment' | 'StatefulSet'; namespace: string; name: string; desired: number; ready: number}[]
   pdbs: {namespace: string; name: string; allowed: number; healthy: number; desiredHealthy: number}[]
   /** undefined: Velero's CRDs are not installed */
-  backups?: {name: string; phase: string; completedAt?: string; expiresAt?: string; schedule?: string}[]
+  backups?: {name: string; phase: string; createdAt?: string; completedAt?: string; expiresAt?: string; schedule?: string}[]
 }
 
 export async function clusterView(kc: KubeConfig, namespaces: string[], veleroNamespace: string): Promise<ClusterView> {
@@ -87,8 +89,8 @@ export async function clusterView(kc: KubeConfig, namespaces: string[], veleroNa
   }))
   let backups: ClusterView['backups']
   try {
-    const list = await custom.listNamespacedCustomObject({group: 'velero.io', version: 'v1', namespace: veleroNamespace, plural: 'backups'}) as {items?: {metadata?: {name?: string; labels?: Record<string, string>}; status?: {phase?: string; completionTimestamp?: string; expiration?: string}}[]}
-    backups = (list.items ?? []).map((b) => ({name: b.metadata?.name ?? '', phase: b.status?.phase ?? 'New', ...(b.status?.completionTimestamp ? {completedAt: b.status.completionTimestamp} : {}),
+    const list = await custom.listNamespacedCustomObject({group: 'velero.io', version: 'v1', namespace: veleroNamespace, plural: 'backups'}) as {items?: {metadata?: {name?: string; labels?: Record<string, string>; creationTimestamp?: string}; status?: {phase?: string; completionTimestamp?: string; expiration?: string}}[]}
+    backups = (list.items ?? []).map((b) => ({name: b.metadata?.name ?? '', phase: b.status?.phase ?? 'New', ...(b.metadata?.creationTimestamp ? {createdAt: String(b.metadata.creationTimestamp)} : {}), ...(b.status?.completionTimestamp ? {completedAt: b.status.completionTimestamp} : {}),
       ...(b.status?.expiration ? {expiresAt: b.status.expiration} : {}), ...(b.metadata?.labels?.['velero.io/schedule-name'] ? {schedule: b.metadata.labels['velero.io/schedule-name']} : {})}))
   } catch (error) {
     if ((error as {code?: number}).code !== 404) throw error
@@ -128,4 +130,87 @@ export async function serviceAccountExists(kc: KubeConfig, namespace: string, na
     if ((error as {code?: number}).code === 404) return false
     throw error
   }
+}
+
+type KubeObject = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string}}
+
+/** Which of these objects exist (by apiVersion, kind, namespace, name). */
+export async function objectsExist(kc: KubeConfig, objects: KubeObject[], concurrency = 8): Promise<boolean[]> {
+  const k8s = await import('@kubernetes/client-node')
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc)
+  const out: boolean[] = Array.from({length: objects.length}, () => false)
+  let next = 0
+  await Promise.all(Array.from({length: Math.min(concurrency, objects.length)}, async () => {
+    while (next < objects.length) {
+      const i = next++
+      try {
+        await api.read(objects[i] as never)
+        out[i] = true
+      } catch (error) {
+        if ((error as {code?: number}).code !== 404) throw error
+      }
+    }
+  }))
+  return out
+}
+
+/** A server-side dry-run create (or, with `update`, a dry-run replace) of each object: what the API server says, without persisting anything. */
+export async function dryRunObjects(kc: KubeConfig, objects: {object: Record<string, unknown>; update: boolean}[]): Promise<{ok: boolean; message?: string}[]> {
+  const k8s = await import('@kubernetes/client-node')
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc)
+  const out: {ok: boolean; message?: string}[] = []
+  for (const {object, update} of objects) {
+    try {
+      if (update) await api.patch(object as never, undefined, 'All', 'vaultctl', true, k8s.PatchStrategy.ServerSideApply)
+      else await api.create(object as never, undefined, 'All', 'vaultctl')
+      out.push({ok: true})
+    } catch (error) {
+      const body = (error as {body?: unknown}).body
+      const message = typeof body === 'string' ? (() => { try { return (JSON.parse(body) as {message?: string}).message } catch { return body } })() : (body as {message?: string} | undefined)?.message
+      out.push({ok: false, message: message ?? (error as Error).message})
+    }
+  }
+  return out
+}
+
+/** What a namespace holds beyond what Kubernetes puts in every namespace (the default ServiceAccount, kube-root-ca.crt). undefined: no such namespace. */
+export async function namespaceContents(kc: KubeConfig, namespace: string): Promise<string[] | undefined> {
+  const k8s = await import('@kubernetes/client-node')
+  const core = kc.makeApiClient(k8s.CoreV1Api)
+  try {
+    await core.readNamespace({name: namespace})
+  } catch (error) {
+    if ((error as {code?: number}).code === 404) return undefined
+    throw error
+  }
+  const apps = kc.makeApiClient(k8s.AppsV1Api)
+  const batch = kc.makeApiClient(k8s.BatchV1Api)
+  const names = (kind: string, items: {metadata?: {name?: string}}[], skip: string[] = []) => items.map((i) => i.metadata?.name ?? '').filter((n) => !skip.includes(n)).map((n) => `${kind}/${n}`)
+  const [pods, svc, cm, sec, pvc, sa, dep, sts, ds, jobs, cron] = await Promise.all([
+    core.listNamespacedPod({namespace}), core.listNamespacedService({namespace}), core.listNamespacedConfigMap({namespace}), core.listNamespacedSecret({namespace}),
+    core.listNamespacedPersistentVolumeClaim({namespace}), core.listNamespacedServiceAccount({namespace}), apps.listNamespacedDeployment({namespace}),
+    apps.listNamespacedStatefulSet({namespace}), apps.listNamespacedDaemonSet({namespace}), batch.listNamespacedJob({namespace}), batch.listNamespacedCronJob({namespace})])
+  return [...names('deployment', dep.items), ...names('statefulset', sts.items), ...names('daemonset', ds.items), ...names('cronjob', cron.items), ...names('job', jobs.items),
+    ...names('pod', pods.items), ...names('service', svc.items), ...names('persistentvolumeclaim', pvc.items), ...names('configmap', cm.items, ['kube-root-ca.crt']),
+    ...names('secret', sec.items), ...names('serviceaccount', sa.items, ['default'])]
+}
+
+/** The Deployments, StatefulSets and DaemonSets of a namespace, desired against ready. */
+export async function workloadReadiness(kc: KubeConfig, namespace: string): Promise<{kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'; namespace: string; name: string; desired: number; ready: number}[]> {
+  const k8s = await import('@kubernetes/client-node')
+  const apps = kc.makeApiClient(k8s.AppsV1Api)
+  const [d, s, ds] = await Promise.all([apps.listNamespacedDeployment({namespace}), apps.listNamespacedStatefulSet({namespace}), apps.listNamespacedDaemonSet({namespace})])
+  return [
+    ...d.items.map((x) => ({kind: 'Deployment' as const, namespace, name: x.metadata?.name ?? '', desired: x.spec?.replicas ?? 1, ready: x.status?.readyReplicas ?? 0})),
+    ...s.items.map((x) => ({kind: 'StatefulSet' as const, namespace, name: x.metadata?.name ?? '', desired: x.spec?.replicas ?? 1, ready: x.status?.readyReplicas ?? 0})),
+    ...ds.items.map((x) => ({kind: 'DaemonSet' as const, namespace, name: x.metadata?.name ?? '', desired: x.status?.desiredNumberScheduled ?? 0, ready: x.status?.numberReady ?? 0})),
+  ]
+}
+
+/** The names of these CRDs that are Established. */
+export async function establishedCrds(kc: KubeConfig, names: string[]): Promise<string[]> {
+  const k8s = await import('@kubernetes/client-node')
+  const api = kc.makeApiClient(k8s.ApiextensionsV1Api)
+  const all = await api.listCustomResourceDefinition()
+  return all.items.filter((c) => names.includes(c.metadata?.name ?? '') && (c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True')).map((c) => c.metadata?.name ?? '')
 }

@@ -8,6 +8,7 @@ import {archiveDir, archivesToS3} from '../lab/archiving.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, type LabLayout} from '../lab/layout.js'
 import {LAB_REGION, memberDir, patroniConfig, patroniUrl, pgUser, prometheusConfig, redisDir, secretFile, walArchiveDir} from '../lab/services.js'
 import {writeWalRuntime} from './wal-runtime.js'
+import {veleroTmpDir} from '../lab/kubernetes.js'
 
 function secret(l: LabLayout, name: string, length = 24): string {
   const f = secretFile(l, name)
@@ -54,5 +55,6 @@ export function prepareLabFiles(l: LabLayout): void {
   secret(l, 's3-secret-key', 32)
   if (l.components.includes('postgres')) preparePostgres(l, su, repl)
   if (l.components.includes('redis')) for (const i of REDIS_NODES) mkdirSync(redisDir(l, i), {recursive: true})
+  if (l.components.includes('kubernetes')) mkdirSync(veleroTmpDir(l), {recursive: true, mode: 0o700})
   if (l.components.includes('prometheus')) writeFileSync(join(l.dir, 'prometheus', 'prometheus.yml'), prometheusConfig(l))
 }

@@ -3,6 +3,7 @@
 // (resolved from the environment at run time), never from the operation.
 import {failure, refusal} from '../errors.js'
 import type {Operation, OperationResult} from '../plan/operations.js'
+import {isKubeOperation} from '../plan/ops-kube.js'
 import {firstCluster, readClusterState} from '../postgres/cluster-state.js'
 import {isHealthyState, normalizeRole} from '../postgres/roles.js'
 import {agreement} from '../redis/agreement.js'
@@ -249,6 +250,10 @@ async function helmStatus(op: Extract<Operation, {kind: 'helm.expect-status'}>):
 }
 
 export async function runOperation(op: Operation, ctx: OperationContext): Promise<OperationResult[Operation['kind']]> {
+  if (isKubeOperation(op)) {
+    const {runKubeOperation} = await import('./kube-ops.js')
+    return runKubeOperation(op, ctx)
+  }
   switch (op.kind) {
     case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy': {
       const {runS3Operation} = await import('./s3-ops.js')

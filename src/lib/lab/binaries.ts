@@ -25,6 +25,7 @@ export type Requirement = {
   /** How it is installed: the exact command, as the operator would type it. */
   install: {kind: 'apt'; packages: string[]} | {kind: 'pip'; packages: string[]} | {kind: 'go'; module: string; gobin: string}
     | {kind: 'gomod-file'; module: string; files: string[]; dest: string}
+    | {kind: 'script'; script: string; what: string}
     | {kind: 'gomod-build'; module: string; pkg: string; src: string; bin: string; prep?: string; ldflags?: string; about?: string; clean?: boolean; out?: string}
   neededFor: string
 }
@@ -39,7 +40,7 @@ export function requirements(components: readonly LabComponent[], s3: S3Server[]
   }
   if (components.includes('redis')) reqs.push(apt('redis-server', ['redis-server'], 'Redis Cluster'))
   if (components.includes('prometheus')) reqs.push(apt('prometheus', ['prometheus'], 'Prometheus'), apt('promtool', ['prometheus'], 'Prometheus TSDB backfill'))
-  if (components.includes('kubernetes')) reqs.push(...kubernetesRequirements())
+  if (components.includes('kubernetes')) reqs.push(...kubernetesRequirements(), ...(components.includes('s3') ? veleroRequirements() : []))
   if (!components.includes('s3')) return reqs
   if (s3.includes('moto')) reqs.push({binary: 'moto_server', path: binaryPath('moto_server'), install: {kind: 'pip', packages: ['moto[server]']}, neededFor: 'S3 (moto)'})
   if (s3.includes('minio')) {
@@ -84,6 +85,32 @@ function kubernetesRequirements(): Requirement[] {
       install: {kind: 'go', module: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, gobin: kwokBinDir()}},
     {binary: 'kwok-stages', path: kwokStageFiles().every((f) => pathExists(f)) ? kwokStageDir() : undefined, neededFor: 'kwok node and pod lifecycles',
       install: {kind: 'gomod-file', module: `sigs.k8s.io/kwok@${KWOK_VERSION}`, files: KWOK_STAGES.map((f) => `kustomize/stage/${f}.yaml`), dest: kwokStageDir()}},
+  ]
+}
+
+/**
+ * Velero in the lab (with Kubernetes and S3): its server runs as a local process with the AWS
+ * plugin, backups in the lab's S3. `go install` refuses velero (a replace of kopia) and the proxy
+ * refuses the k8s.io/cli-runtime it asks for: built in a copy, requiring v0.33.13 instead. Its
+ * CRDs are rendered once by the binary itself (`velero install --crds-only --dry-run -o yaml`).
+ */
+export const VELERO_VERSION = 'v1.18.3'
+export const VELERO_AWS_PLUGIN_VERSION = 'v1.14.3'
+export const veleroBinDir = () => toolsCacheDir('velero', VELERO_VERSION, 'bin')
+export const veleroPluginDir = () => toolsCacheDir('velero-plugin-for-aws', VELERO_AWS_PLUGIN_VERSION, 'bin')
+export const veleroCrdsFile = () => toolsCacheDir('velero', VELERO_VERSION, 'crds.yaml')
+
+function veleroRequirements(): Requirement[] {
+  const velero = join(veleroBinDir(), 'velero')
+  return [
+    {binary: 'velero', path: isExec(velero) ? velero : undefined, neededFor: 'Velero (cluster backups)',
+      install: {kind: 'gomod-build', module: `github.com/vmware-tanzu/velero@${VELERO_VERSION}`, pkg: './cmd/velero', src: toolsCacheDir('src', 'velero'), bin: veleroBinDir(), out: 'velero',
+        about: 'about 5 minutes the first time', clean: true, ldflags: `-X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=${VELERO_VERSION}`,
+        prep: '"$GO" mod edit -require=k8s.io/cli-runtime@v0.33.13'}},
+    {binary: 'velero-plugin-for-aws', path: isExec(join(veleroPluginDir(), 'velero-plugin-for-aws')) ? join(veleroPluginDir(), 'velero-plugin-for-aws') : undefined, neededFor: 'Velero backups in S3',
+      install: {kind: 'go', module: `github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws@${VELERO_AWS_PLUGIN_VERSION}`, gobin: veleroPluginDir()}},
+    {binary: 'velero-crds', path: pathExists(veleroCrdsFile()) ? veleroCrdsFile() : undefined, neededFor: 'Velero\'s CRDs',
+      install: {kind: 'script', script: `${velero} install --crds-only --dry-run -o yaml > ${veleroCrdsFile()}.tmp && mv ${veleroCrdsFile()}.tmp ${veleroCrdsFile()}`, what: `render Velero's CRDs into ${veleroCrdsFile()}`}},
   ]
 }
 
@@ -160,6 +187,7 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
         + (i.clean ? ` && cd / && rm -rf ${i.src}` : '')
       out.push({title: `build ${several ? i.pkg.split(' ').map((x) => x.split('/').at(-1)).join(', ') : r.binary} from the Go module ${i.module} (cached in ${i.bin}; ${i.about ?? 'about 8 minutes the first time'})`, argv: ['sh', '-c', script], manual: script})
     }
+    if (r.install.kind === 'script') out.push({title: r.install.what, argv: ['sh', '-c', `set -e; ${r.install.script}`], manual: r.install.script})
     if (r.install.kind === 'gomod-file') {
       const i = r.install
       const script = `set -e; dir=$(${moduleDir(i.module)}); mkdir -p ${i.dest}; `

@@ -4,11 +4,20 @@
 import {join} from 'node:path'
 import {stringify} from 'yaml'
 import type {SpawnSpec} from '../clients/process.js'
-import {k8sBinDir, kubeEtcdBinDir, kwokBinDir, kwokStageFiles} from './binaries.js'
+import {k8sBinDir, kubeEtcdBinDir, kwokBinDir, kwokStageFiles, veleroBinDir, veleroPluginDir} from './binaries.js'
 import type {LabLayout} from './layout.js'
 
 export const KUBE_SERVICES = ['kube-etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const
-export type KubeService = (typeof KUBE_SERVICES)[number]
+/** Velero's server runs with the control plane when the lab also has S3 (its backups go there). */
+export const VELERO_SERVICE = 'velero' as const
+export type KubeService = (typeof KUBE_SERVICES)[number] | typeof VELERO_SERVICE
+export const kubeServices = (l: LabLayout): KubeService[] => [...KUBE_SERVICES, ...(l.components.includes('s3') ? [VELERO_SERVICE] : [])]
+export const VELERO_NAMESPACE = 'velero'
+/** controller-runtime's metrics server in Velero's server binds :8080, with no flag to move it. */
+export const VELERO_FIXED_PORT = 8080
+/** Where the lab's Velero keeps its backups: the lab's backups bucket, under this prefix. */
+export const VELERO_PREFIX = 'velero'
+export const veleroTmpDir = (l: LabLayout) => join(kubeDir(l), 'velero-tmp')
 
 export const kubeDir = (l: LabLayout) => join(l.dir, 'kubernetes')
 export const pkiDir = (l: LabLayout) => join(kubeDir(l), 'pki')
@@ -82,6 +91,14 @@ export function kubeSpawnSpec(l: LabLayout, s: KubeService, common: {pidFile: st
       `--kubeconfig=${kubeconfigFile(l, 'scheduler')}`, `--authentication-kubeconfig=${kubeconfigFile(l, 'scheduler')}`, `--authorization-kubeconfig=${kubeconfigFile(l, 'scheduler')}`,
       '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${p['kube-scheduler']}`, '--profiling=false']}
   }
+  if (s === VELERO_SERVICE) {
+    // Velero writes the BSL's credentials under $TMPDIR/credentials (no flag): its own TMPDIR.
+    // Its AWS plugin (a child process) finds the lab's S3 keys in its environment.
+    return {...common, command: join(veleroBinDir(), 'velero'), args: ['server', `--kubeconfig=${kubeconfigFile(l, 'admin')}`, `--namespace=${VELERO_NAMESPACE}`,
+      `--plugin-dir=${veleroPluginDir()}`, `--metrics-address=127.0.0.1:${p['velero-metrics']}`, `--profiler-address=127.0.0.1:${p['velero-profiler']}`,
+      '--backup-sync-period=10s', '--store-validation-frequency=10s', '--log-level=info'],
+    env: {TMPDIR: veleroTmpDir(l)}, envFromFiles: {AWS_ACCESS_KEY_ID: join(l.dir, 'secrets', 's3-access-key'), AWS_SECRET_ACCESS_KEY: join(l.dir, 'secrets', 's3-secret-key')}}
+  }
   return {...common, command: join(kwokBinDir(), 'kwok'), args: [
     `--kubeconfig=${kubeconfigFile(l, 'admin')}`, ...kwokStageFiles().flatMap((f) => ['--config', f]),
     '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--node-ip=127.0.0.1', '--cidr=10.244.0.1/24',
@@ -99,6 +116,7 @@ export const KWOK_LEASE_SECONDS = 10
 export function kubeHealthUrl(l: LabLayout, s: KubeService): string {
   if (s === 'kube-etcd') return `http://127.0.0.1:${l.ports['kube-etcd']}/health`
   if (s === 'kwok') return `http://127.0.0.1:${l.ports.kwok}/healthz`
+  if (s === VELERO_SERVICE) return `http://127.0.0.1:${l.ports['velero-metrics']}/metrics`
   if (s === 'kube-apiserver') return `${apiserverUrl(l)}/readyz`
   return `https://127.0.0.1:${l.ports[s]}/healthz`
 }
@@ -122,4 +140,18 @@ export function labNodes(region = 'us-east-1'): LabNode[] {
     taints: p.taints,
     capacity: {cpu: p.cpu, memory: p.memory, pods: '110'},
   })))
+}
+
+/** Velero's objects in the lab (not secret): its namespace, the storage location in the lab's S3, and the 0-replica `velero` Deployment restores look up (without it they end PartiallyFailed). */
+export function veleroObjects(l: LabLayout, bucket: string, region: string): Record<string, unknown>[] {
+  const labels = {component: 'velero', 'app.kubernetes.io/name': 'velero'}
+  return [
+    {apiVersion: 'v1', kind: 'Namespace', metadata: {name: VELERO_NAMESPACE, labels}},
+    {apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', metadata: {name: 'default', namespace: VELERO_NAMESPACE, labels},
+      spec: {provider: 'aws', default: true, accessMode: 'ReadWrite', objectStorage: {bucket, prefix: VELERO_PREFIX},
+        config: {region, s3ForcePathStyle: 'true', s3Url: `http://127.0.0.1:${l.ports.s3}`}}},
+    {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'velero', namespace: VELERO_NAMESPACE, labels, annotations: {'vaultctl.io/lab': 'the server runs as a local process; this placeholder is what restores look up'}},
+      spec: {replicas: 0, selector: {matchLabels: {deploy: 'velero'}}, template: {metadata: {labels: {...labels, deploy: 'velero'}},
+        spec: {containers: [{name: 'velero', image: 'velero/velero:v1.18.3', command: ['/velero'], args: ['server']}]}}}},
+  ]
 }

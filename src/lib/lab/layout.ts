@@ -8,7 +8,7 @@ import {usageError} from '../errors.js'
 
 export const PORT_NAMES = ['etcd', 'etcd-peer', 'patroni-1', 'patroni-2', 'patroni-3', 'postgres-1', 'postgres-2', 'postgres-3',
   'redis-1', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6', 's3', 's3-console', 'prometheus',
-  'kube-etcd', 'kube-etcd-peer', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const
+  'kube-etcd', 'kube-etcd-peer', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'velero-metrics', 'velero-profiler'] as const
 export type PortName = (typeof PORT_NAMES)[number]
 
 export const DEFAULT_BASE_PORT = 12000
@@ -19,6 +19,7 @@ const OFFSETS: Record<PortName, number> = {
   'redis-1': 701, 'redis-2': 702, 'redis-3': 703, 'redis-4': 704, 'redis-5': 705, 'redis-6': 706,
   s3: 900, 's3-console': 901, prometheus: 90,
   'kube-etcd': 479, 'kube-etcd-peer': 480, 'kube-apiserver': 643, 'kube-controller-manager': 257, 'kube-scheduler': 259, kwok: 247,
+  'velero-metrics': 285, 'velero-profiler': 286,
 }
 
 export type S3Server = 'moto' | 'minio'
@@ -49,7 +50,7 @@ const COMPONENT_PORTS: Record<LabComponent, (n: PortName) => boolean> = {
   redis: (n) => n.startsWith('redis-'),
   s3: (n) => n.startsWith('s3'),
   prometheus: (n) => n === 'prometheus',
-  kubernetes: (n) => n.startsWith('kube-') || n === 'kwok',
+  kubernetes: (n) => n.startsWith('kube-') || n === 'kwok' || n.startsWith('velero-'),
 }
 
 /** The ports a lab with these components listens on (Redis Cluster also on client port + 10000). */

@@ -13,10 +13,11 @@ import {PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type 
 import {clusterFormed} from './redis-cluster.js'
 import {
   LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, memberDir, memberName, patroniUrl,
-  pidFile, secretFile, spawnSpec, walArchiveDir, type ServiceName,
+  pidFile, secretFile, servicePort, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
-import {KUBE_SERVICES, KUBE_USERS, KWOK_LEASE_SECONDS, kubeconfigFile, kubeconfigText, labNodes, pkiCommands, pkiDir, pkiFiles} from './kubernetes.js'
+import {KUBE_SERVICES, KUBE_USERS, KWOK_LEASE_SECONDS, VELERO_FIXED_PORT, VELERO_NAMESPACE, kubeconfigFile, kubeconfigText, labNodes, pkiCommands, pkiDir, pkiFiles, veleroObjects} from './kubernetes.js'
+import {veleroCrdsFile} from './binaries.js'
 
 /** nodes.conf lists more than the node itself once the cluster has been formed. */
 function clusterEverFormed(l: LabLayout): boolean {
@@ -82,6 +83,8 @@ export async function planLabUp(l: LabLayout, opts: LabUpOptions): Promise<Plan>
     // divergent history of its own).
     if (s.startsWith('redis-')) pre.push(portFree(l, s, port + 10_000, `${s} cluster bus`))
     if (s === 'kube-etcd') pre.push(portFree(l, s, l.ports['kube-etcd-peer'], `${s} peer`))
+    // Velero's controller manager always serves its own metrics on :8080 (no flag): one lab with Velero per machine.
+    if (s === 'velero') pre.push(portFree(l, s, VELERO_FIXED_PORT, 'velero\'s controller metrics (always :8080, no flag to move it: one lab with Velero per machine)'))
     if (s.startsWith('patroni-')) pre.push(portFree(l, s, portOf(l, `postgres-${s.split('-')[1]}` as 'postgres-1'), `${s}'s PostgreSQL`))
     steps.push(startStep(l, s, port, timeoutMs, leads))
   }
@@ -187,13 +190,22 @@ function planKubernetes(l: LabLayout, running: Record<ServiceName, boolean>, wan
   const nodes = labNodes(LAB_REGION)
   steps.push({id: 'kube-nodes', title: `${nodes.length} nodes (pools system, api, worker, data in zones a, b, c), Ready`, risk: 'write',
     op: {kind: 'kube.nodes', kubeconfig: kubeconfigFile(l), nodes, leaseSeconds: KWOK_LEASE_SECONDS, timeoutMs: 60_000}})
+  if (!l.components.includes('s3')) return
+  // Velero: its CRDs, namespace, storage location in the lab's backups bucket, its server (a local process).
+  const cluster = {kubeconfig: kubeconfigFile(l)}
+  steps.push({id: 'velero-crds', title: 'Velero\'s CRDs (server-side apply), Established', risk: 'write', op: {kind: 'kube.apply-file', cluster, file: veleroCrdsFile(), timeoutMs: 60_000}})
+  steps.push({id: 'velero-objects', title: `Velero's namespace, storage location s3://${LAB_BUCKETS.backups}/velero, placeholder Deployment`, risk: 'write',
+    op: {kind: 'kube.apply', cluster, objects: veleroObjects(l, LAB_BUCKETS.backups, LAB_REGION)}})
+  want('velero', l.ports['velero-metrics'], 60_000)
+  steps.push({id: 'velero-location', title: 'Velero\'s storage location Available', risk: 'read',
+    op: {kind: 'velero.await-location', cluster, namespace: VELERO_NAMESPACE, name: 'default', timeoutMs: 60_000}})
 }
 
 export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string}): Plan {
   // Replicas before the leader (no needless failover); S3 after PostgreSQL, which archives its
   // last WAL while it shuts down (stopped first, that WAL stayed unarchived); etcd last.
   const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
-  const order: ServiceName[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'kube-etcd', 'prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
+  const order: ServiceName[] = ['velero', 'kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'kube-etcd', 'prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
   const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).flatMap((s): Step[] => {
     const stop: Step = {id: `stop-${s}`, title: `stop ${s}`, risk: 'write', op: {kind: 'daemon.stop', service: s, pidFile: pidFile(l, s), timeoutMs: s.startsWith('patroni') ? 60_000 : 15_000}}
     if (!s.startsWith('patroni-')) return [stop]
@@ -220,7 +232,7 @@ export async function labStatus(l: LabLayout): Promise<LabServiceStatus[]> {
   const {runningPid} = await import('../clients/process.js')
   return Promise.all(allServices(l).map(async (s) => {
     const pid = runningPid(pidFile(l, s))
-    const port = portOf(l, s)
+    const port = servicePort(l, s)
     if (pid === undefined) return {service: s, port, running: false, ready: false, detail: 'not running'}
     const r = await checkReady(l, s)
     return {service: s, pid, port, running: true, ready: r.ready, detail: r.detail}

@@ -8,7 +8,7 @@ import {getCluster} from '../clients/patroni.js'
 import {isRoot, lookupUser, runningPid, type SpawnSpec} from '../clients/process.js'
 import {PG_BIN_DIR, binaryPath} from './binaries.js'
 import {archiveCommand} from './archiving.js'
-import {KUBE_SERVICES, kubeHealthUrl, kubeSpawnSpec, pkiDir, type KubeService} from './kubernetes.js'
+import {KUBE_SERVICES, VELERO_SERVICE, kubeHealthUrl, kubeServices, kubeSpawnSpec, pkiDir, type KubeService} from './kubernetes.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabLayout} from './layout.js'
 
 export type ServiceName = 'etcd' | `patroni-${1 | 2 | 3}` | `redis-${1 | 2 | 3 | 4 | 5 | 6}` | 's3' | 'prometheus' | KubeService
@@ -28,10 +28,13 @@ export const allServices = (l: LabLayout): ServiceName[] => [
   ...(l.components.includes('redis') ? REDIS_NODES.map((i) => `redis-${i}` as const) : []),
   ...(l.components.includes('s3') ? ['s3' as const] : []),
   ...(l.components.includes('prometheus') ? ['prometheus' as const] : []),
-  ...(l.components.includes('kubernetes') ? KUBE_SERVICES : []),
+  ...(l.components.includes('kubernetes') ? kubeServices(l) : []),
 ]
 
-const isKube = (s: string): s is KubeService => (KUBE_SERVICES as readonly string[]).includes(s)
+const isKube = (s: string): s is KubeService => (KUBE_SERVICES as readonly string[]).includes(s) || s === VELERO_SERVICE
+
+/** The port a service is checked on (Velero: its metrics endpoint). */
+export const servicePort = (l: LabLayout, s: ServiceName): number => portOf(l, s === VELERO_SERVICE ? 'velero-metrics' : s)
 
 export const isRunning = (l: LabLayout, s: string) => runningPid(pidFile(l, s)) !== undefined
 

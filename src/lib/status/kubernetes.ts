@@ -42,10 +42,11 @@ export function rateCluster(v: ClusterView, rpoSeconds: number, now: Date): Stat
       .sort((a, b) => b.completedAt!.localeCompare(a.completedAt!))
     const last = done[0]
     const age = last ? (now.getTime() - new Date(last.completedAt!).getTime()) / 1000 : undefined
-    const failed = v.backups.filter((b) => /Failed/.test(b.phase)).length
+    // failures since the last completed backup (an old failure that a later backup made good is history)
+    const failed = v.backups.filter((b) => /Failed/.test(b.phase) && (!last || new Date(b.createdAt ?? b.completedAt ?? 0).getTime() > new Date(last.completedAt!).getTime())).length
     rows.push(row('velero', 'backups', last ? `last completed ${formatDuration(Math.round(age!))} ago` : 'no completed backup',
       age === undefined || age > rpoSeconds ? 'crit' : failed ? 'warn' : 'ok',
-      `${last ? `${last.name}${last.schedule ? ` (schedule ${last.schedule})` : ''}` : 'none usable'}; RPO ${formatDuration(rpoSeconds)}; ${v.backups.length} backup(s), ${failed} failed`,
+      `${last ? `${last.name}${last.schedule ? ` (schedule ${last.schedule})` : ''}` : 'none usable'}; RPO ${formatDuration(rpoSeconds)}; ${v.backups.length} backup(s), ${failed} failed since`,
       {lastCompleted: last?.completedAt ?? null, ageSeconds: age ?? null, backups: v.backups.length, failed}))
   }
   return rows
