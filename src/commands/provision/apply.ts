@@ -1,7 +1,7 @@
 import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand, type PlanRunResult} from '../../base-command.js'
-import {planApply, type ApplyObserved} from '../../lib/provision/apply.js'
+import {planApply, type ApplyObserved, type ApplyScope} from '../../lib/provision/apply.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
 import {resolveProvision} from '../../lib/provision/inputs.js'
 import {render} from '../../lib/provision/render.js'
@@ -15,6 +15,7 @@ export default class ProvisionApply extends BaseCommand<typeof ProvisionApply> {
   static override flags = {
     out: Flags.string({description: 'where the applied files are written (default: ./rendered/<env>)'}),
     'recover-stuck': Flags.boolean({description: 'roll back (or uninstall, for pending-install) a release stuck in pending-* before upgrading'}),
+    only: Flags.string({description: 'apply only the EKS cluster (eksctl) or only the chart (helm); default: both, except for the lab profile, whose cluster is not EKS: helm', options: ['all', 'cluster', 'helm']}),
   }
 
   async run(): Promise<ProvisionApplyResult> {
@@ -23,6 +24,7 @@ export default class ProvisionApply extends BaseCommand<typeof ProvisionApply> {
     const rendered = await render(r.name, inputs)
     const {plan, observed} = await planApply({name: r.name, protected: r.env.protected}, rendered,
       {outDir: this.flags.out ? resolve(this.flags.out) : defaultOutDir(r.name), helmBin: rendered.helmBin, recoverStuck: this.flags['recover-stuck'],
+        scope: (this.flags.only ?? (inputs.profile === 'lab' ? 'helm' : 'all')) as ApplyScope,
         kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}})
     return {...(await this.runPlan(plan)), observed}
   }

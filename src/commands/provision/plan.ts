@@ -5,7 +5,7 @@ import {chooseBaseline, type Baseline} from '../../lib/provision/baseline.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
 import {diffRendered, formatChanges, type ResourceChange} from '../../lib/provision/diff.js'
 import {resolveProvision} from '../../lib/provision/inputs.js'
-import {render} from '../../lib/provision/render.js'
+import {FILES, render} from '../../lib/provision/render.js'
 
 export type ProvisionPlanResult = {env: string; baseline: Omit<Baseline, 'files'>; changes: ResourceChange[]; counts: {create: number; update: number; delete: number}}
 
@@ -16,14 +16,17 @@ export default class ProvisionPlan extends BaseCommand<typeof ProvisionPlan> {
   static override flags = {
     dir: Flags.string({description: 'the last rendered output to compare with (default: ./rendered/<env>)'}),
     'detailed-exitcode': Flags.boolean({description: 'exit 2 when there are changes, 0 when there are none'}),
+    only: Flags.string({description: 'compare only the EKS cluster or only the chart; default: both, except for the lab profile (its cluster is not EKS): helm', options: ['all', 'cluster', 'helm']}),
   }
 
   async run(): Promise<ProvisionPlanResult> {
     const r = this.environment()
     const inputs = await resolveProvision(r)
     const desired = await render(r.name, inputs)
-    const baseline = await chooseBaseline(inputs, desired.helmBin, {kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}, dir: this.flags.dir ? resolve(this.flags.dir) : defaultOutDir(r.name)})
-    const changes = await diffRendered(baseline.files, desired.files)
+    const scope = this.flags.only ?? (inputs.profile === 'lab' ? 'helm' : 'all')
+    const baseline = await chooseBaseline(inputs, desired.helmBin, {kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}, dir: this.flags.dir ? resolve(this.flags.dir) : defaultOutDir(r.name), helmOnly: scope === 'helm'})
+    const only = (files: Record<string, string>) => Object.fromEntries(Object.entries(files).filter(([k]) => scope === 'all' || (scope === 'helm' ? k !== FILES.clusterConfig : k === FILES.clusterConfig)))
+    const changes = await diffRendered(only(baseline.files), only(desired.files))
     const counts = {create: 0, update: 0, delete: 0}
     for (const c of changes) counts[c.action]++
     this.out(`Baseline: ${baseline.kind === 'live' ? 'live' : baseline.kind === 'rendered' ? 'last rendered output' : 'none'} (${baseline.source})${baseline.note ? `\nNote: ${baseline.note}` : ''}\n`)

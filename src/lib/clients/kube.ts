@@ -36,10 +36,18 @@ export function tlsGet(url: string, o: {ca?: string; cert?: string; key?: string
 export async function ensureNodes(kc: KubeConfig, nodes: LabNode[]): Promise<{created: string[]}> {
   const k8s = await import('@kubernetes/client-node')
   const core = kc.makeApiClient(k8s.CoreV1Api)
-  const existing = new Set((await core.listNode()).items.map((n) => n.metadata?.name))
+  const existing = new Map((await core.listNode()).items.map((n) => [n.metadata?.name, n]))
   const created: string[] = []
   for (const n of nodes) {
-    if (existing.has(n.name)) continue
+    const have = existing.get(n.name)
+    if (have) {
+      // a lab made before a capacity was added (ephemeral-storage): bring its status up to date
+      const cap = have.status?.capacity ?? {}
+      if (Object.entries(n.capacity).some(([k, v]) => cap[k] !== v)) {
+        await core.patchNodeStatus({name: n.name, body: {status: {capacity: n.capacity, allocatable: n.capacity}}}, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+      }
+      continue
+    }
     await core.createNode({body: {apiVersion: 'v1', kind: 'Node',
       metadata: {name: n.name, labels: n.labels, annotations: {'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0'}},
       spec: {taints: n.taints},
@@ -132,6 +140,19 @@ export async function serviceAccountExists(kc: KubeConfig, namespace: string, na
   }
 }
 
+/** The API server's own message in a client error (its Status body), else the error's. */
+export function apiMessage(error: unknown): string {
+  const body = (error as {body?: unknown}).body
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as {message?: string}).message ?? body
+    } catch {
+      return body
+    }
+  }
+  return (body as {message?: string} | undefined)?.message ?? (error as Error).message
+}
+
 type KubeObject = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string}}
 
 /** Which of these objects exist (by apiVersion, kind, namespace, name). */
@@ -165,9 +186,7 @@ export async function dryRunObjects(kc: KubeConfig, objects: {object: Record<str
       else await api.create(object as never, undefined, 'All', 'vaultctl')
       out.push({ok: true})
     } catch (error) {
-      const body = (error as {body?: unknown}).body
-      const message = typeof body === 'string' ? (() => { try { return (JSON.parse(body) as {message?: string}).message } catch { return body } })() : (body as {message?: string} | undefined)?.message
-      out.push({ok: false, message: message ?? (error as Error).message})
+      out.push({ok: false, message: apiMessage(error)})
     }
   }
   return out
@@ -213,4 +232,31 @@ export async function establishedCrds(kc: KubeConfig, names: string[]): Promise<
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api)
   const all = await api.listCustomResourceDefinition()
   return all.items.filter((c) => names.includes(c.metadata?.name ?? '') && (c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True')).map((c) => c.metadata?.name ?? '')
+}
+
+/**
+ * A server-side apply dry-run (dryRun=All) of each manifest against the cluster. Objects bound for
+ * a namespace that does not exist yet (one the same manifests create) are checked in namespace
+ * default: the API server cannot dry-run into a namespace that is not there.
+ */
+export async function dryRunManifests(cluster: {kubeconfig: string; context?: string}, docs: Record<string, unknown>[]): Promise<{id: string; ok: boolean; message?: string; standIn: boolean; server: string}[]> {
+  const kc = await kubeConfig(cluster.kubeconfig, cluster.context)
+  const k8s = await import('@kubernetes/client-node')
+  const server = kc.getCurrentCluster()?.server ?? '?'
+  const namespaces = new Set((await kc.makeApiClient(k8s.CoreV1Api).listNamespace()).items.map((n) => n.metadata?.name))
+  const out: {id: string; ok: boolean; message?: string; standIn: boolean; server: string}[] = []
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc)
+  for (const d of docs) {
+    const meta = (d.metadata ?? {}) as {name?: string; namespace?: string}
+    const id = `${String(d.kind)} ${meta.namespace ? `${meta.namespace}/` : ''}${meta.name}`
+    const standIn = !!meta.namespace && !namespaces.has(meta.namespace)
+    const body = standIn ? {...d, metadata: {...meta, namespace: 'default'}} : d
+    try {
+      await api.patch(body as never, undefined, 'All', 'vaultctl', true, k8s.PatchStrategy.ServerSideApply)
+      out.push({id, ok: true, standIn, server})
+    } catch (error) {
+      out.push({id, ok: false, message: apiMessage(error), standIn, server})
+    }
+  }
+  return out
 }

@@ -122,14 +122,15 @@ export function kubeHealthUrl(l: LabLayout, s: KubeService): string {
 }
 
 /** A node of the lab: a pool of the architecture (its 3.3: labels and taints as eksctl gives them) in a zone. */
-export type LabNode = {name: string; labels: Record<string, string>; taints: {key: string; value: string; effect: string}[]; capacity: {cpu: string; memory: string; pods: string}}
+export type LabNode = {name: string; labels: Record<string, string>; taints: {key: string; value: string; effect: string}[]; capacity: {cpu: string; memory: string; pods: string; 'ephemeral-storage': string}}
 
 const ZONES = ['a', 'b', 'c']
-const POOLS: {pool: string; labels: Record<string, string>; taints: LabNode['taints']; instance: string; cpu: string; memory: string}[] = [
-  {pool: 'system', labels: {workload: 'system', tier: 'system'}, taints: [], instance: 'm6i.large', cpu: '2', memory: '8Gi'},
-  {pool: 'api', labels: {workload: 'api', tier: 'frontend'}, taints: [{key: 'workload', value: 'api', effect: 'NoSchedule'}], instance: 'c6i.2xlarge', cpu: '8', memory: '16Gi'},
-  {pool: 'worker', labels: {workload: 'worker', tier: 'backend', capacity: 'on-demand'}, taints: [], instance: 'c6i.4xlarge', cpu: '16', memory: '32Gi'},
-  {pool: 'data', labels: {workload: 'database', tier: 'data'}, taints: [{key: 'workload', value: 'database', effect: 'NoSchedule'}], instance: 'r6i.2xlarge', cpu: '8', memory: '64Gi'},
+// disk: the production profile's node volume sizes (templates/eksctl/profiles.yaml): pods that ask for ephemeral-storage fit
+const POOLS: {pool: string; labels: Record<string, string>; taints: LabNode['taints']; instance: string; cpu: string; memory: string; disk: string}[] = [
+  {pool: 'system', labels: {workload: 'system', tier: 'system'}, taints: [], instance: 'm6i.large', cpu: '2', memory: '8Gi', disk: '50Gi'},
+  {pool: 'api', labels: {workload: 'api', tier: 'frontend'}, taints: [{key: 'workload', value: 'api', effect: 'NoSchedule'}], instance: 'c6i.2xlarge', cpu: '8', memory: '16Gi', disk: '100Gi'},
+  {pool: 'worker', labels: {workload: 'worker', tier: 'backend', capacity: 'on-demand'}, taints: [], instance: 'c6i.4xlarge', cpu: '16', memory: '32Gi', disk: '150Gi'},
+  {pool: 'data', labels: {workload: 'database', tier: 'data'}, taints: [{key: 'workload', value: 'database', effect: 'NoSchedule'}], instance: 'r6i.2xlarge', cpu: '8', memory: '64Gi', disk: '200Gi'},
 ]
 
 export function labNodes(region = 'us-east-1'): LabNode[] {
@@ -138,7 +139,7 @@ export function labNodes(region = 'us-east-1'): LabNode[] {
     labels: {...p.labels, 'vaultctl.io/pool': p.pool, 'topology.kubernetes.io/region': region, 'topology.kubernetes.io/zone': `${region}${z}`,
       'node.kubernetes.io/instance-type': p.instance, 'kubernetes.io/hostname': `lab-${p.pool}-${z}`, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok'},
     taints: p.taints,
-    capacity: {cpu: p.cpu, memory: p.memory, pods: '110'},
+    capacity: {cpu: p.cpu, memory: p.memory, pods: '110', 'ephemeral-storage': p.disk},
   })))
 }
 

@@ -34,11 +34,14 @@ export function stuckReleaseFix(release: {status: string; revision?: number} | u
 type NodeGroupLive = {Name: string; MinSize: number; MaxSize: number; DesiredCapacity: number}
 type ReleaseStatus = {status: string; revision?: number} | undefined
 
-export type ApplyObserved = {eksctl: string; cluster: 'exists' | 'absent' | 'unknown'; nodeGroups?: NodeGroupLive[]; release: string}
+export type ApplyObserved = {eksctl: string; cluster: 'exists' | 'absent' | 'unknown' | 'not applied'; nodeGroups?: NodeGroupLive[]; release: string}
 
-async function observe(inputs: ProvisionInputs, helmBin: string, kubeArgs: string[]): Promise<{obs: ApplyObserved; release: ReleaseStatus}> {
-  const obs: ApplyObserved = {eksctl: eksctlBinary() ?? 'not installed', cluster: 'unknown', release: 'unknown'}
-  if (eksctlBinary()) {
+/** What apply does: the EKS cluster (eksctl) and the chart (helm), or one of them. */
+export type ApplyScope = 'all' | 'cluster' | 'helm'
+
+async function observe(inputs: ProvisionInputs, helmBin: string, kubeArgs: string[], scope: ApplyScope): Promise<{obs: ApplyObserved; release: ReleaseStatus}> {
+  const obs: ApplyObserved = {eksctl: eksctlBinary() ?? 'not installed', cluster: scope === 'helm' ? 'not applied' : 'unknown', release: scope === 'cluster' ? 'not applied' : 'unknown'}
+  if (eksctlBinary() && scope !== 'helm') {
     try {
       const r = await eksctl(['get', 'cluster', '--name', inputs.cluster.name, '--region', inputs.cluster.region, '-o', 'json'], 60_000)
       obs.cluster = r.exitCode === 0 ? 'exists' : /not found|No cluster found|ResourceNotFoundException/i.test(r.stderr) ? 'absent' : 'unknown'
@@ -48,6 +51,7 @@ async function observe(inputs: ProvisionInputs, helmBin: string, kubeArgs: strin
     }
   }
   let release: ReleaseStatus
+  if (scope === 'cluster') return {obs, release}
   const s = await helm(helmBin, ['status', inputs.helm.release, '--namespace', inputs.helm.namespace, '-o', 'json', ...kubeArgs], {timeoutMs: 30_000}).catch(() => undefined)
   if (s?.exitCode === 0) {
     const j = JSON.parse(s.stdout) as {info?: {status?: string}; version?: number}
@@ -61,18 +65,21 @@ async function observe(inputs: ProvisionInputs, helmBin: string, kubeArgs: strin
   return {obs, release}
 }
 
-export async function planApply(env: {name: string; protected: boolean}, r: Rendered, o: {outDir: string; helmBin: string; recoverStuck: boolean; kube?: {context?: string; kubeconfig?: string}}): Promise<{plan: Plan; observed: ApplyObserved}> {
+export async function planApply(env: {name: string; protected: boolean}, r: Rendered, o: {outDir: string; helmBin: string; recoverStuck: boolean; scope: ApplyScope; kube?: {context?: string; kubeconfig?: string}}): Promise<{plan: Plan; observed: ApplyObserved}> {
   const inputs = r.inputs
+  const scope = o.scope
   // helm talks to the environment's cluster: its kubeconfig and context, when configured.
   const kubeArgs = [...(o.kube?.kubeconfig ? ['--kubeconfig', o.kube.kubeconfig] : []), ...(o.kube?.context ? ['--kube-context', o.kube.context] : [])]
-  const {obs, release} = await observe(inputs, o.helmBin, kubeArgs)
+  const {obs, release} = await observe(inputs, o.helmBin, kubeArgs, scope)
   const cc = `${o.outDir}/${FILES.clusterConfig}`
   const values = `${o.outDir}/${FILES.values}`
   const step = (id: string, title: string, risk: Step['risk'], tool: 'eksctl' | 'helm', args: string[]): Step =>
     ({id, title, risk, op: {kind: 'exec', program: tool, argv: tool === 'helm' ? [...args, ...kubeArgs] : args, timeoutMs: 3600_000}})
   const steps: Step[] = [{id: 'write-files', title: `write the rendered files into ${o.outDir}`, risk: 'write', op: writeFilesOp(r, env.name, o.outDir)}]
   const groups = (r.clusterConfig as {managedNodeGroups: {name: string; minSize: number; maxSize: number; desiredCapacity: number}[]}).managedNodeGroups
-  if (obs.cluster !== 'exists') {
+  if (scope === 'helm') {
+    // the EKS part is not applied (e.g. the lab, whose cluster is not EKS)
+  } else if (obs.cluster !== 'exists') {
     steps.push(step('eksctl-create-cluster', `create EKS cluster ${inputs.cluster.name} in ${inputs.cluster.region} with ${groups.length} node groups`, 'write', 'eksctl', ['create', 'cluster', '-f', cc]))
   } else {
     const live = obs.nodeGroups ?? []
@@ -86,13 +93,15 @@ export async function planApply(env: {name: string; protected: boolean}, r: Rend
       }
     }
   }
-  const fix = stuckReleaseFix(release, inputs, o.recoverStuck)
-  if (fix) steps.push(step('helm-recover', `recover the release stuck in ${release!.status}`, 'destructive', 'helm', fix))
-  const upgrade = helmUpgradeArgs(r.helmMajor, {release: inputs.helm.release, chart: CHART_DIR(), namespace: inputs.helm.namespace, values, timeout: inputs.helm.timeout})
-  steps.push(step('helm-upgrade', `helm upgrade --install ${inputs.helm.release} (Helm ${r.helmMajor}: ${r.helmMajor >= 4 ? '--rollback-on-failure' : '--atomic'}, wait ${inputs.helm.timeout})`, 'write', 'helm', upgrade))
-  steps.push({id: 'helm-verify', title: `verify release ${inputs.helm.release} is deployed`, risk: 'read',
-    op: {kind: 'helm.expect-status', release: inputs.helm.release, namespace: inputs.helm.namespace, kubeArgs, status: 'deployed'}})
-  const preconditions: Precondition[] = [
+  if (scope !== 'cluster') {
+    const fix = stuckReleaseFix(release, inputs, o.recoverStuck)
+    if (fix) steps.push(step('helm-recover', `recover the release stuck in ${release!.status}`, 'destructive', 'helm', fix))
+    const upgrade = helmUpgradeArgs(r.helmMajor, {release: inputs.helm.release, chart: CHART_DIR(), namespace: inputs.helm.namespace, values, timeout: inputs.helm.timeout})
+    steps.push(step('helm-upgrade', `helm upgrade --install ${inputs.helm.release} (Helm ${r.helmMajor}: ${r.helmMajor >= 4 ? '--rollback-on-failure' : '--atomic'}, wait ${inputs.helm.timeout})`, 'write', 'helm', upgrade))
+    steps.push({id: 'helm-verify', title: `verify release ${inputs.helm.release} is deployed`, risk: 'read',
+      op: {kind: 'helm.expect-status', release: inputs.helm.release, namespace: inputs.helm.namespace, kubeArgs, status: 'deployed'}})
+  }
+  const preconditions: Precondition[] = scope === 'helm' ? [] : [
     {id: 'eksctl', description: 'eksctl is installed', async check() {
       return eksctlBinary() ? {ok: true, detail: eksctlBinary()!} : {ok: false, detail: 'eksctl is not installed', suggestions: ['Install eksctl (https://eksctl.io/installation/), or apply by hand: `--dry-run` prints every command.']}
     }},
@@ -108,7 +117,7 @@ export async function planApply(env: {name: string; protected: boolean}, r: Rend
   ]
   return {observed: obs, plan: {
     command: 'provision apply', env: env.name, protected: env.protected, confirmOnProtected: true,
-    summary: `apply ${env.name}: ${obs.cluster === 'exists' ? 'update' : 'create'} EKS cluster ${inputs.cluster.name}, then helm upgrade --install ${inputs.helm.release} in ${inputs.helm.namespace}`,
+    summary: `apply ${env.name}: ${[scope !== 'helm' ? `${obs.cluster === 'exists' ? 'update' : 'create'} EKS cluster ${inputs.cluster.name}` : '', scope !== 'cluster' ? `helm upgrade --install ${inputs.helm.release} in ${inputs.helm.namespace}` : ''].filter(Boolean).join(', then ')}${scope === 'helm' ? ' (the EKS cluster is not applied: --only cluster or --only all prints it)' : ''}`,
     observed: {eksctl: obs.eksctl, cluster: obs.cluster, release: obs.release, helm: `v${r.helmMajor} (${r.helmVersion})`},
     preconditions, steps,
     recovery: 'eksctl and helm steps can be re-run: eksctl skips what exists, helm upgrade --install is idempotent and rolls a failed upgrade back by itself.',

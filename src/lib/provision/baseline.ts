@@ -12,22 +12,26 @@ export type Baseline = {kind: 'live' | 'rendered' | 'none'; source: string; file
 
 type LiveNodeGroup = {Name?: string; MinSize?: number; MaxSize?: number; DesiredCapacity?: number; InstanceType?: string}
 
-export async function liveBaseline(inputs: ProvisionInputs, helmBin: string, kubeArgs: string[] = []): Promise<Baseline> {
+export async function liveBaseline(inputs: ProvisionInputs, helmBin: string, kubeArgs: string[] = [], helmOnly = false): Promise<Baseline> {
   const manifest = await helm(helmBin, ['get', 'manifest', inputs.helm.release, '--namespace', inputs.helm.namespace, ...kubeArgs], {timeoutMs: 30_000})
-  if (manifest.exitCode !== 0) throw new Error(`helm get manifest: ${manifest.stderr.trim().split('\n').at(-1)}`)
+  // The cluster answered that there is no such release: everything is to be created (not "no changes" against an old render).
+  const absent = manifest.exitCode !== 0 && /release: not found/.test(manifest.stderr)
+  if (manifest.exitCode !== 0 && !absent) throw new Error(`helm get manifest: ${manifest.stderr.trim().split('\n').at(-1)}`)
+  const release = absent ? `release ${inputs.helm.release} not installed in ${inputs.helm.namespace}` : `release ${inputs.helm.release} in ${inputs.helm.namespace}`
+  if (helmOnly) return {kind: 'live', source: release, files: {[FILES.manifests]: absent ? '' : manifest.stdout}}
   const groups = await eksctlJson<LiveNodeGroup[]>(['get', 'nodegroup', '--cluster', inputs.cluster.name, '--region', inputs.cluster.region, '-o', 'json'])
   const {stringify} = await import('yaml')
   // Only what eksctl reports back is compared: node group names and sizes.
   const cc = {managedNodeGroups: groups.map((g) => ({name: g.Name, minSize: g.MinSize, maxSize: g.MaxSize, desiredCapacity: g.DesiredCapacity}))}
-  return {kind: 'live', source: `release ${inputs.helm.release} in ${inputs.helm.namespace}, cluster ${inputs.cluster.name}`, files: {[FILES.manifests]: manifest.stdout, [FILES.clusterConfig]: stringify(cc)}}
+  return {kind: 'live', source: `${release}, cluster ${inputs.cluster.name}`, files: {[FILES.manifests]: absent ? '' : manifest.stdout, [FILES.clusterConfig]: stringify(cc)}}
 }
 
-export async function chooseBaseline(inputs: ProvisionInputs, helmBin: string, opts: {kube?: {context?: string; kubeconfig?: string}; dir: string}): Promise<Baseline> {
+export async function chooseBaseline(inputs: ProvisionInputs, helmBin: string, opts: {kube?: {context?: string; kubeconfig?: string}; dir: string; helmOnly?: boolean}): Promise<Baseline> {
   let note: string | undefined
   const kube = opts.kube
   if (kube?.context || kube?.kubeconfig) {
     try {
-      return await liveBaseline(inputs, helmBin, [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), ...(kube.context ? ['--kube-context', kube.context] : [])])
+      return await liveBaseline(inputs, helmBin, [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), ...(kube.context ? ['--kube-context', kube.context] : [])], opts.helmOnly)
     } catch (error) {
       note = `the live cluster was not reachable (${errorMessage(error)}): compared with the last rendered output instead`
     }
