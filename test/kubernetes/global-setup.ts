@@ -1,4 +1,4 @@
-// The Kubernetes tests' own lab: S3 (MinIO) and Kubernetes (etcd 3.6, the real control plane,
+// The Kubernetes tests' own lab: S3 (MinIO), PostgreSQL (Patroni: real backups for the StatefulSet restore) and Kubernetes (etcd 3.6, the real control plane,
 // kwok nodes), on ports base 27000, brought up once per run (an already running one is reused).
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
@@ -22,7 +22,7 @@ function cli(args: string[]): void {
 
 export default function setup(project: TestProject) {
   const t0 = Date.now()
-  cli(['lab', 'up', '--dir', dir, '--base-port', '27000', '--only', 's3', '--with', 'kubernetes'])
+  cli(['lab', 'up', '--dir', dir, '--base-port', '27000', '--only', 's3,postgres', '--with', 'kubernetes'])
   process.stderr.write(`kubernetes test lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
   project.provide('kubeLabDir', dir)
   project.provide('auditFile', join(mkdtempSync(join(tmpdir(), 'vaultctl-kt-')), 'audit.jsonl'))

@@ -2,7 +2,8 @@
 // settings stripped before the cluster takes the data over, and the StatefulSet plan.
 import {describe, expect, it} from 'vitest'
 import {unarchivedOnNewestTimeline} from '../../src/lib/restore/settings.js'
-import {planIntoStatefulSet, restorePodManifest} from '../../src/lib/restore/into-k8s.js'
+import {planIntoStatefulSet, restoreJob, restoreScript} from '../../src/lib/restore/into-k8s.js'
+import {manual} from '../../src/lib/plan/operations.js'
 import {stripRecoverySettings} from '../../src/lib/restore/settings.js'
 
 describe('unarchivedOnNewestTimeline', () => {
@@ -31,27 +32,59 @@ describe('stripRecoverySettings', () => {
 
 describe('planIntoStatefulSet', () => {
   const k = {cluster: 'vault', namespace: 'llm-vault-data', statefulSet: 'postgres', container: 'postgres', replicas: 3, volumeClaimTemplate: 'data',
-    dataDir: '/var/lib/postgresql/data/pgdata', image: 'vaultctl:1', user: 'vault'}
+    dataDir: '/var/lib/postgresql/data/pgdata', image: 'vaultctl:1', user: 'vault', patroniPort: 8008}
   const target = {kind: 'time' as const, time: new Date('2026-11-27T14:30:00Z')}
-  it('scales down, restores on pod 0\'s volume, starts one, resumes, scales up and reinitialises the rest', () => {
-    const p = planIntoStatefulSet(k, {name: 'production', protected: true}, target)
-    expect(p.steps.map((s) => s.id)).toEqual(['pause', 'scale-down', 'restore-pod', 'scale-one', 'start-leader', 'verify', 'resume', 'scale-up', 'reinit-postgres-1', 'reinit-postgres-2', 'finish'])
-    expect(p.steps[0]!.manual).toBe('kubectl -n llm-vault-data exec postgres-0 -c postgres -- patronictl pause --wait')
-    expect(p.steps.find((s) => s.id === 'scale-up')!.manual).toContain('--replicas=3')
-    expect(p.preconditions.map((c) => c.id)).toEqual(['kubernetes-api'])
+  const cluster = {kubeconfig: '/k/config', context: 'prod'}
+  const inputs = (job: Record<string, unknown> = {kind: 'Job'}) => ({k, cluster, env: {name: 'production', protected: true}, target, job, podConfig: 'apiVersion: vaultctl/v1\n', timeoutMs: 1_800_000, now: new Date('2026-11-27T15:00:00Z')})
+  const running = {statefulSet: {replicas: 3, ready: 3, annotations: {}}, claimExists: true, patroni: {role: 'master', state: 'running', timeline: 7, paused: false}}
+  const record = JSON.stringify({target: '20261127T143000.000Z', timelineBefore: 7, startedAt: '2026-11-27T15:00:00Z'})
+
+  it('records, pauses, scales down, restores on pod 0\'s volume with a Job, starts one, verifies, resumes, scales up, reinitialises, cleans up: each step a typed operation', () => {
+    const p = planIntoStatefulSet(inputs(), running)
+    expect(p.steps.map((s) => s.id)).toEqual(['record', 'pause', 'scale-down', 'restore-secret', 'restore-job', 'await-restore', 'scale-one', 'start-leader', 'verify', 'resume', 'scale-up',
+      'reinit-postgres-1', 'reinit-postgres-2', 'finish', 'cleanup'])
+    expect(p.steps.map((s) => s.op?.kind)).toEqual(['kube.annotate', 'kube.patroni', 'kube.scale', 'kube.secret', 'kube.apply', 'kube.await-job', 'kube.scale', 'kube.patroni', 'kube.patroni-await',
+      'kube.patroni', 'kube.scale', 'kube.patroni', 'kube.patroni', 'kube.delete', 'kube.delete'])
+    expect(p.steps[1]!.op).toMatchObject({kind: 'kube.patroni', pod: 'postgres-0', method: 'PATCH', path: '/config', body: {pause: true}})
+    expect(manual(p.steps[1]!.op!)).toBe('kubectl --kubeconfig /k/config --context prod -n llm-vault-data exec postgres-0 -c postgres -- patronictl pause vault --wait   # = PATCH :8008/config {"pause":true}')
+    expect(p.steps.find((s) => s.id === 'verify')!.op).toMatchObject({leaderAfterTimeline: 7})
+    expect(p.steps.find((s) => s.id === 'restore-secret')!.op).toMatchObject({fromSecrets: {AWS_ACCESS_KEY_ID: 's3.accessKeyId', AWS_SECRET_ACCESS_KEY: 's3.secretAccessKey'}})
+    expect(p.steps.at(-1)).toMatchObject({always: true})
+    expect(p.preconditions.map((c) => c.id)).toEqual(['patroni'])
   })
-  it('the restore pod mounts pod 0\'s claim, restores beside the data directory and keeps the old one', () => {
-    const pod = JSON.parse(restorePodManifest(k, 'production', target)) as {spec: {volumes: {persistentVolumeClaim: {claimName: string}}[]; containers: {command: string[]}[]}}
-    expect(pod.spec.volumes[0]!.persistentVolumeClaim.claimName).toBe('data-postgres-0')
-    const script = pod.spec.containers[0]!.command[2]!
-    expect(script).toContain('vaultctl restore pitr --into side --env production --target-time 2026-11-27T14:30:00.000Z --data-dir /var/lib/postgresql/data/pgdata.restore-20261127T143000.000Z')
-    expect(script).toContain('mv /var/lib/postgresql/data/pgdata /var/lib/postgresql/data/pgdata.pre-restore-20261127T143000.000Z')
+  it('continues where a run stopped: after the scale-down it waits for its Job; after the Job it starts from scale-one', () => {
+    const stopped = {...running, statefulSet: {replicas: 0, ready: 0, annotations: {'vaultctl.io/pitr': record}}, patroni: {error: 'no pod'}}
+    const a = planIntoStatefulSet(inputs(), {...stopped, job: {name: 'postgres-pitr-20261127t143000-000z', state: 'active'}})
+    expect(a.steps.map((s) => s.id)).toEqual(['scale-down', 'restore-secret', 'await-restore', 'scale-one', 'start-leader', 'verify', 'resume', 'scale-up', 'reinit-postgres-1', 'reinit-postgres-2', 'finish', 'cleanup'])
+    expect(a.preconditions).toEqual([])
+    expect(a.steps.find((s) => s.id === 'verify')!.op).toMatchObject({leaderAfterTimeline: 7}) // from the record: pod 0 is not there to ask
+    const b = planIntoStatefulSet(inputs(), {...stopped, job: {name: 'postgres-pitr-20261127t143000-000z', state: 'complete'}})
+    expect(b.steps[0]!.id).toBe('scale-one')
+    expect(b.summary).toMatch(/^continue replacing/)
+  })
+  it('refuses: no StatefulSet, no claim for pod 0, another restore running or recorded', () => {
+    expect(() => planIntoStatefulSet(inputs(), {...running, statefulSet: undefined})).toThrow(/no StatefulSet llm-vault-data\/postgres/)
+    expect(() => planIntoStatefulSet(inputs(), {...running, claimExists: false})).toThrow(/claim data-postgres-0 does not exist/)
+    expect(() => planIntoStatefulSet(inputs(), {...running, otherJob: 'postgres-pitr-x'})).toThrow(/Job postgres-pitr-x/)
+    const other = JSON.stringify({target: '20261126T000000.000Z', timelineBefore: 6, startedAt: '2026-11-27T10:00:00Z'})
+    expect(() => planIntoStatefulSet(inputs(), {...running, statefulSet: {replicas: 0, ready: 0, annotations: {'vaultctl.io/pitr': other}}})).toThrow(/to 20261126T000000.000Z was started/)
+  })
+  it('the Job mounts pod 0\'s claim, gets its config and S3 keys from its Secret, quotes every path, is idempotent and keeps the old data', async () => {
+    const odd = {...k, dataDir: '/pg/my data;x'}
+    const job = await restoreJob(odd, 'production', target, {deadlineSeconds: 3600}) as {metadata: {name: string}; spec: {backoffLimit: number; template: {spec: {
+      volumes: {persistentVolumeClaim?: {claimName: string}; secret?: {secretName: string}}[]; containers: {command: string[]; env: {name: string; valueFrom?: {secretKeyRef: {name: string}}}[]; volumeMounts: {mountPath: string}[]}[]}}}}
+    expect(job.metadata.name).toBe('postgres-pitr-20261127t143000-000z')
+    const spec = job.spec.template.spec
+    expect(spec.volumes[0]!.persistentVolumeClaim!.claimName).toBe('data-postgres-0')
+    expect(spec.volumes[1]!.secret!.secretName).toBe(job.metadata.name)
+    expect(spec.containers[0]!.env.filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom!.secretKeyRef.name])).toEqual([['AWS_ACCESS_KEY_ID', job.metadata.name], ['AWS_SECRET_ACCESS_KEY', job.metadata.name]])
+    expect(spec.containers[0]!.volumeMounts[0]!.mountPath).toBe('/pg')
+    expect(spec.containers[0]!.command[2]).toBe(restoreScript(odd, 'production', target))
+    const script = restoreScript(odd, 'production', target, "select count(*) > 0 from t where a = 'b'")
+    expect(script).toContain(`--data-dir '/pg/my data;x.restore-20261127T143000.000Z' --yes --verify-sql 'select count(*) > 0 from t where a = '\\''b'\\'''`)
+    expect(script).toContain("mv '/pg/my data;x' '/pg/my data;x.pre-restore-20261127T143000.000Z'")
+    expect(script.startsWith("if [ -e '/pg/my data;x.pre-restore-20261127T143000.000Z' ]")).toBe(true)
     expect(script).not.toMatch(/rm -rf/)
-  })
-  it('refuses to execute: the precondition says why', async () => {
-    const p = planIntoStatefulSet(k, {name: 'production', protected: true}, target)
-    const r = await p.preconditions[0]!.check()
-    expect(r.ok).toBe(false)
-    expect(r.suggestions!.join(' ')).toMatch(/--dry-run/)
+    expect(job.spec.backoffLimit).toBe(0)
   })
 })

@@ -5,7 +5,7 @@ import {failure, refusal} from '../errors.js'
 import type {KubeOperation, KubeOperationResult, VeleroMessages} from '../plan/ops-kube.js'
 import {waitUntil} from '../wait.js'
 import type {OperationContext} from './operations.js'
-import {applyObjects, establishedCrds, kubeConfig, workloadReadiness} from './kube.js'
+import {annotate, applyObjects, deleteObjects, establishedCrds, kubeConfig, podProxy, scaleStatefulSet, statefulSetState, workloadReadiness} from './kube.js'
 import {createVelero, getVelero, gunzipJson, veleroDownload} from './velero.js'
 
 type Op<K extends KubeOperation['kind']> = Extract<KubeOperation, {kind: K}>
@@ -113,5 +113,73 @@ export async function runKubeOperation(op: KubeOperation, ctx: OperationContext)
       return awaitVelero(op, ctx)
     case 'kube.await-workloads':
       return awaitWorkloads(op, ctx)
+    case 'kube.patroni':
+      return patroniCall(op)
+    case 'kube.patroni-await':
+      return patroniAwait(op, ctx)
+    case 'kube.scale':
+      return scale(op, ctx)
+    case 'kube.secret': {
+      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      const values = {'s3.accessKeyId': ctx.secrets.s3?.accessKeyId, 's3.secretAccessKey': ctx.secrets.s3?.secretAccessKey}
+      const secret: Record<string, string> = {...op.data}
+      for (const [key, from] of Object.entries(op.fromSecrets)) if (values[from]) secret[key] = values[from]!
+      await applyObjects(kc, [{apiVersion: 'v1', kind: 'Secret', metadata: {name: op.name, namespace: op.namespace, labels: op.labels}, type: 'Opaque', stringData: secret}])
+      return {name: op.name, keys: Object.keys(secret).sort()}
+    }
+    case 'kube.annotate': {
+      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      await annotate(kc, op.target, op.annotations)
+      return {annotated: `${op.target.kind}/${op.target.name}`}
+    }
+    case 'kube.delete': {
+      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      const deleted = await deleteObjects(kc, op.objects)
+      if (op.unannotate) await annotate(kc, op.unannotate.target, {[op.unannotate.key]: null}).catch((e: {code?: number}) => { if (e.code !== 404) throw e })
+      return {deleted}
+    }
   }
+}
+
+async function patroniCall(op: Op<'kube.patroni'>): Promise<KubeOperationResult['kube.patroni']> {
+  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const r = await podProxy(kc, {namespace: op.namespace, pod: op.pod, port: op.port, method: op.method, path: op.path, ...(op.body ? {body: op.body} : {}), timeoutMs: 30_000}).catch((e: Error) => {
+    throw failure('PATRONI_UNREACHABLE', `Patroni on ${op.pod} (port ${op.port}) did not answer through the API server's pod proxy: ${e.message}`)
+  })
+  // the API server's own answer (a Status object) when it could not reach the pod: not Patroni's
+  const proxyError = /^\s*\{/.test(r.text) && (() => { try { return (JSON.parse(r.text) as {kind?: string; message?: string}) } catch { return undefined } })()
+  if (proxyError && proxyError.kind === 'Status') throw failure('PATRONI_UNREACHABLE', `Patroni on ${op.pod} (port ${op.port}) did not answer through the API server's pod proxy: ${proxyError.message ?? `HTTP ${r.status}`}`)
+  if (!op.expect.includes(r.status)) throw failure('PATRONI_REFUSED', `Patroni on ${op.pod} (port ${op.port}, through the API server's pod proxy) answered ${op.method} ${op.path} with ${r.status}: ${r.text.trim().slice(0, 300)}`)
+  return r
+}
+
+async function patroniAwait(op: Op<'kube.patroni-await'>, ctx: OperationContext): Promise<KubeOperationResult['kube.patroni-await']> {
+  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const t0 = Date.now()
+  return waitUntil({what: `${op.pod} leading on a timeline after ${op.leaderAfterTimeline}`, timeoutMs: op.timeoutMs, intervalMs: 500, maxIntervalMs: 2000, signal: ctx.signal, code: 'PITR_UNVERIFIED',
+    suggestions: [`kubectl -n ${op.namespace} exec ${op.pod} -c ${op.container} -- patronictl list; kubectl -n ${op.namespace} logs ${op.pod} -c ${op.container}`], onStatus: (s) => ctx.note(s)}, async () => {
+    const r = await podProxy(kc, {namespace: op.namespace, pod: op.pod, port: op.port, method: 'GET', path: '/patroni', timeoutMs: 5000})
+    const j = JSON.parse(r.text) as {role?: string; state?: string; timeline?: number}
+    const leads = (j.role === 'master' || j.role === 'primary') && j.state === 'running' && (j.timeline ?? 0) > op.leaderAfterTimeline
+    return leads ? {done: true, value: {role: j.role!, timeline: j.timeline!, seconds: (Date.now() - t0) / 1000}} : {done: false, status: `${j.role} ${j.state} on timeline ${j.timeline}`}
+  })
+}
+
+async function scale(op: Op<'kube.scale'>, ctx: OperationContext): Promise<KubeOperationResult['kube.scale']> {
+  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const t0 = Date.now()
+  const before = await statefulSetState(kc, op.namespace, op.name)
+  if (!before) throw failure('NO_STATEFULSET', `StatefulSet ${op.namespace}/${op.name} is gone`)
+  await scaleStatefulSet(kc, op.namespace, op.name, op.replicas)
+  await waitUntil({what: op.wait === 'gone' ? `the pods of ${op.name} from ${op.replicas} up gone` : `${op.replicas} ready pod(s) of ${op.name}`, timeoutMs: op.timeoutMs, intervalMs: 250, maxIntervalMs: 2000,
+    signal: ctx.signal, code: 'SCALE_TIMEOUT', suggestions: [`kubectl -n ${op.namespace} get pods; kubectl -n ${op.namespace} describe statefulset ${op.name}`], onStatus: (s) => ctx.note(s)}, async () => {
+    const s = (await statefulSetState(kc, op.namespace, op.name))!
+    if (op.wait === 'gone') {
+      const left = s.pods.filter((p) => p.ordinal >= op.replicas)
+      return left.length === 0 ? {done: true, value: true} : {done: false, status: `waiting for ${left.map((p) => p.name).join(', ')} to go`}
+    }
+    const ready = s.pods.filter((p) => p.ordinal < op.replicas && p.ready).length
+    return ready === op.replicas ? {done: true, value: true} : {done: false, status: `${ready}/${op.replicas} ready`}
+  })
+  return {from: before.replicas, to: op.replicas, seconds: (Date.now() - t0) / 1000}
 }

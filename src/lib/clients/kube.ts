@@ -260,3 +260,92 @@ export async function dryRunManifests(cluster: {kubeconfig: string; context?: st
   }
   return out
 }
+
+/** An HTTP request to a port of a pod through the API server's pod proxy (pods/proxy), with the kubeconfig's credentials. */
+export async function podProxy(kc: KubeConfig, o: {namespace: string; pod: string; port: number; method: string; path: string; body?: unknown; timeoutMs?: number}): Promise<{status: number; text: string}> {
+  const server = kc.getCurrentCluster()?.server
+  if (!server) throw new Error('the kubeconfig names no server')
+  const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods/${encodeURIComponent(o.pod)}:${o.port}/proxy${o.path}`)
+  const opts: import('node:https').RequestOptions = {method: o.method, timeout: o.timeoutMs ?? 10_000, headers: o.body === undefined ? {} : {'content-type': 'application/json'}}
+  await kc.applyToHTTPSOptions(opts)
+  return new Promise((resolve, reject) => {
+    const req = request(url, opts, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { text += d })
+      res.on('end', () => resolve({status: res.statusCode ?? 0, text}))
+    })
+    req.on('timeout', () => req.destroy(new Error(`${o.pod}:${o.port}${o.path}: no answer within ${o.timeoutMs ?? 10_000} ms`)))
+    req.on('error', reject)
+    if (o.body !== undefined) req.write(JSON.stringify(o.body))
+    req.end()
+  })
+}
+
+/** A StatefulSet's desired and ready replicas, annotations, and the ordinals of its pods that exist. */
+export async function statefulSetState(kc: KubeConfig, namespace: string, name: string): Promise<{replicas: number; ready: number; annotations: Record<string, string>; pods: {name: string; ordinal: number; ready: boolean}[]} | undefined> {
+  const k8s = await import('@kubernetes/client-node')
+  let s
+  try {
+    s = await kc.makeApiClient(k8s.AppsV1Api).readNamespacedStatefulSet({name, namespace})
+  } catch (error) {
+    if ((error as {code?: number}).code === 404) return undefined
+    throw error
+  }
+  const selector = Object.entries(s.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')
+  const pods = (await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({namespace, labelSelector: selector})).items
+    .filter((p) => p.metadata?.name?.startsWith(`${name}-`) && /^\d+$/.test(p.metadata.name.slice(name.length + 1)))
+    .map((p) => ({name: p.metadata!.name!, ordinal: Number(p.metadata!.name!.slice(name.length + 1)),
+      ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata?.deletionTimestamp}))
+  return {replicas: s.spec?.replicas ?? 1, ready: s.status?.readyReplicas ?? 0, annotations: s.metadata?.annotations ?? {}, pods}
+}
+
+export async function scaleStatefulSet(kc: KubeConfig, namespace: string, name: string, replicas: number): Promise<void> {
+  const k8s = await import('@kubernetes/client-node')
+  await kc.makeApiClient(k8s.AppsV1Api).patchNamespacedStatefulSetScale({name, namespace, body: {spec: {replicas}}}, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+}
+
+/** Merge-patch annotations (a null value removes one). */
+export async function annotate(kc: KubeConfig, target: {apiVersion: string; kind: string; namespace?: string; name: string}, annotations: Record<string, string | null>): Promise<void> {
+  const k8s = await import('@kubernetes/client-node')
+  await k8s.KubernetesObjectApi.makeApiClient(kc).patch({apiVersion: target.apiVersion, kind: target.kind, metadata: {name: target.name, ...(target.namespace ? {namespace: target.namespace} : {}), annotations}} as never,
+    undefined, undefined, undefined, undefined, k8s.PatchStrategy.MergePatch)
+}
+
+/** Delete objects; those already gone are fine. Returns what was deleted. */
+export async function deleteObjects(kc: KubeConfig, objects: {apiVersion: string; kind: string; namespace?: string; name: string}[]): Promise<string[]> {
+  const k8s = await import('@kubernetes/client-node')
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc)
+  const out: string[] = []
+  for (const o of objects) {
+    try {
+      await api.delete({apiVersion: o.apiVersion, kind: o.kind, metadata: {name: o.name, ...(o.namespace ? {namespace: o.namespace} : {})}} as never)
+      out.push(`${o.kind}/${o.name}`)
+    } catch (error) {
+      if ((error as {code?: number}).code !== 404) throw error
+    }
+  }
+  return out
+}
+
+/** Does a namespaced object exist (404: no)? */
+export async function pvcExists(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
+  const k8s = await import('@kubernetes/client-node')
+  try {
+    await kc.makeApiClient(k8s.CoreV1Api).readNamespacedPersistentVolumeClaim({name, namespace})
+    return true
+  } catch (error) {
+    if ((error as {code?: number}).code === 404) return false
+    throw error
+  }
+}
+
+/** The Jobs of a namespace with these labels: name, state and an annotation. */
+export async function jobsWithLabels(kc: KubeConfig, namespace: string, labels: Record<string, string>): Promise<{name: string; state: 'active' | 'complete' | 'failed'}[]> {
+  const k8s = await import('@kubernetes/client-node')
+  const jobs = await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({namespace, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')})
+  return jobs.items.map((j) => {
+    const c = (j.status?.conditions ?? []).find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True')?.type
+    return {name: j.metadata?.name ?? '', state: c === 'Complete' ? 'complete' as const : c === 'Failed' ? 'failed' as const : 'active' as const}
+  })
+}

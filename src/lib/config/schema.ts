@@ -64,6 +64,8 @@ const PatroniSchema = z.strictObject({
     dataDir: z.string().default('/var/lib/postgresql/data/pgdata'),
     /** The image that runs vaultctl in the restore pod. */
     image: z.string().default('ghcr.io/llm-data-vault/vaultctl:latest'),
+    /** Patroni's REST port in each pod (reached through the API server's pod proxy). */
+    patroniPort: z.number().int().min(1).max(65_535).default(8008),
   }).optional(),
 })
 

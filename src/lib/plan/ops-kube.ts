@@ -36,7 +36,30 @@ export type VeleroAwait = {kind: 'velero.await'; cluster: KubeWhere; namespace: 
 /** Wait until the Deployments, StatefulSets and DaemonSets of these namespaces are ready, and report them. */
 export type KubeAwaitWorkloads = {kind: 'kube.await-workloads'; cluster: KubeWhere; namespaces: string[]; timeoutMs: number}
 
-export type KubeOperation = KubeApplyFile | VeleroAwaitLocation | VeleroCreate | VeleroAwait | KubeAwaitWorkloads
+/** An object named by its API version, kind, namespace and name. */
+export type KubeRef = {apiVersion: string; kind: string; namespace?: string; name: string}
+
+/** A call to Patroni's REST API in a pod, through the API server's pod proxy (pods/proxy), as patronictl in that pod would make it. */
+export type KubePatroni = {kind: 'kube.patroni'; cluster: KubeWhere; namespace: string; pod: string; container: string; port: number; method: 'GET' | 'PATCH' | 'POST'; path: string
+  body?: Record<string, unknown>; expect: number[]; patronictl: string[]}
+
+/** Wait until the pod's Patroni leads, running, on a timeline after `leaderAfterTimeline`. */
+export type KubePatroniAwait = {kind: 'kube.patroni-await'; cluster: KubeWhere; namespace: string; pod: string; container: string; port: number; leaderAfterTimeline: number; timeoutMs: number}
+
+/** Scale a StatefulSet and wait: `gone` until no pod at or above the new count is left; `running` until that many are ready. */
+export type KubeScale = {kind: 'kube.scale'; cluster: KubeWhere; namespace: string; name: string; replicas: number; wait: 'gone' | 'running'; timeoutMs: number}
+
+/** A Secret (server-side apply) from plain data and secrets vaultctl resolved itself (never in the plan). */
+export type KubeSecret = {kind: 'kube.secret'; cluster: KubeWhere; namespace: string; name: string; labels: Record<string, string>; data: Record<string, string>
+  fromSecrets: Record<string, 's3.accessKeyId' | 's3.secretAccessKey'>}
+
+/** Set annotations on an object (merge patch). */
+export type KubeAnnotate = {kind: 'kube.annotate'; cluster: KubeWhere; target: KubeRef; annotations: Record<string, string>}
+
+/** Delete objects (absent ones are fine) and, optionally, remove an annotation from another. */
+export type KubeDelete = {kind: 'kube.delete'; cluster: KubeWhere; objects: KubeRef[]; unannotate?: {target: KubeRef; key: string}}
+
+export type KubeOperation = KubeApplyFile | VeleroAwaitLocation | VeleroCreate | VeleroAwait | KubeAwaitWorkloads | KubePatroni | KubePatroniAwait | KubeScale | KubeSecret | KubeAnnotate | KubeDelete
 
 /** Velero's per-scope messages (its restore results file): velero, cluster, and per namespace. */
 export type VeleroMessages = {velero: string[]; cluster: string[]; namespaces: Record<string, string[]>}
@@ -49,9 +72,16 @@ export type KubeOperationResult = {
   'velero.create': {name: string; created: boolean}
   'velero.await': {phase: string; seconds: number; itemsDone: number; itemsTotal: number; warnings: VeleroMessages; errors: VeleroMessages}
   'kube.await-workloads': {workloads: WorkloadReadiness[]; seconds: number}
+  'kube.patroni': {status: number; text: string}
+  'kube.patroni-await': {role: string; timeline: number; seconds: number}
+  'kube.scale': {from: number; to: number; seconds: number}
+  'kube.secret': {name: string; keys: string[]}
+  'kube.annotate': {annotated: string}
+  'kube.delete': {deleted: string[]}
 }
 
-export const KUBE_OPERATION_KINDS = ['kube.apply-file', 'velero.await-location', 'velero.create', 'velero.await', 'kube.await-workloads'] as const
+export const KUBE_OPERATION_KINDS = ['kube.apply-file', 'velero.await-location', 'velero.create', 'velero.await', 'kube.await-workloads', 'kube.patroni', 'kube.patroni-await',
+  'kube.scale', 'kube.secret', 'kube.annotate', 'kube.delete'] as const
 export const isKubeOperation = (op: {kind: string}): op is KubeOperation => (KUBE_OPERATION_KINDS as readonly string[]).includes(op.kind)
 
 export const kubectlPrefix = (c: KubeWhere) => `kubectl --kubeconfig ${shellQuote(c.kubeconfig)}${c.context ? ` --context ${shellQuote(c.context)}` : ''}`
@@ -76,8 +106,24 @@ export function veleroCliFlags(o: VeleroObject): string[] {
   ]
 }
 
+const ref = (r: KubeRef) => `${r.namespace ? `-n ${shellQuote(r.namespace)} ` : ''}${r.kind.toLowerCase()}/${r.name}`
+
 export function manualKube(op: KubeOperation): string {
   switch (op.kind) {
+    case 'kube.patroni':
+      return `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} exec ${op.pod} -c ${shellQuote(op.container)} -- ${shellLine(['patronictl', ...op.patronictl])}   # = ${op.method} :${op.port}${op.path}${op.body ? ` ${JSON.stringify(op.body)}` : ''}`
+    case 'kube.patroni-await':
+      return `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} exec ${op.pod} -c ${shellQuote(op.container)} -- patronictl list   # until ${op.pod} is Leader, running, on a timeline after ${op.leaderAfterTimeline}`
+    case 'kube.scale':
+      return `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} scale statefulset ${op.name} --replicas=${op.replicas} && ${op.wait === 'gone'
+        ? `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} wait --for=delete pod -l statefulset.kubernetes.io/pod-name --timeout=${Math.round(op.timeoutMs / 1000)}s   # the StatefulSet's pods`
+        : `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} rollout status statefulset ${op.name} --timeout=${Math.round(op.timeoutMs / 1000)}s`}`
+    case 'kube.secret':
+      return `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} create secret generic ${op.name} ${Object.keys(op.data).map((k) => `--from-file=${k}=./${k}`).join(' ')} ${Object.keys(op.fromSecrets).map((k) => `--from-literal=${k}="$${k}"`).join(' ')} --dry-run=client -o yaml | ${kubectlPrefix(op.cluster)} apply --server-side -f -`
+    case 'kube.annotate':
+      return `${kubectlPrefix(op.cluster)} annotate --overwrite ${ref(op.target)} ${Object.entries(op.annotations).map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ')}`
+    case 'kube.delete':
+      return [...op.objects.map((o) => `${kubectlPrefix(op.cluster)} delete --ignore-not-found ${ref(o)}`), ...(op.unannotate ? [`${kubectlPrefix(op.cluster)} annotate ${ref(op.unannotate.target)} ${op.unannotate.key}-`] : [])].join(' && ')
     case 'kube.apply-file':
       return `${kubectlPrefix(op.cluster)} apply --server-side --field-manager vaultctl -f ${shellQuote(op.file)} && ${kubectlPrefix(op.cluster)} wait --for=condition=Established crd --all --timeout=${Math.round(op.timeoutMs / 1000)}s`
     case 'velero.await-location':

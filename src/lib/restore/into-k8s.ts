@@ -1,9 +1,14 @@
 // `restore pitr --into cluster` for Patroni in a Kubernetes StatefulSet: the architecture's runbook
-// (8.3) done right. Planned and printed now; executing it needs the lab's Kubernetes API, so the
-// plan carries a precondition that refuses to run it (the operator can follow it by hand).
+// (8.3) done right, executed through the Kubernetes API. Patroni is reached through its REST API
+// on each pod, via the API server's pod proxy (as `kubectl port-forward` would); scaling, the
+// Secret and the restore Job through the API. Pure: the plan comes from what was observed.
 import {dirname} from 'node:path'
-import {usageError} from '../errors.js'
-import type {Plan, Step} from '../plan/types.js'
+import {stringify} from 'yaml'
+import {refusal} from '../errors.js'
+import type {KubeWhere} from '../plan/ops-lab.js'
+import {shellQuote} from '../plan/operations.js'
+import type {Plan, Precondition, Step} from '../plan/types.js'
+import {readYamlTemplate, substitute} from '../template.js'
 import {describeTarget, type RecoveryTarget} from './target.js'
 import {targetSlug} from './pitr.js'
 
@@ -17,79 +22,159 @@ export type StatefulSetTarget = {
   dataDir: string
   image: string
   user: string
+  /** Patroni's REST port in each pod */
+  patroniPort: number
 }
 
-function targetFlag(t: RecoveryTarget): string {
-  return t.kind === 'time' ? `--target-time ${t.time.toISOString()}` : t.kind === 'lsn' ? `--target-lsn ${t.lsn}` : '--latest'
+/** What the planner saw of the StatefulSet, its claim, a restore of ours, and Patroni on pod 0. */
+export type StatefulSetObserved = {
+  statefulSet?: {replicas: number; ready: number; annotations: Record<string, string>}
+  claimExists: boolean
+  /** the restore Job of this target, when one exists */
+  job?: {name: string; state: 'active' | 'complete' | 'failed'}
+  /** a restore Job of another target that has not finished */
+  otherJob?: string
+  /** pod 0's Patroni, read through the API server's pod proxy; or why it could not be */
+  patroni: {role: string; state: string; timeline: number; paused: boolean} | {error: string}
 }
 
-const notYet = (): never => {
-  throw usageError('NOT_AVAILABLE', 'executing Kubernetes steps needs a Kubernetes API in the lab, which vaultctl does not drive yet')
+export const PITR_ANNOTATION = 'vaultctl.io/pitr'
+export type PitrRecord = {target: string; timelineBefore: number; startedAt: string}
+
+function targetFlag(t: RecoveryTarget): string[] {
+  return t.kind === 'time' ? ['--target-time', t.time.toISOString()] : t.kind === 'lsn' ? ['--target-lsn', t.lsn] : ['--latest']
 }
 
-/** The restore pod: mounts pod 0's volume, restores beside the data directory, stops the instance, swaps (old data kept). */
-export function restorePodManifest(k: StatefulSetTarget, env: string, target: RecoveryTarget, verifySql?: string): string {
+export const restoreJobName = (k: Pick<StatefulSetTarget, 'statefulSet'>, target: RecoveryTarget) =>
+  `${k.statefulSet}-pitr-${targetSlug(target).toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 63).replace(/-+$/, '')
+
+/** The restore pod's script: restore beside, stop, strip the recovery settings, swap (old data kept); idempotent. */
+export function restoreScript(k: StatefulSetTarget, env: string, target: RecoveryTarget, verifySql?: string): string {
   const slug = targetSlug(target)
+  const q = shellQuote
   const restored = `${k.dataDir}.restore-${slug}`
-  const script = [
-    `vaultctl restore pitr --into side --env ${env} ${targetFlag(target)} --data-dir ${restored} --yes${verifySql ? ` --verify-sql ${JSON.stringify(verifySql)}` : ''}`,
-    `pg_ctl -D ${restored} stop -m fast`,
-    `sed -i '/^# --- vaultctl restore pitr/,$d' ${restored}/postgresql.auto.conf`,
-    `mv ${k.dataDir} ${k.dataDir}.pre-restore-${slug}`,
-    `mv ${restored} ${k.dataDir}`,
+  const kept = `${k.dataDir}.pre-restore-${slug}`
+  return [
+    `if [ -e ${q(kept)} ] && [ -e ${q(k.dataDir)} ] && [ ! -e ${q(restored)} ]; then echo 'already swapped in: nothing to do'; exit 0; fi`,
+    `vaultctl restore pitr --into side --env ${q(env)} ${targetFlag(target).map(q).join(' ')} --data-dir ${q(restored)} --yes${verifySql ? ` --verify-sql ${q(verifySql)}` : ''}`,
+    `pg_ctl -D ${q(restored)} stop -m fast`,
+    `sed -i '/^# --- vaultctl restore pitr/,$d' ${q(`${restored}/postgresql.auto.conf`)}`,
+    `mv ${q(k.dataDir)} ${q(kept)}`,
+    `mv ${q(restored)} ${q(k.dataDir)}`,
   ].join(' && ')
-  const pod = {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: {name: `${k.statefulSet}-pitr-restore`, namespace: k.namespace, labels: {'app.kubernetes.io/managed-by': 'vaultctl'}},
-    spec: {
-      restartPolicy: 'Never',
-      securityContext: {runAsUser: 999, runAsGroup: 999, fsGroup: 999, runAsNonRoot: true},
-      containers: [{name: 'restore', image: k.image, command: ['sh', '-c', script],
-        volumeMounts: [{name: 'pgdata', mountPath: dirname(k.dataDir)}]}],
-      volumes: [{name: 'pgdata', persistentVolumeClaim: {claimName: `${k.volumeClaimTemplate}-${k.statefulSet}-0`}}],
-    },
-  }
-  return JSON.stringify(pod)
 }
 
-export function planIntoStatefulSet(k: StatefulSetTarget, env: {name: string; protected: boolean}, target: RecoveryTarget, verifySql?: string): Plan {
-  const kc = `kubectl -n ${k.namespace}`
-  const pod0 = `${k.statefulSet}-0`
-  const exec = (cmd: string) => `${kc} exec ${pod0} -c ${k.container} -- ${cmd}`
-  const pods = Array.from({length: k.replicas}, (_, i) => `pod/${k.statefulSet}-${i}`)
+/** The restore Job (templates/jobs/postgres-pitr.yaml): one pod on pod 0's claim. */
+export async function restoreJob(k: StatefulSetTarget, env: string, target: RecoveryTarget, o: {verifySql?: string; deadlineSeconds: number; nodeSelector?: Record<string, string>; tolerations?: unknown[]}): Promise<Record<string, unknown>> {
+  const name = restoreJobName(k, target)
+  const doc = await readYamlTemplate<Record<string, unknown>>('jobs', 'postgres-pitr.yaml')
+  return substitute(doc, {
+    name, namespace: k.namespace, image: k.image, deadlineSeconds: o.deadlineSeconds,
+    labels: {'app.kubernetes.io/name': 'vaultctl', 'app.kubernetes.io/component': 'postgres-pitr', 'app.kubernetes.io/managed-by': 'vaultctl', 'vaultctl.io/statefulset': k.statefulSet},
+    annotations: {'vaultctl.io/target': describeTarget(target)},
+    nodeSelector: o.nodeSelector ?? {}, tolerations: o.tolerations ?? [],
+    script: restoreScript(k, env, target, o.verifySql), mountPath: dirname(k.dataDir), claim: `${k.volumeClaimTemplate}-${k.statefulSet}-0`,
+  }) as Record<string, unknown>
+}
+
+/** The restore pod's vaultctl.yaml: the environment's PostgreSQL and backup location, S3 credentials by reference to the Secret's keys. */
+export function podConfigText(envName: string, pg: Record<string, unknown>, s3: Record<string, unknown>): string {
+  return stringify({apiVersion: 'vaultctl/v1', defaultEnvironment: envName, environments: {[envName]: {
+    description: 'restore pitr pod (rendered by vaultctl restore pitr --into cluster)', protected: false,
+    postgres: pg, s3: {...s3, accessKeyIdFrom: {env: 'AWS_ACCESS_KEY_ID'}, secretAccessKeyFrom: {env: 'AWS_SECRET_ACCESS_KEY'}}}}})
+}
+
+export type StatefulSetPlanInputs = {
+  k: StatefulSetTarget
+  cluster: KubeWhere
+  env: {name: string; protected: boolean}
+  target: RecoveryTarget
+  verifySql?: string
+  job: Record<string, unknown>
+  podConfig: string
+  timeoutMs: number
+  now: Date
+}
+
+export function planIntoStatefulSet(i: StatefulSetPlanInputs, seen: StatefulSetObserved): Plan {
+  const {k, cluster, env, target} = i
+  const sts = seen.statefulSet
+  if (!sts) throw refusal('NO_STATEFULSET', `there is no StatefulSet ${k.namespace}/${k.statefulSet} in the cluster`, ['Check postgres.kubernetes.statefulSet and namespace in the config.'])
+  if (!seen.claimExists) throw refusal('NO_CLAIM', `pod 0's volume claim ${k.volumeClaimTemplate}-${k.statefulSet}-0 does not exist in ${k.namespace}`, ['Check postgres.kubernetes.volumeClaimTemplate: the claim of pod N is <volumeClaimTemplate>-<statefulSet>-N.'])
+  if (seen.otherJob) throw refusal('PITR_BUSY', `another point-in-time restore of ${k.statefulSet} is running: Job ${seen.otherJob}`, [`Let it finish (kubectl -n ${k.namespace} get job ${seen.otherJob}), or re-run with its own target to continue it.`])
   const slug = targetSlug(target)
-  const step = (id: string, title: string, risk: Step['risk'], manual: string): Step => ({id, title, risk, manual, run: async () => notYet()})
-  const steps: Step[] = [
-    step('pause', `pause Patroni on cluster ${k.cluster}`, 'write', exec('patronictl pause --wait')),
-    step('scale-down', `scale StatefulSet ${k.statefulSet} to 0 and wait until its pods are gone: the outage starts here`, 'destructive',
-      `${kc} scale statefulset ${k.statefulSet} --replicas=0 && ${kc} wait --for=delete ${pods.join(' ')} --timeout=5m`),
-    step('restore-pod', `restore ${describeTarget(target)} beside the data directory on ${k.volumeClaimTemplate}-${pod0}, verify it, swap it in (old data kept in ${k.dataDir}.pre-restore-${slug})`, 'destructive',
-      `${kc} apply -f - <<'EOF'\n${restorePodManifest(k, env.name, target, verifySql)}\nEOF\n${kc} wait --for=jsonpath='{.status.phase}'=Succeeded pod/${k.statefulSet}-pitr-restore --timeout=30m && ${kc} logs pod/${k.statefulSet}-pitr-restore && ${kc} delete pod ${k.statefulSet}-pitr-restore`),
-    step('scale-one', `scale StatefulSet ${k.statefulSet} to 1 (only ${pod0}, on the restored volume)`, 'write',
-      `${kc} scale statefulset ${k.statefulSet} --replicas=1 && ${kc} wait --for=jsonpath='{.status.phase}'=Running pod/${pod0} --timeout=5m`),
-    step('start-leader', `start PostgreSQL on ${pod0} through Patroni (paused clusters do not start it by themselves)`, 'write',
-      exec(`patronictl restart ${k.cluster} ${pod0} --force`)),
-    step('verify', `verify ${pod0}: writable on a new timeline${verifySql ? ', --verify-sql' : ''}`, 'read',
-      exec(`psql -U ${k.user} -c "select pg_is_in_recovery(), txid_current(), timeline_id from pg_control_checkpoint()"${verifySql ? ` -c ${JSON.stringify(verifySql)}` : ''}`)),
-    step('resume', `resume Patroni on cluster ${k.cluster}`, 'write', exec('patronictl resume --wait')),
-    step('scale-up', `scale StatefulSet ${k.statefulSet} back to ${k.replicas}`, 'write',
-      `${kc} scale statefulset ${k.statefulSet} --replicas=${k.replicas} && ${kc} rollout status statefulset ${k.statefulSet} --timeout=15m`),
-    ...Array.from({length: k.replicas - 1}, (_, i) => step(`reinit-${k.statefulSet}-${i + 1}`, `reinitialise replica ${k.statefulSet}-${i + 1} from the new leader`, 'destructive',
-      exec(`patronictl reinit ${k.cluster} ${k.statefulSet}-${i + 1} --force --wait`))),
-    step('finish', `the old data stays on ${k.volumeClaimTemplate}-${pod0} in ${k.dataDir}.pre-restore-${slug} until removed`, 'read',
-      `# when satisfied: ${exec(`rm -rf ${k.dataDir}.pre-restore-${slug}`)}`),
-  ]
+  const record = parseRecord(sts.annotations[PITR_ANNOTATION])
+  if (record && record.target !== slug && seen.job?.state !== 'complete') {
+    throw refusal('PITR_BUSY', `a point-in-time restore of ${k.statefulSet} to ${record.target} was started at ${record.startedAt} and has not finished`, ['Re-run it with its own target to finish it; a restore to another target waits until then.'])
+  }
+  const resuming = record?.target === slug
+  const patroni = 'error' in seen.patroni ? undefined : seen.patroni
+  const timelineBefore = resuming ? record!.timelineBefore : patroni?.timeline
+  const jobName = restoreJobName(k, target)
+  const pod = (n: number) => `${k.statefulSet}-${n}`
+  const p = (n: number, method: 'GET' | 'PATCH' | 'POST', path: string, patronictl: string[], body?: Record<string, unknown>, expect = [200]) =>
+    ({kind: 'kube.patroni' as const, cluster, namespace: k.namespace, pod: pod(n), container: k.container, port: k.patroniPort, method, path, ...(body ? {body} : {}), expect, patronictl})
+  const scaled = sts.replicas === 0 || resuming
+  const jobDone = seen.job?.state === 'complete'
+  const steps: Step[] = []
+  if (!resuming) {
+    steps.push({id: 'record', title: `record the restore on the StatefulSet (annotation ${PITR_ANNOTATION}: target, timeline ${timelineBefore ?? '?'}) so that a re-run continues it`, risk: 'write',
+      op: {kind: 'kube.annotate', cluster, target: {apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: k.namespace, name: k.statefulSet},
+        annotations: {[PITR_ANNOTATION]: JSON.stringify({target: slug, timelineBefore: timelineBefore ?? 0, startedAt: i.now.toISOString()} satisfies PitrRecord)}}})
+  }
+  if (!scaled) steps.push({id: 'pause', title: `pause Patroni on cluster ${k.cluster} (through pod ${pod(0)}'s REST API)`, risk: 'write', op: p(0, 'PATCH', '/config', ['pause', k.cluster, '--wait'], {pause: true})})
+  if (!jobDone) {
+    steps.push({id: 'scale-down', title: `scale StatefulSet ${k.statefulSet} to 0 and wait until its pods are gone: the outage starts here`, risk: 'destructive',
+      op: {kind: 'kube.scale', cluster, namespace: k.namespace, name: k.statefulSet, replicas: 0, wait: 'gone', timeoutMs: 5 * 60_000}})
+    steps.push({id: 'restore-secret', title: `Secret ${jobName}: the restore pod's config and S3 credentials`, risk: 'write',
+      op: {kind: 'kube.secret', cluster, namespace: k.namespace, name: jobName, labels: {'app.kubernetes.io/managed-by': 'vaultctl'}, data: {'vaultctl.yaml': i.podConfig},
+        fromSecrets: {AWS_ACCESS_KEY_ID: 's3.accessKeyId', AWS_SECRET_ACCESS_KEY: 's3.secretAccessKey'}}})
+    if (!seen.job) {
+      steps.push({id: 'restore-job', title: `Job ${jobName}: restore ${describeTarget(target)} beside the data directory on ${k.volumeClaimTemplate}-${pod(0)}, verify it, swap it in (old data kept in ${k.dataDir}.pre-restore-${slug})`,
+        risk: 'destructive', op: {kind: 'kube.apply', cluster, objects: [i.job]}})
+    }
+    steps.push({id: 'await-restore', title: `wait for Job ${jobName}`, risk: 'read', op: {kind: 'kube.await-job', cluster, namespace: k.namespace, name: jobName, timeoutMs: i.timeoutMs}})
+  }
+  steps.push({id: 'scale-one', title: `scale StatefulSet ${k.statefulSet} to 1 (only ${pod(0)}, on the restored volume)`, risk: 'write',
+    op: {kind: 'kube.scale', cluster, namespace: k.namespace, name: k.statefulSet, replicas: 1, wait: 'running', timeoutMs: 5 * 60_000}})
+  steps.push({id: 'start-leader', title: `start PostgreSQL on ${pod(0)} through Patroni (a paused cluster does not start it by itself)`, risk: 'write',
+    op: p(0, 'POST', '/restart', ['restart', k.cluster, pod(0), '--force'], {}, [200, 202])})
+  steps.push({id: 'verify', title: `verify ${pod(0)}: leader, running, on a timeline after ${timelineBefore ?? 'the one before'}`, risk: 'read',
+    op: {kind: 'kube.patroni-await', cluster, namespace: k.namespace, pod: pod(0), container: k.container, port: k.patroniPort, leaderAfterTimeline: timelineBefore ?? 0, timeoutMs: 5 * 60_000}})
+  steps.push({id: 'resume', title: `resume Patroni on cluster ${k.cluster}`, risk: 'write', op: p(0, 'PATCH', '/config', ['resume', k.cluster, '--wait'], {pause: false})})
+  steps.push({id: 'scale-up', title: `scale StatefulSet ${k.statefulSet} back to ${k.replicas}`, risk: 'write',
+    op: {kind: 'kube.scale', cluster, namespace: k.namespace, name: k.statefulSet, replicas: k.replicas, wait: 'running', timeoutMs: 15 * 60_000}})
+  for (let n = 1; n < k.replicas; n++) {
+    steps.push({id: `reinit-${pod(n)}`, title: `reinitialise replica ${pod(n)} from the new leader`, risk: 'destructive', op: p(n, 'POST', '/reinitialize', ['reinit', k.cluster, pod(n), '--force', '--wait'], {force: true})})
+  }
+  steps.push({id: 'finish', title: `done: remove the restore record (annotation ${PITR_ANNOTATION})`, risk: 'write',
+    op: {kind: 'kube.delete', cluster, objects: [], unannotate: {target: {apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: k.namespace, name: k.statefulSet}, key: PITR_ANNOTATION}}})
+  // even when a step failed: the S3 credentials do not stay in the cluster (a re-run makes the Secret again if it still needs it)
+  steps.push({id: 'cleanup', title: `delete Secret ${jobName} (the restore pod's S3 credentials)`, risk: 'write', always: true,
+    op: {kind: 'kube.delete', cluster, objects: [{apiVersion: 'v1', kind: 'Secret', namespace: k.namespace, name: jobName}]}})
+  const preconditions: Precondition[] = scaled ? [] : [{id: 'patroni', description: `pod ${pod(0)}'s Patroni answers through the API server's pod proxy (port ${k.patroniPort})`, observed: seen.patroni,
+    async check() {
+      return patroni ? {ok: true, detail: `${patroni.role} ${patroni.state} on timeline ${patroni.timeline}${patroni.paused ? ', paused' : ''}`}
+        : {ok: false, detail: `Patroni on ${pod(0)} did not answer: ${(seen.patroni as {error: string}).error}`,
+          suggestions: [`Is ${pod(0)} running Patroni with its REST API on port ${k.patroniPort} (postgres.kubernetes.patroniPort)? kubectl -n ${k.namespace} get pod ${pod(0)}`]}
+    }}]
   return {
     command: 'restore pitr', env: env.name, protected: env.protected, confirmOnProtected: true,
-    summary: `replace the data of ${k.cluster} (StatefulSet ${k.namespace}/${k.statefulSet}) with its state at ${describeTarget(target)}`,
-    observed: {statefulSet: `${k.namespace}/${k.statefulSet}`, replicas: k.replicas, volume: `${k.volumeClaimTemplate}-${pod0}`},
-    preconditions: [{
-      id: 'kubernetes-api', description: 'a Kubernetes API that vaultctl drives (the lab has none yet)',
-      async check() {
-        return {ok: false, detail: 'vaultctl does not run Kubernetes steps yet: this plan is printed for an operator to follow',
-          suggestions: ['Run the plan\'s commands by hand (`--dry-run` prints them), or restore --into side.']}
-      },
-    }],
+    summary: `${resuming ? 'continue replacing' : 'replace'} the data of ${k.cluster} (StatefulSet ${k.namespace}/${k.statefulSet}) with its state at ${describeTarget(target)}`,
+    observed: {statefulSet: `${k.namespace}/${k.statefulSet}`, replicas: sts.replicas, ready: sts.ready, volume: `${k.volumeClaimTemplate}-${pod(0)}`, job: seen.job ?? 'none',
+      patroni: seen.patroni, ...(record ? {record} : {})},
+    fingerprint: {replicas: sts.replicas, job: seen.job?.state ?? 'none', record: record?.target ?? null},
+    preconditions,
     steps,
+    recovery: `Re-run the same command: the StatefulSet's ${PITR_ANNOTATION} annotation and the Job tell it where it stopped. The old data stays on ${k.volumeClaimTemplate}-${pod(0)} in ${k.dataDir}.pre-restore-${slug}; to go back by hand: scale to 0, swap the directories back in a pod on that claim, scale up, patronictl resume.`,
+  }
+}
+
+function parseRecord(text: string | undefined): PitrRecord | undefined {
+  if (!text) return undefined
+  try {
+    return JSON.parse(text) as PitrRecord
+  } catch {
+    return undefined
   }
 }

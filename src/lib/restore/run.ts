@@ -11,7 +11,9 @@ import {patroniTarget} from '../postgres/target.js'
 import {chooseSide, planSide, type PitrSource} from './pitr.js'
 import {observeIntoCluster, planIntoCluster, type IntoClusterOutcome} from './into-cluster.js'
 import {observeSide, observeWindow} from './observe.js'
-import {planIntoStatefulSet} from './into-k8s.js'
+import {planIntoStatefulSet, podConfigText, restoreJob} from './into-k8s.js'
+import {observeStatefulSet} from './k8s-observe.js'
+import {requireCluster} from '../kube/cluster.js'
 import {observeRds, planRdsPitr, type RdsOutcome} from '../rds/pitr.js'
 import {resolveSecret} from '../config/secrets.js'
 import type {Plan} from '../plan/types.js'
@@ -80,10 +82,15 @@ export async function planRestore(r: ResolvedEnvironment, f: PitrFlags): Promise
       // Checks the target against the backups' window (refusing as a side restore would), then the StatefulSet plan.
       const {catalog, window} = await observeWindow(src, opts)
       chooseSide(src, opts, window, catalog.backups)
-      const plan = planIntoStatefulSet({cluster: src.cluster, namespace: k.namespace ?? r.env.kubernetes?.namespaces.data ?? 'llm-vault-data', statefulSet: k.statefulSet,
-        container: k.container, replicas: k.replicas, volumeClaimTemplate: k.volumeClaimTemplate, dataDir: k.dataDir, image: k.image, user: src.user},
-      env, target, f['verify-sql'])
-      return {plan, window, outcome: {}}
+      const cluster = requireCluster(r.env, r.name, 'postgres.kubernetes needs the cluster the StatefulSet runs in')
+      const sts = {cluster: src.cluster, namespace: k.namespace ?? r.env.kubernetes?.namespaces.data ?? 'llm-vault-data', statefulSet: k.statefulSet,
+        container: k.container, replicas: k.replicas, volumeClaimTemplate: k.volumeClaimTemplate, dataDir: k.dataDir, image: k.image, user: src.user, patroniPort: k.patroniPort}
+      const {kubernetes: _k, passwordFrom: _p, patronictlConfig: _c, ...pgForPod} = pg as Extract<typeof pg, {kind: 'patroni'}>
+      const {accessKeyIdFrom: _a, secretAccessKeyFrom: _s, ...s3ForPod} = r.env.s3 ?? {region: src.conn.region}
+      const job = await restoreJob(sts, r.name, target, {verifySql: f['verify-sql'], deadlineSeconds: timeout})
+      const plan = planIntoStatefulSet({k: sts, cluster, env, target, verifySql: f['verify-sql'], job, podConfig: podConfigText(r.name, {...pgForPod, backup: src.location}, s3ForPod),
+        timeoutMs: timeout * 1000, now: new Date()}, await observeStatefulSet(cluster, sts, target))
+      return {plan, window, secrets: pitrSecrets(src), outcome: {}}
     }
     const state = await observeIntoCluster(src, opts)
     return {...planIntoCluster(src, env, opts, state), secrets: pitrSecrets(src)}
