@@ -18,7 +18,7 @@ export default class LabInstall extends BaseCommand<typeof LabInstall> {
     s3: Flags.string({description: 'S3 servers to install', options: ['moto', 'minio'], multiple: true, delimiter: ',', default: ['moto']}),
     only: Flags.string({description: 'only for these components', options: [...LAB_COMPONENTS], multiple: true, delimiter: ','}),
     with: Flags.string({description: 'also for these: kubernetes (etcd 3.6 ~2 min, kube-apiserver/controller-manager/scheduler ~8 min, kwok ~3 min on 2 cores, the first time)', options: [...OPTIONAL_COMPONENTS], multiple: true, delimiter: ','}),
-    tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema and the CRDs the chart uses, from their Go modules), eksctl (built from its Go module, ~8 min), mc and s3-pit-restore (the peers of bench/s3-restore.mjs)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
+    tools: Flags.string({description: 'also these tools: helm (built from its Go module), k8s-schema (the Kubernetes OpenAPI schema and the CRDs the chart uses, from their Go modules), eksctl (built from its Go module, ~8 min), mc and s3-pit-restore (the peers of bench/s3-restore.mjs), chromium (Debian: the HTML report test)', options: [...TOOLS], multiple: true, delimiter: ',', default: []}),
   }
 
   async run(): Promise<LabInstallResult> {

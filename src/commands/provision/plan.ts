@@ -4,7 +4,7 @@ import {BaseCommand} from '../../base-command.js'
 import {chooseBaseline, type Baseline} from '../../lib/provision/baseline.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
 import {diffRendered, formatChanges, type ResourceChange} from '../../lib/provision/diff.js'
-import {resolveProvision} from '../../lib/provision/inputs.js'
+import {resolveProvision, withValuesFiles} from '../../lib/provision/inputs.js'
 import {FILES, render} from '../../lib/provision/render.js'
 
 export type ProvisionPlanResult = {env: string; baseline: Omit<Baseline, 'files'>; changes: ResourceChange[]; counts: {create: number; update: number; delete: number}}
@@ -14,6 +14,7 @@ export default class ProvisionPlan extends BaseCommand<typeof ProvisionPlan> {
   static override description = 'Field-level diff per resource (+ create, ~ change, - delete) and the same as JSON. With --detailed-exitcode: exit 0 when nothing changes, 2 when something does (1 on error), as terraform plan does.'
   static override examples = ['<%= config.bin %> provision plan --env staging', '<%= config.bin %> provision plan --detailed-exitcode --json']
   static override flags = {
+    values: Flags.string({description: 'a values overlay merged over the environment\'s (repeatable; e.g. from report rightsizing --values-out)', multiple: true}),
     dir: Flags.string({description: 'the last rendered output to compare with (default: ./rendered/<env>)'}),
     'detailed-exitcode': Flags.boolean({description: 'exit 2 when there are changes, 0 when there are none'}),
     only: Flags.string({description: 'compare only the EKS cluster or only the chart; default: both, except for the lab profile (its cluster is not EKS): helm', options: ['all', 'cluster', 'helm']}),
@@ -21,7 +22,7 @@ export default class ProvisionPlan extends BaseCommand<typeof ProvisionPlan> {
 
   async run(): Promise<ProvisionPlanResult> {
     const r = this.environment()
-    const inputs = await resolveProvision(r)
+    const inputs = await withValuesFiles(await resolveProvision(r), this.flags.values)
     const desired = await render(r.name, inputs)
     const scope = this.flags.only ?? (inputs.profile === 'lab' ? 'helm' : 'all')
     const baseline = await chooseBaseline(inputs, desired.helmBin, {kube: {context: r.env.kubernetes?.context, kubeconfig: r.env.kubernetes?.kubeconfig}, dir: this.flags.dir ? resolve(this.flags.dir) : defaultOutDir(r.name), helmOnly: scope === 'helm'})

@@ -4,7 +4,7 @@ import {join, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {defaultOutDir} from '../../lib/provision/context.js'
-import {resolveProvision} from '../../lib/provision/inputs.js'
+import {resolveProvision, withValuesFiles} from '../../lib/provision/inputs.js'
 import {render, writeFilesOp} from '../../lib/provision/render.js'
 import {table} from '../../lib/table.js'
 
@@ -16,12 +16,13 @@ export default class ProvisionRender extends BaseCommand<typeof ProvisionRender>
   static override description = 'Deterministic: the same config renders byte-identical files. With --dry-run, says which files would change and writes nothing.'
   static override examples = ['<%= config.bin %> provision render --env production --out rendered/production', '<%= config.bin %> provision render --dry-run']
   static override flags = {
+    values: Flags.string({description: 'a values overlay merged over the environment\'s (repeatable; e.g. from report rightsizing --values-out)', multiple: true}),
     out: Flags.string({description: 'directory to write into (default: ./rendered/<env>)'}),
   }
 
   async run(): Promise<ProvisionRenderResult> {
     const r = this.environment()
-    const inputs = await resolveProvision(r)
+    const inputs = await withValuesFiles(await resolveProvision(r), this.flags.values)
     const rendered = await render(r.name, inputs)
     const outDir = this.flags.out ? resolve(this.flags.out) : defaultOutDir(r.name)
     const files: RenderedFile[] = Object.entries(rendered.files).sort(([a], [b]) => a.localeCompare(b)).map(([name, content]) => {

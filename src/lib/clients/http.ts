@@ -3,12 +3,12 @@ import {failure, timedOut} from '../errors.js'
 
 export type HttpResult<T> = {status: number; body: T; text: string}
 
-export async function httpJson<T = unknown>(url: string, opts: {method?: string; body?: unknown; timeoutMs?: number} = {}): Promise<HttpResult<T>> {
+export async function httpJson<T = unknown>(url: string, opts: {method?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string>} = {}): Promise<HttpResult<T>> {
   let res: Response
   try {
     res = await fetch(url, {
       method: opts.method ?? 'GET',
-      headers: opts.body === undefined ? {} : {'content-type': 'application/json'},
+      headers: {...(opts.body === undefined ? {} : {'content-type': 'application/json'}), ...opts.headers},
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
     })

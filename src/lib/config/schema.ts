@@ -120,10 +120,33 @@ export const SloSchema = z.strictObject({
   }).prefault({}),
 }).prefault({})
 
+/** A node pool's instance and its monthly price (on-demand; spotMonthly when part of it runs on Spot). Defaults: the architecture's 3.2 and 10.2. */
+const PoolPrice = z.strictObject({instanceType: z.string(), vcpu: z.number().positive(), memoryGiB: z.number().positive(), monthly: z.number().nonnegative(), spotMonthly: z.number().nonnegative().optional()})
 export const PricingSchema = z.strictObject({
   currency: z.string().default('USD'),
-  cpuCoreHour: z.number().nonnegative().default(0.0316),
-  memoryGiBHour: z.number().nonnegative().default(0.0042),
+  pools: z.record(z.string(), PoolPrice).default({
+    api: {instanceType: 'c6i.2xlarge', vcpu: 8, memoryGiB: 16, monthly: 800},
+    worker: {instanceType: 'c6i.4xlarge', vcpu: 16, memoryGiB: 32, monthly: 1600, spotMonthly: 480},
+    data: {instanceType: 'r6i.2xlarge', vcpu: 8, memoryGiB: 64, monthly: 1200},
+  }),
+}).prefault({})
+
+/** The right-sizing methodology's thresholds (architecture 10.1); the defaults are its numbers. */
+export const RightsizingSchema = z.strictObject({
+  /** over-provisioned: P95 below this share of the request */
+  overP95OfRequest: z.number().positive().max(1).default(0.5),
+  /** under-provisioned: P95 above this share of the limit */
+  underP95OfLimit: z.number().positive().max(1).default(0.9),
+  /** well-sized: P95 within this share of the request */
+  wellSized: z.tuple([z.number().positive(), z.number().positive()]).default([0.6, 0.8]),
+  /** limits = request x this, for burstable workloads (the architecture: 1.5-2x) */
+  limitFactor: z.number().min(1).max(4).default(2),
+  /** under-provisioned when more than this share of CPU periods were throttled */
+  throttledShare: z.number().min(0).max(1).default(0.05),
+  /** bursty (flagged, not shrunk) when P99 / P50 is above this */
+  burstyRatio: z.number().min(1).default(3),
+  /** too little data when the samples cover less than this share of the window */
+  minCoverage: z.number().positive().max(1).default(0.9),
 }).prefault({})
 
 // `provision`: overrides of the profile's defaults (templates/eksctl/profiles.yaml). Every key is
@@ -170,9 +193,10 @@ export const EnvironmentSchema = z.strictObject({
   redis: RedisSchema.optional(),
   s3: S3Schema.optional(),
   velero: z.strictObject({namespace: z.string().default('velero')}).optional(),
-  prometheus: z.strictObject({url: Url}).optional(),
+  prometheus: z.strictObject({url: Url, bearerTokenFrom: SecretRefSchema.optional(), username: z.string().optional(), passwordFrom: SecretRefSchema.optional()}).optional(),
   slo: SloSchema,
   pricing: PricingSchema,
+  rightsizing: RightsizingSchema,
   provision: ProvisionSchema.optional(),
 })
 export type Environment = z.infer<typeof EnvironmentSchema>

@@ -121,9 +121,10 @@ export const S3_PIT_RESTORE = 's3-pit-restore==0.9'
 
 /**
  * Tools that are not lab services: helm (provision), the Kubernetes API schema (provision
- * validate), eksctl; mc and s3-pit-restore (the S3 restore benchmark's peers).
+ * validate), eksctl; mc and s3-pit-restore (the S3 restore benchmark's peers); chromium (the HTML
+ * report's test).
  */
-export const TOOLS = ['helm', 'k8s-schema', 'eksctl', 'mc', 's3-pit-restore'] as const
+export const TOOLS = ['helm', 'k8s-schema', 'eksctl', 'mc', 's3-pit-restore', 'chromium'] as const
 export type Tool = (typeof TOOLS)[number]
 
 export type SchemaSource = {name: string; module: string; files: string[]; dest: string}
@@ -133,6 +134,7 @@ export function toolRequirements(tools: readonly Tool[], where: {helmBin: string
   // eksctl's go.mod has replace directives, so `go install pkg@version` refuses it: build in a copy of the module.
   if (tools.includes('eksctl')) reqs.push({binary: 'eksctl', path: which('eksctl', [where.eksctl.bin]), install: {kind: 'gomod-build', module: where.eksctl.module, pkg: './cmd/eksctl', src: where.eksctl.src, bin: where.eksctl.bin}, neededFor: 'provision (eksctl)'})
   if (tools.includes('helm')) reqs.push({binary: 'helm', path: which('helm', [where.helmBin]), install: {kind: 'go', module: where.helmModule, gobin: where.helmBin}, neededFor: 'provision (Helm)'})
+  if (tools.includes('chromium')) reqs.push({binary: 'chromium', path: which('chromium'), install: {kind: 'apt', packages: ['chromium']}, neededFor: 'tests: the HTML report in a headless browser'})
   if (tools.includes('mc')) reqs.push({binary: 'mc', path: which('mc', [mcCacheBin()]), install: {kind: 'go', module: MC_MODULE, gobin: mcCacheBin()}, neededFor: 'bench: mc cp --rewind'})
   if (tools.includes('s3-pit-restore')) reqs.push({binary: 's3-pit-restore', path: binaryPath('s3-pit-restore'), install: {kind: 'pip', packages: [S3_PIT_RESTORE]}, neededFor: 'bench: s3-pit-restore'})
   if (tools.includes('k8s-schema')) {

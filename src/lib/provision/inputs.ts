@@ -115,3 +115,24 @@ export function workerSplit(w: ProvisionInputs['nodePools']['worker']) {
     spotDesired,
   }
 }
+
+/** `--values FILE`: overlays (e.g. `report rightsizing --values-out`) merged over the environment's values, in order. */
+export async function withValuesFiles(inputs: ProvisionInputs, files: string[] = []): Promise<ProvisionInputs> {
+  if (!files.length) return inputs
+  const {parse} = await import('yaml')
+  const {readText} = await import('../clients/files.js')
+  let values = inputs.helm.values
+  for (const f of files) {
+    const text = readText(f)
+    if (text === undefined) throw usageError('VALUES_FILE', `--values ${f}: no such file`, ['Give the path of a YAML values overlay, e.g. the one `vaultctl report rightsizing --values-out FILE` wrote.'])
+    let doc: unknown
+    try {
+      doc = parse(text) ?? {}
+    } catch (error) {
+      throw usageError('VALUES_FILE', `--values ${f}: not valid YAML: ${(error as Error).message}`)
+    }
+    if (!isObject(doc)) throw usageError('VALUES_FILE', `--values ${f}: expected a YAML mapping of chart values`)
+    values = deepMerge(values, doc)
+  }
+  return {...inputs, helm: {...inputs.helm, values}}
+}
