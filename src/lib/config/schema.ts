@@ -138,7 +138,7 @@ export const RightsizingSchema = z.strictObject({
   /** under-provisioned: P95 above this share of the limit */
   underP95OfLimit: z.number().positive().max(1).default(0.9),
   /** well-sized: P95 within this share of the request */
-  wellSized: z.tuple([z.number().positive(), z.number().positive()]).default([0.6, 0.8]),
+  wellSized: z.strictObject({low: z.number().positive(), high: z.number().positive()}).default({low: 0.6, high: 0.8}),
   /** limits = request x this, for burstable workloads (the architecture: 1.5-2x) */
   limitFactor: z.number().min(1).max(4).default(2),
   /** under-provisioned when more than this share of CPU periods were throttled */

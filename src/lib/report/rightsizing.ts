@@ -54,10 +54,10 @@ export const fmtCpu = (c?: number) => (c === undefined ? '-' : `${Math.round(c *
 export const fmtMem = (b?: number) => (b === undefined ? '-' : b >= Gi && b % (128 * Mi) === 0 ? `${+(b / Gi).toFixed(3)}Gi` : `${Math.round(b / Mi)}Mi`)
 
 /** A request that puts P95 at the middle of the well-sized band, rounded, kept inside the band when rounding would leave it. */
-function sized(p95: number, band: [number, number], round: (x: number, m?: 'nearest' | 'up') => number): number {
-  const target = (band[0] + band[1]) / 2
+function sized(p95: number, band: {low: number; high: number}, round: (x: number, m?: 'nearest' | 'up') => number): number {
+  const target = (band.low + band.high) / 2
   const r = round(p95 / target)
-  return p95 / r >= band[0] && p95 / r <= band[1] ? r : round(p95 / target, 'up')
+  return p95 / r >= band.low && p95 / r <= band.high ? r : round(p95 / target, 'up')
 }
 
 function resource(kind: 'cpu' | 'mem', u: WorkloadUsage, t: Thresholds, bursty: boolean): Recommendation['cpu'] {
@@ -80,16 +80,16 @@ function resource(kind: 'cpu' | 'mem', u: WorkloadUsage, t: Thresholds, bursty: 
     // the peak when it was capped (throttled or killed at the limit), else P95, at the middle of the band; never below the current request x 1.25
     const basis = throttled || oom ? Math.max(s.p99, s.max) : s.p95
     const request = Math.max(sized(basis, t.wellSized, round), req === undefined ? 0 : round(req * 1.25, 'up'))
-    return set('under-provisioned', `${why}: request from ${throttled || oom ? 'the peak' : 'P95'} ${unit(basis)} at ${pct((t.wellSized[0] + t.wellSized[1]) / 2)}, limit ${t.limitFactor}x`, request)
+    return set('under-provisioned', `${why}: request from ${throttled || oom ? 'the peak' : 'P95'} ${unit(basis)} at ${pct((t.wellSized.low + t.wellSized.high) / 2)}, limit ${t.limitFactor}x`, request)
   }
   if (req === undefined) return keep('in-between', 'no request set: nothing to compare P95 with')
   const share = s.p95 / req
   if (share < t.overP95OfRequest) {
     if (bursty) return keep('bursty', `P95 ${unit(s.p95)} is ${pct(share)} of the request ${unit(req)}, but usage is bursty: not shrunk`)
-    return set('over-provisioned', `P95 ${unit(s.p95)} is ${pct(share)} of the request ${unit(req)} (under ${pct(t.overP95OfRequest)}): request at ${pct((t.wellSized[0] + t.wellSized[1]) / 2)} of P95, limit ${t.limitFactor}x`,
+    return set('over-provisioned', `P95 ${unit(s.p95)} is ${pct(share)} of the request ${unit(req)} (under ${pct(t.overP95OfRequest)}): request at ${pct((t.wellSized.low + t.wellSized.high) / 2)} of P95, limit ${t.limitFactor}x`,
       sized(s.p95, t.wellSized, round))
   }
-  if (share >= t.wellSized[0] && share <= t.wellSized[1]) return keep('well-sized', `P95 ${unit(s.p95)} is ${pct(share)} of the request ${unit(req)} (${pct(t.wellSized[0])}-${pct(t.wellSized[1])})`)
+  if (share >= t.wellSized.low && share <= t.wellSized.high) return keep('well-sized', `P95 ${unit(s.p95)} is ${pct(share)} of the request ${unit(req)} (${pct(t.wellSized.low)}-${pct(t.wellSized.high)})`)
   return keep('in-between', `P95 ${unit(s.p95)} is ${pct(share)} of the request ${unit(req)}: outside the well-sized band but no rule applies; left as is`)
 }
 
