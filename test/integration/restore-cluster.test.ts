@@ -175,24 +175,23 @@ describe('restore pitr --into cluster, planned to a file', () => {
 })
 
 describe('restore pitr --into cluster (Patroni in a StatefulSet)', () => {
-  it('plans the StatefulSet procedure and refuses to execute it', async () => {
+  // Executed through the Kubernetes API: test/kubernetes/restore-statefulset.test.ts. Here: an
+  // environment naming a StatefulSet but no cluster is a usage error before anything is touched.
+  it('without a cluster in the environment: exit 2 naming what to add; Patroni untouched', async () => {
     const {protectedLabConfig} = await import('../helpers/lab.js')
     const {readFileSync, writeFileSync} = await import('node:fs')
     const {parse, stringify} = await import('yaml')
     const file = protectedLabConfig()
-    const doc = parse(readFileSync(file, 'utf8')) as {environments: Record<string, {postgres: Record<string, unknown>}>}
+    const doc = parse(readFileSync(file, 'utf8')) as {environments: Record<string, {postgres: Record<string, unknown>; kubernetes?: unknown}>}
     doc.environments.prodlike!.postgres.kubernetes = {statefulSet: 'postgres'}
+    delete doc.environments.prodlike!.kubernetes
     writeFileSync(file, stringify(doc))
     const args = ['restore', '--pitr', '--into', 'cluster', '--target-time', target.toISOString(), '--config', file, '--env', 'prodlike', '--json']
-    const dry = await labCli([...args, '--dry-run'])
-    expect(dry.code, dry.stdout + dry.stderr).toBe(0)
-    const steps = dry.json<Json>().plan.steps
-    expect(steps.map((s) => s.id)).toEqual(['pause', 'scale-down', 'restore-pod', 'scale-one', 'start-leader', 'verify', 'resume', 'scale-up', 'reinit-postgres-1', 'reinit-postgres-2', 'finish'])
-    expect(steps[1]!.manual).toBe('kubectl -n llm-vault-data scale statefulset postgres --replicas=0 && kubectl -n llm-vault-data wait --for=delete pod/postgres-0 pod/postgres-1 pod/postgres-2 --timeout=5m')
-    expect(steps[2]!.manual).toContain('"claimName":"data-postgres-0"')
-    const run = await labCli([...args, '--confirm', 'prodlike', '--yes'])
-    expect(run.code).toBe(3)
-    expect(run.stderr + run.stdout).toMatch(/kubernetes-api|Kubernetes/)
+    for (const extra of [['--dry-run'], ['--confirm', 'prodlike', '--yes']]) {
+      const r = await labCli([...args, ...extra])
+      expect(r.code, r.stdout + r.stderr).toBe(2)
+      expect(r.json<{error: {code: string; suggestions: string[]}}>().error).toMatchObject({code: 'NO_KUBERNETES', suggestions: ['Add one to its config; postgres.kubernetes needs the cluster the StatefulSet runs in.']})
+    }
     expect((await getCluster(patroniApi('pg-1'))).pause).toBeFalsy()
   })
 })

@@ -74,7 +74,17 @@ function hash(s: string): number {
   return h >>> 0
 }
 
-export type GenerateOptions = {end: Date; days: number; stepSeconds: number; seed?: number; workloads?: Workload[]}
+export type GenerateOptions = {end: Date; days: number; stepSeconds: number; seed?: number; workloads?: Workload[]
+  /** the step of the series that hardly change (requests, limits, owners, placement, CFS, restarts): default stepSeconds */
+  slowStepSeconds?: number}
+
+/** A synthetic fleet of n workloads (the benchmark's): the vault's patterns over and over, one pod each, in 5 namespaces. */
+export function fleet(n: number): Workload[] {
+  return Array.from({length: n}, (_, i) => {
+    const w = VAULT_WORKLOADS[i % VAULT_WORKLOADS.length]!
+    return {...w, namespace: `fleet-${i % 5}`, name: `${w.name}-${i}`, replicas: 1, kind: w.kind ?? (w.namespace === 'llm-vault-data' ? 'StatefulSet' : 'Deployment'), pool: poolOf(w)}
+  })
+}
 
 export const podName = (w: Workload, i: number) => `${w.name}-${i}`
 
@@ -138,7 +148,8 @@ export function* generateOpenMetrics(opts: GenerateOptions): Generator<string> {
   const series = function* (name: string, lbl: string, at: number[], value: (k: number) => number | string) {
     for (let k = 0; k < at.length; k++) yield `${name}${lbl} ${value(k)} ${at[k]}`
   }
-  const dataTimes = (w: Workload) => (w.daysOfData ? times.filter((t) => t > times.at(-1)! - w.daysOfData! * 86_400) : times)
+  const slow = opts.slowStepSeconds ? sampleTimes({...opts, stepSeconds: opts.slowStepSeconds}) : times
+  const dataTimes = (w: Workload) => (w.daysOfData ? slow.filter((t) => t > slow.at(-1)! - w.daysOfData! * 86_400) : slow)
 
   yield '# HELP container_cpu_usage_seconds_total Cumulative cpu time consumed in seconds.'
   yield '# TYPE container_cpu_usage_seconds_total counter'
@@ -159,7 +170,7 @@ export function* generateOpenMetrics(opts: GenerateOptions): Generator<string> {
     yield `# TYPE ${metric} counter`
     for (const {w, pod} of pods) {
       const at = dataTimes(w)
-      yield* series(metric, labels(w, pod), at, (k) => Math.round(k * opts.stepSeconds * 10 * share(w)))
+      yield* series(metric, labels(w, pod), at, (k) => Math.round(k * (opts.slowStepSeconds ?? opts.stepSeconds) * 10 * share(w)))
     }
   }
   yield '# HELP kube_pod_container_status_restarts_total The number of container restarts per container.'
@@ -208,6 +219,6 @@ export function* generateOpenMetrics(opts: GenerateOptions): Generator<string> {
   for (const {w, pod, i} of pods) yield* series('kube_pod_info', `{namespace="${w.namespace}",pod="${pod}",node="${nodeOf(w, i)}"}`, dataTimes(w), () => 1)
   yield '# HELP kube_node_labels Kubernetes labels converted to Prometheus labels.'
   yield '# TYPE kube_node_labels gauge'
-  for (const n of LAB_NODES) yield* series('kube_node_labels', `{node="${n.node}",label_workload="${n.pool}",label_eks_amazonaws_com_capacity_type="${n.capacityType}"}`, times, () => 1)
+  for (const n of LAB_NODES) yield* series('kube_node_labels', `{node="${n.node}",label_workload="${n.pool}",label_eks_amazonaws_com_capacity_type="${n.capacityType}"}`, slow, () => 1)
   yield '# EOF'
 }
