@@ -50,7 +50,11 @@ describe('status on a healthy lab', () => {
     const url = `http://127.0.0.1:${labPorts().prometheus}`
     const at = new Date(Date.now() - 2 * 3600_000)
     const pods = await instantQuery(url, 'count(container_memory_working_set_bytes) by (namespace)', at)
-    expect(Object.fromEntries(pods.map((p) => [p.metric.namespace, Number(p.value[1])]))).toEqual({'llm-vault-prod': 12, 'llm-vault-data': 11})
+    const {VAULT_WORKLOADS} = await import('../../src/lib/lab/metrics.js')
+    const want: Record<string, number> = {}
+    for (const w of VAULT_WORKLOADS) want[w.namespace] = (want[w.namespace] ?? 0) + w.replicas
+    expect(Object.fromEntries(pods.map((p) => [p.metric.namespace, Number(p.value[1])]))).toEqual(want)
+    expect(want).toEqual({'llm-vault-prod': 18, 'llm-vault-data': 11, 'llm-vault-jobs': 2})
     const day = await instantQuery(url, 'sum(rate(container_cpu_usage_seconds_total{container="worker"}[1h]))', new Date(Date.now() - 26 * 3600_000))
     expect(Number(day[0]?.value[1])).toBeGreaterThan(0)
   })
