@@ -6,6 +6,7 @@
 // node bench/rightsizing.mjs   (after a build; Prometheus on 127.0.0.1:21090; the TSDB is kept in
 // /tmp/vaultctl-bench-rs and reused while its parameters match; BENCH_FRESH=1 rebuilds it)
 import {execFileSync, spawn} from 'node:child_process'
+import {finished} from 'node:stream/promises'
 import {createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 
 const BIN = new URL('../bin/run.js', import.meta.url).pathname
@@ -23,12 +24,11 @@ if (process.env.BENCH_FRESH === '1' || !existsSync(`${dir}/params.json`) || read
   rmSync(dir, {recursive: true, force: true})
   mkdirSync(dir, {recursive: true})
   const t0 = Date.now()
-  await new Promise((resolve, reject) => {
-    const out = createWriteStream(`${dir}/fleet.om`)
-    const gen = spawn(process.execPath, [BIN, 'lab', 'metrics', '--days', String(DAYS), '--step', '30', '--slow-step', '300', '--workloads', String(WORKLOADS), '--end', end.toISOString()], {stdio: ['ignore', 'pipe', 'inherit']})
-    gen.stdout.pipe(out)
-    gen.on('exit', (c) => (c === 0 ? out.on('close', resolve) : reject(new Error(`lab metrics exited ${c}`))))
-  })
+  const out = createWriteStream(`${dir}/fleet.om`)
+  const gen = spawn(process.execPath, [BIN, 'lab', 'metrics', '--days', String(DAYS), '--step', '30', '--slow-step', '300', '--workloads', String(WORKLOADS), '--end', end.toISOString()], {stdio: ['ignore', 'pipe', 'inherit']})
+  gen.stdout.pipe(out)
+  const [code] = await Promise.all([new Promise((r) => gen.on('exit', r)), finished(out)])
+  if (code !== 0) throw new Error(`lab metrics exited ${code}`)
   console.error(`generated in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
   const t1 = Date.now()
   execFileSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=24h', `${dir}/fleet.om`, `${dir}/tsdb`], {stdio: ['ignore', 'ignore', 'inherit']})
@@ -48,7 +48,7 @@ try {
     if (i > 600) throw new Error('prometheus did not become ready')
     await sleep(500)
   }
-  writeFileSync(`${dir}/vaultctl.yaml`, `apiVersion: vaultctl/v1\nenvironments:\n  bench:\n    prometheus: {url: "${url}"}\n`)
+  writeFileSync(`${dir}/vaultctl.yaml`, `apiVersion: vaultctl/v1\ndefaultEnvironment: bench\nenvironments:\n  bench:\n    prometheus: {url: "${url}"}\n`)
 
   const vaultctl = () => {
     const t0 = process.hrtime.bigint()

@@ -26,6 +26,7 @@ export default class ReportRightsizing extends BaseCommand<typeof ReportRightsiz
     out: Flags.string({description: 'write the report (table, csv, html, json) to this file instead of stdout'}),
     'values-out': Flags.string({description: 'write the recommendations as a Helm values overlay for the llm-vault chart (for provision plan/apply --values FILE)'}),
     at: Flags.string({description: 'the end of the window (ISO 8601; default: now)'}),
+    'query-timeout': durationFlag({description: 'how long one Prometheus query may take', default: '5m'}),
   }
 
   async run(): Promise<RightsizingResult> {
@@ -38,7 +39,7 @@ export default class ReportRightsizing extends BaseCommand<typeof ReportRightsiz
     const namespaces = f.namespace?.flatMap((x) => x.split(',')) ?? [...new Set(Object.values(r.env.kubernetes?.namespaces ?? {}))]
     if (!namespaces.length) throw usageError('NO_NAMESPACE', 'no namespaces to report on', ['Name them: --namespace NS, or set kubernetes.namespaces in the environment.'])
     const queries = {count: 0}
-    const conn: PromConn = {url: p.url, queries, ...(p.bearerTokenFrom ? {bearerToken: resolveSecret(p.bearerTokenFrom, 'prometheus.bearerTokenFrom')} : {}),
+    const conn: PromConn = {url: p.url, queries, timeoutMs: f['query-timeout'] * 1000, ...(p.bearerTokenFrom ? {bearerToken: resolveSecret(p.bearerTokenFrom, 'prometheus.bearerTokenFrom')} : {}),
       ...(p.username && p.passwordFrom ? {basic: {username: p.username, password: resolveSecret(p.passwordFrom, 'prometheus.passwordFrom')!}} : {})}
     const {usage, series} = await observeRightsizing(conn, {window: f.window, end, namespaces, ...(f.workload ? {workload: f.workload} : {}), resolution: f.resolution, rateRange: Math.round(1.5 * f.resolution)},
       (ns, i, n) => this.note(`reading ${ns} (${i + 1}/${n})...`))
