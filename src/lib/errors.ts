@@ -7,6 +7,8 @@ export const ExitCode = {
   usage: 2,
   refused: 3,
   timeout: 4,
+  /** `provision plan --detailed-exitcode`: the plan has changes (not 2: that is a usage error) */
+  changes: 5,
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 

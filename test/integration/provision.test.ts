@@ -169,7 +169,7 @@ describe('provision validate', () => {
 })
 
 describe('provision plan', () => {
-  it('detects a changed value against the last rendered output (--detailed-exitcode 2), and none after re-rendering (0)', async () => {
+  it('detects a changed value against the last rendered output (--detailed-exitcode 5, not the usage error 2), and none after re-rendering (0)', async () => {
     const dir = join(work, 'plan')
     const before = config()
     expect((await cli(['provision', 'render', '--env', 'staging', '--out', dir], before)).code).toBe(0)
@@ -179,7 +179,7 @@ describe('provision plan', () => {
 
     const after = config({staging: {provision: {nodePools: {api: {desiredCapacity: 3}}, helm: {values: {api: {resources: {limits: {memory: '6Gi'}}}}}}}})
     const changed = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir, '--detailed-exitcode', '--json'], after)
-    expect(changed.code).toBe(2)
+    expect(changed.code).toBe(5)
     const res = changed.json<ProvisionPlanResult>()
     expect(res.baseline.kind).toBe('rendered')
     expect(res.changes).toContainEqual({file: 'clusterconfig.yaml', resource: 'ClusterConfig', action: 'update',
@@ -191,15 +191,22 @@ describe('provision plan', () => {
     expect(text.stdout).toMatch(/Plan: 0 to create, 2 to change, 0 to delete\./)
   })
 
-  it('falls back to the rendered output, saying why, when the configured cluster does not answer', async () => {
+  it('fails (exit 1) when the configured cluster cannot be read, instead of "no changes"; --baseline rendered compares with the render on purpose', async () => {
     const dir = join(work, 'plan-live')
     const cfg = config({staging: {kubernetes: {context: 'no-such-context', kubeconfig: join(work, 'missing-kubeconfig')}}})
     expect((await cli(['provision', 'render', '--env', 'staging', '--out', dir], cfg)).code).toBe(0)
-    const r = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir, '--json'], cfg)
+    for (const extra of [[], ['--detailed-exitcode']]) {
+      const r = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir, '--json', ...extra], cfg)
+      expect(r.code, r.stdout).toBe(1)
+      const err = r.json<{error: {code: string; message: string; suggestions: string[]}}>().error
+      expect(err.code).toBe('PLAN_LIVE_UNREADABLE')
+      expect(err.message).toMatch(/^the live release and cluster could not be read: helm get manifest: /)
+      expect(err.suggestions[0]).toContain('--baseline rendered')
+    }
+    const r = await cli(['provision', 'plan', '--env', 'staging', '--dir', dir, '--baseline', 'rendered', '--detailed-exitcode', '--json'], cfg)
     expect(r.code, r.stderr).toBe(0)
     const res = r.json<ProvisionPlanResult>()
     expect(res.baseline).toMatchObject({kind: 'rendered', source: dir})
-    expect(res.baseline.note).toMatch(/the live cluster was not reachable \(helm get manifest: .+\): compared with the last rendered output instead/)
     expect(res.changes).toEqual([])
   })
 })

@@ -85,7 +85,7 @@ describe('provision on the lab\'s Kubernetes (helm against the real API server)'
 
     const three = config({api: {replicaCount: 3}})
     const changed = await cli(['provision', 'plan', '--detailed-exitcode', '--json'], three)
-    expect(changed.code).toBe(2)
+    expect(changed.code).toBe(5)
     const p = changed.json<ProvisionPlanResult>()
     expect(p.baseline.kind).toBe('live')
     expect(p.changes).toEqual([{file: 'manifests.yaml', resource: `Deployment ${ns.app}/${release}-llm-vault-api`, action: 'update', fields: [{path: 'spec.replicas', from: 2, to: 3}]}])

@@ -1,5 +1,5 @@
 // The built CLI's conventions: exit codes, --json, errors with fixes, and a --help that loads no SDK.
-import {mkdtempSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
 import {spawnSync} from 'node:child_process'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -160,5 +160,16 @@ describe('lab down --purge deletes only a lab', () => {
     expect(r.code, r.stderr).toBe(3)
     expect(r.stderr).toMatch(/holds no lab\.json: it is not a lab/)
     expect(readFileSync(join(d, 'keep.txt'), 'utf8')).toBe('mine')
+  })
+  it('in a directory that holds a lab and other things, deletes the lab\'s own entries and keeps the rest (and the directory)', async () => {
+    const d = tmp()
+    writeFileSync(join(d, 'keep.txt'), 'mine')
+    mkdirSync(join(d, 'my-notes'))
+    writeFileSync(join(d, 'lab.json'), JSON.stringify({dir: d, pgRoot: join(d, 'postgres'), ports: {etcd: 29379}, s3Server: 'minio', cluster: 'vault-lab', components: ['s3']}))
+    for (const e of ['run', 'logs', 'secrets', 's3']) mkdirSync(join(d, e))
+    writeFileSync(join(d, 'secrets', 's3-secret-key'), 'x')
+    const r = await vaultctl(['lab', 'down', '--purge', '--yes', '--dir', d, '--json'], {env: isolated(d)})
+    expect(r.code, r.stderr).toBe(0)
+    expect(readdirSync(d).sort()).toEqual(['audit.jsonl', 'keep.txt', 'my-notes']) // the test's audit log lives there too
   })
 })

@@ -10,7 +10,7 @@ import {createHash} from 'node:crypto'
 import {listDir, readBytes, readText, writeAtomic} from '../clients/files.js'
 import {basename, dirname, join} from 'node:path'
 import type {S3Client} from '../clients/s3.js'
-import {getObjectBytes, headObject, putObject, s3Client, type S3Conn} from '../clients/s3.js'
+import {getObjectBytes, headObject, putObject, putObjectIfAbsent, s3Client, type S3Conn} from '../clients/s3.js'
 import {failure, usageError} from '../errors.js'
 import {divergedKey, isWalFileName, s3Url, walKey, type BackupLocation} from './layout.js'
 import {latestHistory, onRestorablePath, parseHistory, type History} from './window.js'
@@ -56,10 +56,12 @@ export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): 
   try {
     const key = walKey(loc, name)
     const url = s3Url(loc, key)
-    const existing = await headObject(client, loc.bucket, key)
+    let existing = await headObject(client, loc.bucket, key)
     if (!existing) {
-      await putObject(client, loc.bucket, key, body, {sha256: sum})
-      return {name, url, outcome: 'archived', bytes: body.length, sha256: sum}
+      // a conditional write: two pushers of the same name cannot both "archive" it (the loser compares below)
+      if (await putObjectIfAbsent(client, loc.bucket, key, body, {sha256: sum}) !== 'exists') return {name, url, outcome: 'archived', bytes: body.length, sha256: sum}
+      existing = await headObject(client, loc.bucket, key)
+      if (!existing) throw failure('WAL_RACE', `${name}: S3 said it exists, then that it does not: re-run`, ['Another process is writing this segment right now; PostgreSQL retries archive_command by itself.'])
     }
     if (existing.metadata.sha256 === sum) return {name, url, outcome: 'already-archived', bytes: body.length, sha256: sum}
     const latest = await newestHistory(client, loc, dirname(path))

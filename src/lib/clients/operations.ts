@@ -220,8 +220,20 @@ async function labOp(op: Extract<Operation, {kind: 'daemon.stop' | 'pg.stop-if-r
   if (!existsSync(`${op.dir}/lab.json`)) throw refusal('NOT_A_LAB', `${op.dir} holds no lab.json: it is not a lab, and nothing in it is deleted`, ['Check --dir.'])
   const still = op.pidFiles.filter((f) => runningPid(f) !== undefined)
   if (still.length) throw failure('LAB_STILL_RUNNING', `still running: ${still.join(', ')}`)
-  for (const p of [op.pgRoot, op.dir]) rmSync(p, {recursive: true, force: true})
-  return {removed: [op.pgRoot, op.dir]}
+  const {readdirSync, rmdirSync} = await import('node:fs')
+  const removed: string[] = []
+  for (const p of [op.pgRoot, ...op.entries.map((e) => `${op.dir}/${e}`)]) {
+    if (!existsSync(p)) continue
+    rmSync(p, {recursive: true, force: true})
+    removed.push(p)
+  }
+  // the directory itself only when the lab was all that was in it
+  const left = readdirSync(op.dir)
+  if (left.length === 0) {
+    rmdirSync(op.dir)
+    removed.push(op.dir)
+  }
+  return {removed, ...(left.length ? {kept: left} : {})}
 }
 
 async function execOp(op: Extract<Operation, {kind: 'exec'}>): Promise<OperationResult['exec']> {

@@ -57,6 +57,28 @@ export async function putObject(client: S3Client, bucket: string, key: string, b
   await client.send(new PutObjectCommand({Bucket: bucket, Key: key, Body: body, Metadata: metadata}))
 }
 
+/**
+ * PUT only if the key does not exist yet (If-None-Match: *): 'written', or 'exists' when another
+ * writer got there first. A server without conditional writes (501 NotImplemented) gets a plain
+ * PUT: 'written-unconditionally' (the caller checked with HEAD just before).
+ */
+export async function putObjectIfAbsent(client: S3Client, bucket: string, key: string, body: Uint8Array | string, metadata: Record<string, string> = {}): Promise<'written' | 'exists' | 'written-unconditionally'> {
+  const {PutObjectCommand} = await import('@aws-sdk/client-s3')
+  try {
+    await client.send(new PutObjectCommand({Bucket: bucket, Key: key, Body: body, Metadata: metadata, IfNoneMatch: '*'}))
+    return 'written'
+  } catch (error) {
+    const e = error as {name?: string; $metadata?: {httpStatusCode?: number}}
+    // 412: it exists; 409: a concurrent conditional write is in flight (AWS): it will exist
+    if (e.$metadata?.httpStatusCode === 412 || e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 409) return 'exists'
+    if (e.$metadata?.httpStatusCode === 501 || e.name === 'NotImplemented') {
+      await client.send(new PutObjectCommand({Bucket: bucket, Key: key, Body: body, Metadata: metadata}))
+      return 'written-unconditionally'
+    }
+    throw error
+  }
+}
+
 export async function getObjectBytes(client: S3Client, bucket: string, key: string): Promise<{body: Uint8Array; metadata: Record<string, string>} | undefined> {
   const {GetObjectCommand} = await import('@aws-sdk/client-s3')
   try {

@@ -124,6 +124,9 @@ export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial
   }
 }
 
+/** What a lab creates in its directory (`lab down --purge` deletes these and nothing else). */
+export const LAB_DIR_ENTRIES = ['lab.json', 'vaultctl.yaml', 'run', 'logs', 'secrets', 'prometheus', 's3', 'etcd', 'kubernetes', 'postgres', ...[1, 2, 3, 4, 5, 6].map((i) => `redis-${i}`)]
+
 export const LAB_BUCKETS = {data: 'vault-data', backups: 'vault-backups', audit: 'vault-audit'} as const
 export const PG_MEMBERS = [1, 2, 3] as const
 export type PgMember = (typeof PG_MEMBERS)[number]

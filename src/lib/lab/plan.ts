@@ -9,7 +9,7 @@ import {installCommands, requirements, binaryPath, PG_BIN_DIR, type Requirement}
 import {pgControlData} from '../clients/pgctl.js'
 import {startOrder} from './start-order.js'
 import {labEnvironmentFile, labEnvironmentText} from './environment.js'
-import {PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type LabLayout, type S3Server} from './layout.js'
+import {LAB_DIR_ENTRIES, PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type LabLayout, type S3Server} from './layout.js'
 import {clusterFormed} from './redis-cluster.js'
 import {
   LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, memberDir, memberName, patroniUrl,
@@ -215,7 +215,7 @@ export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string
   })
   if (opts.purge) {
     steps.push({id: 'purge', title: `delete all lab data in ${l.dir} and ${l.pgRoot}`, risk: 'destructive',
-      op: {kind: 'lab.purge', dir: l.dir, pgRoot: l.pgRoot, pidFiles: allServices(l).map((s) => pidFile(l, s))}})
+      op: {kind: 'lab.purge', dir: l.dir, pgRoot: l.pgRoot, pidFiles: allServices(l).map((s) => pidFile(l, s)), entries: LAB_DIR_ENTRIES}})
   }
   const stopped = steps.filter((s) => s.op?.kind === 'daemon.stop').length
   return {

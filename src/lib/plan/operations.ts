@@ -82,7 +82,8 @@ export type StopDaemon = {kind: 'daemon.stop'; service: string; pidFile: string;
 export type StopPostgres = {kind: 'pg.stop-if-running'; dataDir: string; binDir: string}
 
 /** Delete a lab's directories: only when `dir` holds the lab's lab.json and none of its daemons runs. */
-export type PurgeLab = {kind: 'lab.purge'; dir: string; pgRoot: string; pidFiles: string[]}
+/** Delete what the lab created in `dir` (its known entries) and its PostgreSQL root; `dir` itself only when nothing else is left in it. */
+export type PurgeLab = {kind: 'lab.purge'; dir: string; pgRoot: string; pidFiles: string[]; entries: string[]}
 
 /**
  * Write files, byte for byte as planned, into `dir` (created if missing). `command` is the
@@ -120,7 +121,7 @@ export type OperationResult = KubeOperationResult & RestoreOperationResult & Lab
   'backup.mark-end': {restorePoint: string; switchedAt: string}
   'daemon.stop': {outcome: 'stopped' | 'killed' | 'not-running'}
   'pg.stop-if-running': {stopped: boolean}
-  'lab.purge': {removed: string[]}
+  'lab.purge': {removed: string[]; kept?: string[]}
   'exec': {exitCode: number; lastLine?: string}
   'files.write': {written: string[]}
   'helm.expect-status': {status: string}
@@ -197,7 +198,7 @@ export function manual(op: Operation): string {
     case 'pg.stop-if-running':
       return `${shellLine([`${op.binDir}/pg_ctl`, '-D', op.dataDir, 'status'])} && ${shellLine([`${op.binDir}/pg_ctl`, '-D', op.dataDir, 'stop', '-m', 'fast'])}`
     case 'lab.purge':
-      return `test -f ${shellQuote(`${op.dir}/lab.json`)} && ${shellLine(['rm', '-rf', op.dir, op.pgRoot])}`
+      return `test -f ${shellQuote(`${op.dir}/lab.json`)} && ${shellLine(['rm', '-rf', ...op.entries.map((e) => `${op.dir}/${e}`), op.pgRoot])} && rmdir ${shellQuote(op.dir)}   # rmdir only if nothing else is in it`
     case 'exec':
       return shellLine([op.program, ...op.argv])
     case 'files.write':

@@ -3,7 +3,7 @@
 // rendered output.
 import {helm} from '../clients/helm.js'
 import {eksctlJson} from '../clients/eksctl.js'
-import {errorMessage} from '../errors.js'
+import {errorMessage, failure, usageError} from '../errors.js'
 import {readRenderedDir} from './context.js'
 import type {ProvisionInputs} from './inputs.js'
 import {FILES} from './render.js'
@@ -26,17 +26,25 @@ export async function liveBaseline(inputs: ProvisionInputs, helmBin: string, kub
   return {kind: 'live', source: `${release}, cluster ${inputs.cluster.name}`, files: {[FILES.manifests]: absent ? '' : manifest.stdout, [FILES.clusterConfig]: stringify(cc)}}
 }
 
-export async function chooseBaseline(inputs: ProvisionInputs, helmBin: string, opts: {kube?: {context?: string; kubeconfig?: string}; dir: string; helmOnly?: boolean}): Promise<Baseline> {
-  let note: string | undefined
+/**
+ * live: the release and node groups (an environment that names a cluster; a cluster that cannot be
+ * read is an error, never "no changes"); rendered: the last render in `dir`; auto: live when the
+ * environment names a cluster, else rendered.
+ */
+export async function chooseBaseline(inputs: ProvisionInputs, helmBin: string, opts: {kube?: {context?: string; kubeconfig?: string}; dir: string; helmOnly?: boolean; mode?: 'auto' | 'live' | 'rendered'}): Promise<Baseline> {
   const kube = opts.kube
-  if (kube?.context || kube?.kubeconfig) {
+  const named = Boolean(kube?.context || kube?.kubeconfig)
+  const mode = opts.mode === 'auto' || opts.mode === undefined ? (named ? 'live' : 'rendered') : opts.mode
+  if (mode === 'live') {
+    if (!named) throw usageError('NO_KUBERNETES', 'the environment names no cluster to compare with (kubernetes.kubeconfig or context)', ['Compare with the last render instead: --baseline rendered.'])
     try {
-      return await liveBaseline(inputs, helmBin, [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), ...(kube.context ? ['--kube-context', kube.context] : [])], opts.helmOnly)
+      return await liveBaseline(inputs, helmBin, [...(kube!.kubeconfig ? ['--kubeconfig', kube!.kubeconfig] : []), ...(kube!.context ? ['--kube-context', kube!.context] : [])], opts.helmOnly)
     } catch (error) {
-      note = `the live cluster was not reachable (${errorMessage(error)}): compared with the last rendered output instead`
+      throw failure('PLAN_LIVE_UNREADABLE', `the live release and cluster could not be read: ${errorMessage(error)}`,
+        ['Fix access to the cluster (its kubeconfig and context), or compare with the last render on purpose: --baseline rendered [--dir DIR].'])
     }
   }
   const files = readRenderedDir(opts.dir)
-  if (files) return {kind: 'rendered', source: opts.dir, files, note}
-  return {kind: 'none', source: `nothing rendered in ${opts.dir} yet`, files: {}, note}
+  if (files) return {kind: 'rendered', source: opts.dir, files}
+  return {kind: 'none', source: `nothing rendered in ${opts.dir} yet`, files: {}}
 }
