@@ -3,6 +3,7 @@
 // where the postgres user can read it.
 import {join} from 'node:path'
 import type {LabLayout} from './layout.js'
+import {shellQuote} from '../plan/operations.js'
 
 export const archiveDir = (l: LabLayout) => join(l.pgRoot, 'vaultctl')
 
@@ -10,7 +11,8 @@ export const archiveDir = (l: LabLayout) => join(l.pgRoot, 'vaultctl')
 export const archivesToS3 = (l: LabLayout) => l.components.includes('s3')
 
 export function archiveCommand(l: LabLayout, localDir: string): string {
-  if (!archivesToS3(l)) return `test ! -f ${localDir}/%f && cp %p ${localDir}/%f`
+  const q = shellQuote
+  if (!archivesToS3(l)) return `test ! -f ${q(`${localDir}/%f`)} && cp %p ${q(`${localDir}/%f`)}`
   const d = archiveDir(l)
-  return `${d}/node ${d}/wal.mjs push %p --config ${d}/wal.yaml --env wal`
+  return `${q(`${d}/node`)} ${q(`${d}/wal.mjs`)} push %p --config ${q(`${d}/wal.yaml`)} --env wal`
 }

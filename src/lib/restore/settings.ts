@@ -2,6 +2,7 @@
 // recovery settings block (PostgreSQL 12+: postgresql.auto.conf + recovery.signal) with the
 // restore_command that reads the prefetch spool, the marker file, and the parsers of its log.
 import {join} from 'node:path'
+import {shellQuote} from '../plan/operations.js'
 import {pgTimestamp} from './target.js'
 
 /** A recovery target as it travels in a plan (a time as an ISO string). */
@@ -13,7 +14,7 @@ export const SETTINGS_HEADER = '# --- vaultctl restore pitr '
 
 /** Where the self-contained `vaultctl wal` for the server lives, and how it is called. */
 export function walRuntimeCommand(runtimeDir: string): {prefix: string; suffix: string} {
-  return {prefix: `${join(runtimeDir, 'node')} ${join(runtimeDir, 'wal.mjs')}`, suffix: `--config ${join(runtimeDir, 'wal.yaml')} --env wal`}
+  return {prefix: `${shellQuote(join(runtimeDir, 'node'))} ${shellQuote(join(runtimeDir, 'wal.mjs'))}`, suffix: `--config ${shellQuote(join(runtimeDir, 'wal.yaml'))} --env wal`}
 }
 
 /**
@@ -27,8 +28,11 @@ export function walRuntimeCommand(runtimeDir: string): {prefix: string; suffix: 
  */
 export function restoreCommand(spool: string, runtimeDir: string, prefetcherPid: string): string {
   const rt = walRuntimeCommand(runtimeDir)
-  return `while [ ! -f ${spool}/%f ] && [ ! -e ${spool}/.done ] && [ -d /proc/${prefetcherPid} ]; do sleep 0.05; done; `
-    + `if [ -f ${spool}/%f ]; then cp ${spool}/%f %p; elif [ -e ${spool}/.complete ]; then exit 1; else ${rt.prefix} fetch %f %p ${rt.suffix}; fi`
+  // every path quoted (the shell PostgreSQL runs this in must see each as one word, whatever it holds)
+  const f = shellQuote(`${spool}/%f`)
+  const [done, complete] = [shellQuote(`${spool}/.done`), shellQuote(`${spool}/.complete`)]
+  return `while [ ! -f ${f} ] && [ ! -e ${done} ] && [ -d /proc/${prefetcherPid} ]; do sleep 0.05; done; `
+    + `if [ -f ${f} ]; then cp ${f} %p; elif [ -e ${complete} ]; then exit 1; else ${rt.prefix} fetch %f %p ${rt.suffix}; fi`
 }
 
 export type SideSettings = {id: string; dataDir: string; port: number; target: PlannedTarget; spool: string; runtimeDir: string}
