@@ -1,7 +1,7 @@
 // Base backups, the restorable window and point-in-time restore against the lab's real
 // PostgreSQL 15 (Patroni), WAL archived through `vaultctl wal push` into the lab's S3.
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -105,6 +105,18 @@ describe('restore pitr', () => {
     expect(await rowsIn(res.port!)).toEqual([[1, 10]])
     expect(new Date(res.lastTransactionAt!) <= target).toBe(true)
     expect(res.execution?.status).toBe('succeeded')
+  })
+
+  it('into a --data-dir whose name holds a space, a ; and a shell command: restores there and runs nothing else', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'vaultctl-odd-'))
+    chmodSync(parent, 0o777)
+    const dataDir = join(parent, "d ir;touch pwned;'x")
+    const target = new Date((batches[0]!.committedAt.getTime() + batches[1]!.committedAt.getTime()) / 2)
+    const {code, res, stderr} = await restore(['restore', 'pitr', '--target-time', iso(target), '--data-dir', dataDir])
+    expect(code, stderr + JSON.stringify(res.error ?? {})).toBe(0)
+    expect(res.dataDir).toBe(dataDir)
+    expect(await rowsIn(res.port!)).toEqual([[1, 10]])
+    for (const d of [parent, process.cwd(), tmpdir(), res.dataDir!]) expect(existsSync(join(d, 'pwned')), d).toBe(false)
   })
 
   it('a target with a non-UTC offset restores to the right instant (restore --pitr spelling)', async () => {

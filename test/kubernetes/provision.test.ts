@@ -95,11 +95,12 @@ describe('provision on the lab\'s Kubernetes (helm against the real API server)'
     expect((await cli(['provision', 'plan', '--detailed-exitcode', '--json'], three)).code).toBe(0)
   })
 
-  // requests that the namespace's quota cannot admit: the new pods are never created, --wait times out
-  const unschedulable = {api: {replicaCount: 3, resources: {requests: {cpu: '1500m', memory: '128Mi', 'ephemeral-storage': '128Mi'}, limits: {cpu: '1500m', memory: '512Mi', 'ephemeral-storage': '512Mi'}}}}
+  // a CPU limit above the namespace's LimitRange (max 8 per container): the API server admits no new
+  // pod, the old ones stay (maxUnavailable 0), --wait times out, and the rollback finds them ready
+  const inadmissible = {api: {replicaCount: 3, resources: {limits: {cpu: '10'}}}}
 
   it('a failed upgrade is rolled back (helm --atomic): exit 1, the release deployed at its previous values', async () => {
-    const r = await cli(['provision', 'apply', '--yes', '--json'], config(unschedulable, '15s'))
+    const r = await cli(['provision', 'apply', '--yes', '--json'], config(inadmissible, '15s'))
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/has been rolled back due to atomic being set|UPGRADE FAILED/)
     expect(await replicas()).toBe(3)
@@ -112,7 +113,7 @@ describe('provision on the lab\'s Kubernetes (helm against the real API server)'
     const values = join(work, 'stuck-values.yaml')
     writeFileSync(values, readFileSync(join(work, 'rendered', 'values.yaml'), 'utf8').replace(/replicaCount: 3/, 'replicaCount: 4'))
     const helm = spawn(helmBinary()!, ['upgrade', release, join(import.meta.dirname, '../../templates/helm/llm-vault'), '-n', `${release}-system`, '-f', values,
-      '--set', 'api.resources.requests.cpu=1500m,api.resources.limits.cpu=1500m', '--wait', '--timeout', '120s', '--kubeconfig', kubeconfig], {stdio: 'ignore', env: helmEnv()})
+      '--set', 'api.resources.limits.cpu=10', '--wait', '--timeout', '120s', '--kubeconfig', kubeconfig], {stdio: 'ignore', env: helmEnv()})
     await eventually('the release pending-upgrade', 30_000, async () => ((await helmJson(['status', release, '-n', `${release}-system`])) as {info: {status: string}}).info.status === 'pending-upgrade')
     helm.kill('SIGKILL')
     const refused = await cli(['provision', 'apply', '--yes', '--json'], config({api: {replicaCount: 3}}))

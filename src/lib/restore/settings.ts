@@ -39,7 +39,8 @@ export type SideSettings = {id: string; dataDir: string; port: number; target: P
 
 /** The block appended to postgresql.auto.conf: recovery to the target, and a side instance that cannot touch production. */
 export function recoverySettings(s: SideSettings, prefetcherPid: string): string {
-  const q = (v: string) => `'${v.replaceAll("'", "''")}'`
+  // a postgresql.conf string: backslashes are escapes there too (a shell-quoted path holds '\'')
+  const q = (v: string) => `'${v.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`
   const lines = [
     `${SETTINGS_HEADER}${s.id}: recovery settings (PostgreSQL 12+: postgresql.auto.conf + recovery.signal) ---`,
     `restore_command = ${q(restoreCommand(s.spool, s.runtimeDir, prefetcherPid))}`,
