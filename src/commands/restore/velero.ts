@@ -7,7 +7,7 @@ import type {OperationResult} from '../../lib/plan/operations.js'
 import {stepResult} from '../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
 import {observeVeleroRestore, previewVeleroRestore, veleroKube, type RestorePreview} from '../../lib/velero/observe.js'
-import {parsePairs, planVeleroRestore, type BackupSummary, type VeleroRestoreOptions} from '../../lib/velero/restore.js'
+import {parsePairs, planVeleroRestore, veleroName, veleroNamespaceOf, type BackupSummary, type VeleroRestoreOptions} from '../../lib/velero/restore.js'
 import {table} from '../../lib/table.js'
 
 export type RestoreVeleroResult = {
@@ -58,13 +58,12 @@ export default class RestoreVelero extends BaseCommand<typeof RestoreVelero> {
     } catch (error) {
       throw usageError('BAD_FLAG_VALUE', (error as Error).message, ['e.g. --namespace-mappings llm-vault-prod:llm-vault-dr --selector app=api'])
     }
-    const veleroNamespace = r.env.velero?.namespace ?? 'velero'
+    const veleroNamespace = veleroNamespaceOf(r.env)
     const base = {includeNamespaces: commaList(f['include-namespaces']), includeResources: commaList(f['include-resources']), namespaceMappings, ...(selector ? {selector} : {}),
       ...(f['existing-resource-policy'] ? {existingResourcePolicy: f['existing-resource-policy'] as 'none' | 'update'} : {}), veleroNamespace}
     const kc = await veleroKube(cluster)
     const seen = await observeVeleroRestore(kc, {...base, ...(f['from-backup'] ? {backup: f['from-backup']} : {}), latest: f.latest})
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase()
-    const o: VeleroRestoreOptions = {...base, backup: seen.backup.name, name: f.name ?? `${seen.backup.name}-${stamp}`.slice(0, 63)}
+    const o: VeleroRestoreOptions = {...base, backup: seen.backup.name, name: f.name ?? veleroName(seen.backup.name)}
     const plan = planVeleroRestore({name: r.name, protected: r.env.protected}, cluster, {...o, intoExisting: f['into-existing'], timeoutMs: f.timeout * 1000,
       workloadTimeoutMs: f['workload-timeout'] * 1000, waitWorkloads: f['wait-workloads']}, seen)
     const preview = f['dry-run'] ? await previewVeleroRestore(kc, o, seen.targets) : undefined

@@ -5,7 +5,7 @@ import {failure, refusal} from '../errors.js'
 import type {KubeOperation, KubeOperationResult, VeleroMessages} from '../plan/ops-kube.js'
 import {waitUntil} from '../wait.js'
 import type {OperationContext} from './operations.js'
-import {annotate, applyObjects, deleteObjects, establishedCrds, kubeConfig, podProxy, scaleStatefulSet, statefulSetState, workloadReadiness} from './kube.js'
+import {annotate, applyObjects, clusterConfig, deleteObjects, establishedCrds, podProxy, scaleStatefulSet, statefulSetState, workloadReadiness} from './kube.js'
 import {createVelero, getVelero, gunzipJson, veleroDownload} from './velero.js'
 
 type Op<K extends KubeOperation['kind']> = Extract<KubeOperation, {kind: K}>
@@ -13,7 +13,7 @@ const FINAL = new Set(['Completed', 'PartiallyFailed', 'Failed', 'FailedValidati
 const emptyMessages = (): VeleroMessages => ({velero: [], cluster: [], namespaces: {}})
 
 async function applyFile(op: Op<'kube.apply-file'>, ctx: OperationContext): Promise<KubeOperationResult['kube.apply-file']> {
-  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const kc = await clusterConfig(op.cluster)
   const docs = parseAllDocuments(readFileSync(op.file, 'utf8')).map((d) => d.toJSON() as Record<string, unknown> | null).filter((d): d is Record<string, unknown> => !!d && typeof d === 'object')
   // `velero install -o yaml` prints a List
   const objects = docs.flatMap((d) => (d.kind === 'List' && Array.isArray(d.items) ? d.items as Record<string, unknown>[] : [d]))
@@ -38,7 +38,7 @@ export function formatMessages(title: string, m: VeleroMessages): string[] {
 }
 
 async function awaitVelero(op: Op<'velero.await'>, ctx: OperationContext): Promise<KubeOperationResult['velero.await']> {
-  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const kc = await clusterConfig(op.cluster)
   const plural = op.of === 'Restore' ? 'restores' : 'backups'
   const t0 = Date.now()
   const item = await waitUntil({what: `${op.of} ${op.name} finished`, timeoutMs: op.timeoutMs, intervalMs: 250, maxIntervalMs: 2000, signal: ctx.signal, code: 'VELERO_TIMEOUT',
@@ -76,7 +76,7 @@ async function awaitVelero(op: Op<'velero.await'>, ctx: OperationContext): Promi
 }
 
 async function awaitWorkloads(op: Op<'kube.await-workloads'>, ctx: OperationContext): Promise<KubeOperationResult['kube.await-workloads']> {
-  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const kc = await clusterConfig(op.cluster)
   const t0 = Date.now()
   const workloads = await waitUntil({what: `the workloads of ${op.namespaces.join(', ')} ready`, timeoutMs: op.timeoutMs, intervalMs: 250, maxIntervalMs: 2000, signal: ctx.signal, code: 'WORKLOADS_NOT_READY',
     suggestions: [`See what holds them: kubectl -n ${op.namespaces[0]} get pods; kubectl -n ${op.namespaces[0]} get events --sort-by=.lastTimestamp`],
@@ -93,7 +93,7 @@ export async function runKubeOperation(op: KubeOperation, ctx: OperationContext)
     case 'kube.apply-file':
       return applyFile(op, ctx)
     case 'velero.await-location': {
-      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      const kc = await clusterConfig(op.cluster)
       return waitUntil({what: `storage location ${op.name} Available`, timeoutMs: op.timeoutMs, intervalMs: 500, maxIntervalMs: 2000, signal: ctx.signal, code: 'VELERO_LOCATION',
         suggestions: [`velero -n ${op.namespace} backup-location get; Velero's log says why it cannot reach the bucket`], onStatus: (s) => ctx.note(s)}, async () => {
         const r = await getVelero(kc, op.namespace, 'backupstoragelocations', op.name)
@@ -102,7 +102,7 @@ export async function runKubeOperation(op: KubeOperation, ctx: OperationContext)
       })
     }
     case 'velero.create': {
-      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      const kc = await clusterConfig(op.cluster)
       const {item, created} = await createVelero(kc, op.object.kind === 'Restore' ? 'restores' : 'backups', op.object)
       if (!created && JSON.stringify(item.spec?.backupName ?? null) !== JSON.stringify(op.object.spec.backupName ?? null)) {
         throw refusal('VELERO_NAME_TAKEN', `a ${op.object.kind} named ${op.object.metadata.name} exists already, for something else`, ['Give another name: --name NAME.'])
@@ -120,7 +120,7 @@ export async function runKubeOperation(op: KubeOperation, ctx: OperationContext)
     case 'kube.scale':
       return scale(op, ctx)
     case 'kube.secret': {
-      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      const kc = await clusterConfig(op.cluster)
       const values = {'s3.accessKeyId': ctx.secrets.s3?.accessKeyId, 's3.secretAccessKey': ctx.secrets.s3?.secretAccessKey}
       const secret: Record<string, string> = {...op.data}
       for (const [key, from] of Object.entries(op.fromSecrets)) if (values[from]) secret[key] = values[from]!
@@ -128,12 +128,12 @@ export async function runKubeOperation(op: KubeOperation, ctx: OperationContext)
       return {name: op.name, keys: Object.keys(secret).sort()}
     }
     case 'kube.annotate': {
-      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      const kc = await clusterConfig(op.cluster)
       await annotate(kc, op.target, op.annotations)
       return {annotated: `${op.target.kind}/${op.target.name}`}
     }
     case 'kube.delete': {
-      const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+      const kc = await clusterConfig(op.cluster)
       const deleted = await deleteObjects(kc, op.objects)
       if (op.unannotate) await annotate(kc, op.unannotate.target, {[op.unannotate.key]: null}).catch((e: {code?: number}) => { if (e.code !== 404) throw e })
       return {deleted}
@@ -142,7 +142,7 @@ export async function runKubeOperation(op: KubeOperation, ctx: OperationContext)
 }
 
 async function patroniCall(op: Op<'kube.patroni'>): Promise<KubeOperationResult['kube.patroni']> {
-  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const kc = await clusterConfig(op.cluster)
   const r = await podProxy(kc, {namespace: op.namespace, pod: op.pod, port: op.port, method: op.method, path: op.path, ...(op.body ? {body: op.body} : {}), timeoutMs: 30_000}).catch((e: Error) => {
     throw failure('PATRONI_UNREACHABLE', `Patroni on ${op.pod} (port ${op.port}) did not answer through the API server's pod proxy: ${e.message}`)
   })
@@ -154,7 +154,7 @@ async function patroniCall(op: Op<'kube.patroni'>): Promise<KubeOperationResult[
 }
 
 async function patroniAwait(op: Op<'kube.patroni-await'>, ctx: OperationContext): Promise<KubeOperationResult['kube.patroni-await']> {
-  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const kc = await clusterConfig(op.cluster)
   const t0 = Date.now()
   return waitUntil({what: `${op.pod} leading on a timeline after ${op.leaderAfterTimeline}`, timeoutMs: op.timeoutMs, intervalMs: 500, maxIntervalMs: 2000, signal: ctx.signal, code: 'PITR_UNVERIFIED',
     suggestions: [`kubectl -n ${op.namespace} exec ${op.pod} -c ${op.container} -- patronictl list; kubectl -n ${op.namespace} logs ${op.pod} -c ${op.container}`], onStatus: (s) => ctx.note(s)}, async () => {
@@ -166,7 +166,7 @@ async function patroniAwait(op: Op<'kube.patroni-await'>, ctx: OperationContext)
 }
 
 async function scale(op: Op<'kube.scale'>, ctx: OperationContext): Promise<KubeOperationResult['kube.scale']> {
-  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const kc = await clusterConfig(op.cluster)
   const t0 = Date.now()
   const before = await statefulSetState(kc, op.namespace, op.name)
   if (!before) throw failure('NO_STATEFULSET', `StatefulSet ${op.namespace}/${op.name} is gone`)

@@ -16,6 +16,9 @@ export async function kubeConfig(file: string, context?: string): Promise<KubeCo
   return kc
 }
 
+/** The client of a cluster named by a kubeconfig and, optionally, a context (KubeWhere). */
+export const clusterConfig = (c: {kubeconfig: string; context?: string}): Promise<KubeConfig> => kubeConfig(c.kubeconfig, c.context)
+
 /** GET over TLS: with a CA and client certificate (the API server), or accepting a self-signed serving cert (controller-manager, scheduler). */
 export function tlsGet(url: string, o: {ca?: string; cert?: string; key?: string; timeoutMs?: number} = {}): Promise<{status: number; text: string}> {
   return new Promise((resolve, reject) => {
@@ -84,14 +87,12 @@ export type ClusterView = {
 
 export async function clusterView(kc: KubeConfig, namespaces: string[], veleroNamespace: string): Promise<ClusterView> {
   const k8s = await import('@kubernetes/client-node')
-  const apps = kc.makeApiClient(k8s.AppsV1Api)
   const policy = kc.makeApiClient(k8s.PolicyV1Api)
   const custom = kc.makeApiClient(k8s.CustomObjectsApi)
   const perNs = await Promise.all(namespaces.map(async (namespace) => {
-    const [d, s, p] = await Promise.all([apps.listNamespacedDeployment({namespace}), apps.listNamespacedStatefulSet({namespace}), policy.listNamespacedPodDisruptionBudget({namespace})])
+    const [w, p] = await Promise.all([workloadReadiness(kc, namespace), policy.listNamespacedPodDisruptionBudget({namespace})])
     return {
-      workloads: [...d.items.map((x) => ({kind: 'Deployment' as const, namespace, name: x.metadata?.name ?? '', desired: x.spec?.replicas ?? 1, ready: x.status?.readyReplicas ?? 0})),
-        ...s.items.map((x) => ({kind: 'StatefulSet' as const, namespace, name: x.metadata?.name ?? '', desired: x.spec?.replicas ?? 1, ready: x.status?.readyReplicas ?? 0}))],
+      workloads: w.filter((x): x is ClusterView['workloads'][number] => x.kind !== 'DaemonSet'),
       pdbs: p.items.map((x) => ({namespace, name: x.metadata?.name ?? '', allowed: x.status?.disruptionsAllowed ?? 0, healthy: x.status?.currentHealthy ?? 0, desiredHealthy: x.status?.desiredHealthy ?? 0})),
     }
   }))
@@ -128,16 +129,20 @@ export async function jobState(kc: KubeConfig, namespace: string, name: string):
     ...(done ? {condition: done} : {}), ...(j.status?.failedIndexes ? {failedIndexes: j.status.failedIndexes} : {})}
 }
 
-/** Does this object exist? (404: no; anything else is an error) */
-export async function serviceAccountExists(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
-  const k8s = await import('@kubernetes/client-node')
+/** Does what `read` reads exist? (404: no; anything else is an error) */
+async function exists(read: () => Promise<unknown>): Promise<boolean> {
   try {
-    await kc.makeApiClient(k8s.CoreV1Api).readNamespacedServiceAccount({name, namespace})
+    await read()
     return true
   } catch (error) {
     if ((error as {code?: number}).code === 404) return false
     throw error
   }
+}
+
+export async function serviceAccountExists(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
+  const k8s = await import('@kubernetes/client-node')
+  return exists(() => kc.makeApiClient(k8s.CoreV1Api).readNamespacedServiceAccount({name, namespace}))
 }
 
 /** The API server's own message in a client error (its Status body), else the error's. */
@@ -196,12 +201,7 @@ export async function dryRunObjects(kc: KubeConfig, objects: {object: Record<str
 export async function namespaceContents(kc: KubeConfig, namespace: string): Promise<string[] | undefined> {
   const k8s = await import('@kubernetes/client-node')
   const core = kc.makeApiClient(k8s.CoreV1Api)
-  try {
-    await core.readNamespace({name: namespace})
-  } catch (error) {
-    if ((error as {code?: number}).code === 404) return undefined
-    throw error
-  }
+  if (!await exists(() => core.readNamespace({name: namespace}))) return undefined
   const apps = kc.makeApiClient(k8s.AppsV1Api)
   const batch = kc.makeApiClient(k8s.BatchV1Api)
   const names = (kind: string, items: {metadata?: {name?: string}}[], skip: string[] = []) => items.map((i) => i.metadata?.name ?? '').filter((n) => !skip.includes(n)).map((n) => `${kind}/${n}`)
@@ -328,16 +328,9 @@ export async function deleteObjects(kc: KubeConfig, objects: {apiVersion: string
   return out
 }
 
-/** Does a namespaced object exist (404: no)? */
 export async function pvcExists(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
   const k8s = await import('@kubernetes/client-node')
-  try {
-    await kc.makeApiClient(k8s.CoreV1Api).readNamespacedPersistentVolumeClaim({name, namespace})
-    return true
-  } catch (error) {
-    if ((error as {code?: number}).code === 404) return false
-    throw error
-  }
+  return exists(() => kc.makeApiClient(k8s.CoreV1Api).readNamespacedPersistentVolumeClaim({name, namespace}))
 }
 
 /** The Jobs of a namespace with these labels: name, state and an annotation. */

@@ -104,8 +104,8 @@ async function kubeNodes(op: Op<'kube.nodes'>, ctx: OperationContext): Promise<O
 }
 
 async function awaitJob(op: Op<'kube.await-job'>, ctx: OperationContext): Promise<OperationResult['kube.await-job']> {
-  const {kubeConfig, jobState} = await import('./kube.js')
-  const kc = await kubeConfig(op.cluster.kubeconfig, op.cluster.context)
+  const {clusterConfig, jobState} = await import('./kube.js')
+  const kc = await clusterConfig(op.cluster)
   const t0 = Date.now()
   const s = await waitUntil({what: `job ${op.namespace}/${op.name} to finish`, timeoutMs: op.timeoutMs, intervalMs: 1000, maxIntervalMs: 5000, signal: ctx.signal, code: 'JOB_TIMEOUT',
     suggestions: [`It goes on in the cluster: kubectl -n ${op.namespace} get job ${op.name}; each pod's result: kubectl -n ${op.namespace} logs -l job-name=${op.name}`],
@@ -171,8 +171,8 @@ export async function runLabOperation(op: LabOperation, ctx: OperationContext): 
     case 'kube.nodes':
       return kubeNodes(op, ctx)
     case 'kube.apply': {
-      const {kubeConfig, applyObjects} = await import('./kube.js')
-      return {applied: await applyObjects(await kubeConfig(op.cluster.kubeconfig, op.cluster.context), op.objects)}
+      const {clusterConfig, applyObjects} = await import('./kube.js')
+      return {applied: await applyObjects(await clusterConfig(op.cluster), op.objects)}
     }
     case 'kube.await-job':
       return awaitJob(op, ctx)

@@ -1,6 +1,7 @@
 // The cluster the vault runs on: nodes by pool and zone, the vault namespaces' workloads (ready /
 // desired), PodDisruptionBudget headroom, and Velero's newest completed backup against the RPO
 // (architecture 8.1: Kubernetes RPO 24 h, daily backups).
+import {veleroNamespaceOf} from '../velero/restore.js'
 import type {Environment} from '../config/schema.js'
 import type {ClusterView} from '../clients/kube.js'
 import {errorMessage} from '../errors.js'
@@ -58,7 +59,7 @@ export async function kubernetesStatus(env: Environment): Promise<StatusRow[]> {
   const {clusterView, kubeConfig} = await import('../clients/kube.js')
   try {
     const kc = await kubeConfig(cluster.kubeconfig, cluster.context)
-    const view = await clusterView(kc, [...new Set(Object.values(env.kubernetes?.namespaces ?? {}))], env.velero?.namespace ?? 'velero')
+    const view = await clusterView(kc, [...new Set(Object.values(env.kubernetes?.namespaces ?? {}))], veleroNamespaceOf(env))
     return rateCluster(view, env.slo.rpo.kubernetes, new Date())
   } catch (error) {
     return [row('api-server', 'cluster', 'unreachable', 'crit', errorMessage(error))]

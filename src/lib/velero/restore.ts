@@ -8,6 +8,12 @@ import type {KubeWhere} from '../plan/ops-lab.js'
 import type {VeleroObject, VeleroSpec} from '../plan/ops-kube.js'
 import type {Plan, Step} from '../plan/types.js'
 
+/** The namespace Velero runs in, for an environment (config velero.namespace; default velero). */
+export const veleroNamespaceOf = (env: {velero?: {namespace: string}}) => env.velero?.namespace ?? 'velero'
+
+/** A Backup or Restore name from a prefix and the UTC time: <prefix>-yyyymmdd-hhmmss (at most 63 characters). */
+export const veleroName = (prefix: string, now = new Date()) => `${prefix}-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase()}`.slice(0, 63)
+
 export type BackupSummary = {
   name: string
   phase: string

@@ -7,7 +7,7 @@ import {stepResult} from '../../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../../lib/plan/types.js'
 import {formatDuration} from '../../../lib/units.js'
 import {planVeleroBackup} from '../../../lib/velero/backup.js'
-import {parsePairs} from '../../../lib/velero/restore.js'
+import {parsePairs, veleroName, veleroNamespaceOf} from '../../../lib/velero/restore.js'
 import {usageError} from '../../../lib/errors.js'
 
 export type BackupVeleroCreateResult = {dryRun: boolean; name: string; outcome?: OperationResult['velero.await']; plan: PlanData; execution?: ExecutionResult}
@@ -38,8 +38,8 @@ export default class BackupVeleroCreate extends BaseCommand<typeof BackupVeleroC
       throw usageError('BAD_FLAG_VALUE', (error as Error).message, ['e.g. --selector app=api'])
     }
     const include = commaList(f['include-namespaces'])
-    const name = f.name ?? `vaultctl-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase()}`
-    const veleroNamespace = r.env.velero?.namespace ?? 'velero'
+    const name = f.name ?? veleroName('vaultctl')
+    const veleroNamespace = veleroNamespaceOf(r.env)
     const h = Math.floor(f.ttl / 3600)
     const ttl = `${h}h${Math.floor((f.ttl % 3600) / 60)}m${f.ttl % 60}s`
     const plan = planVeleroBackup({name: r.name, protected: r.env.protected}, cluster, {name, veleroNamespace, includeNamespaces: include,

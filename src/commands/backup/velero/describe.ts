@@ -4,7 +4,7 @@ import {refusal} from '../../../lib/errors.js'
 import {requireCluster} from '../../../lib/kube/cluster.js'
 import {table} from '../../../lib/table.js'
 import {listBackups, veleroKube} from '../../../lib/velero/observe.js'
-import {unusable, type BackupSummary} from '../../../lib/velero/restore.js'
+import {unusable, veleroNamespaceOf, type BackupSummary} from '../../../lib/velero/restore.js'
 
 export type BackupVeleroDescribeResult = {backup: BackupSummary & {usable: boolean; why?: string}; resources: Record<string, string[]>}
 
@@ -16,7 +16,7 @@ export default class BackupVeleroDescribe extends BaseCommand<typeof BackupVeler
     const {args} = await this.parse(BackupVeleroDescribe)
     const r = this.environment()
     const kc = await veleroKube(requireCluster(r.env, r.name))
-    const ns = r.env.velero?.namespace ?? 'velero'
+    const ns = veleroNamespaceOf(r.env)
     const b = (await listBackups(kc, ns)).find((x) => x.name === args.name)
     if (!b) throw refusal('VELERO_NO_BACKUP', `there is no Velero backup named ${args.name}`, ['vaultctl backup velero list'])
     const why = unusable(b, new Date())
