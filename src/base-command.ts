@@ -14,7 +14,10 @@ import {formatPlan} from './lib/plan/print.js'
 import type {ExecutionResult, Plan, PlanData, Step} from './lib/plan/types.js'
 import {takeApplying} from './lib/plan/apply-context.js'
 import {driftOf, parseSavedPlan, savePlan, type SavedPlan} from './lib/plan/saved.js'
-import {readFileSync, writeFileSync} from 'node:fs'
+import type {AuditRecord} from './lib/plan/audit.js'
+import {auditKey, auditS3Target} from './lib/audit/s3.js'
+import {readFileSync} from 'node:fs'
+import {writePrivate} from './lib/clients/files.js'
 import {resolve} from 'node:path'
 import type {OperationSecrets} from './lib/clients/operations.js'
 
@@ -65,6 +68,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return parseSavedPlan(text, file)
   }
 
+  /** With audit.s3: each appended record also goes to S3 (written once; Object Lock as configured). */
+  private auditSink(envName: string): ((rec: AuditRecord) => Promise<void>) | undefined {
+    const target = this.loaded ? auditS3Target(this.loaded, envName) : undefined
+    if (!target) return undefined
+    return async (rec) => {
+      const {s3Client} = await import('./lib/clients/s3.js')
+      const {putAuditObject} = await import('./lib/clients/audit-s3.js')
+      const client = await s3Client(target.conn)
+      try {
+        await putAuditObject(client, target.bucket, auditKey(target.prefix, rec), JSON.stringify(rec) + '\n', target.retention)
+      } finally {
+        client.destroy()
+      }
+    }
+  }
+
   protected auditFile(): string {
     const fromConfig = this.loaded?.config.audit?.path
     return fromConfig ? expandHome(fromConfig) : defaultAuditFile()
@@ -72,6 +91,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected get interactive(): boolean {
     return Boolean(process.stdin.isTTY && process.stderr.isTTY)
+  }
+
+  /** The --json result, with every secret vaultctl has read starred. */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(redact(JSON.stringify(json, null, 2)) + '\n')
   }
 
   /** Human output goes to stdout unless --json, where only the returned result is printed. */
@@ -107,7 +131,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } else if (this.flags['plan-out']) {
       const file = resolve(this.flags['plan-out'])
       const saved = savePlan(plan, data, {version: this.config.version, commandId: this.id ?? '', argv: this.argv})
-      writeFileSync(file, JSON.stringify(saved, null, 2) + '\n', {mode: 0o600})
+      writePrivate(file, JSON.stringify(saved, null, 2) + '\n')
       this.out(formatPlan(data))
       this.out(chalk.dim(`\nPlan saved to ${file}; nothing was changed. Review: vaultctl plan show ${file}; run: vaultctl apply ${file}${data.typed ? '' : '\n(This command\'s steps are not all typed operations yet: apply runs it only if a fresh plan is identical.)'}`))
       return {dryRun: true, plan: data, savedTo: file}
@@ -117,7 +141,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.out(chalk.dim('\nDry run: nothing was changed.'))
       return {dryRun: true, plan: data}
     }
-    if (!this.jsonEnabled() && process.env.VAULTCTL_QUIET_PLAN === undefined) process.stderr.write(formatPlan(data) + '\n\n')
+    if (!this.jsonEnabled() && process.env.VAULTCTL_QUIET_PLAN === undefined) process.stderr.write(redact(formatPlan(data)) + '\n\n')
+    const auditSink = this.auditSink(plan.env)
     const execution = await executePlan(plan, {
       confirm: this.flags.confirm,
       yes: this.flags.yes,
@@ -134,6 +159,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       auditFile: this.auditFile(),
       argv: [this.id ?? '', ...this.argv],
       secrets: opts.secrets,
+      ...(auditSink ? {auditSink} : {}),
     })
     return {dryRun: false, plan: data, execution}
   }

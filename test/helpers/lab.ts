@@ -9,7 +9,7 @@ import {vaultctl, type CliResult} from './cli.js'
 
 export const labEnv = (dir = inject('labDir')) => ({VAULTCTL_LAB_DIR: dir, VAULTCTL_CONFIG: undefined, VAULTCTL_ENV: undefined, VAULTCTL_AUDIT_FILE: inject('auditFile')})
 
-export const labCli = (args: string[], dir?: string): Promise<CliResult> => vaultctl(args, {env: labEnv(dir)})
+export const labCli = (args: string[], dir?: string, env: Record<string, string> = {}): Promise<CliResult> => vaultctl(args, {env: {...labEnv(dir), ...env}})
 
 export async function status(args: string[] = [], dir?: string): Promise<{code: number; res: StatusResult}> {
   const r = await labCli(['status', '--json', ...args], dir)

@@ -17,10 +17,12 @@ declare module 'vitest' {
 }
 
 const labDir = process.env.VAULTCTL_TEST_LAB_DIR ?? '/tmp/vaultctl-test-lab'
+/** In the environment of `lab up` (as an operator's AWS key would be): no lab daemon may get it. */
+export const ENV_CANARY = 'canary-operator-env-secret-91b2'
 const motoLabDir = `${labDir}-moto`
 
 function cli(args: string[]): void {
-  const r = spawnSync(process.execPath, [BIN, ...args], {stdio: ['ignore', 'inherit', 'inherit'], env: {...process.env, NO_COLOR: '1', VAULTCTL_AUDIT_FILE: join(tmpdir(), 'vaultctl-test-setup-audit.jsonl')}})
+  const r = spawnSync(process.execPath, [BIN, ...args], {stdio: ['ignore', 'inherit', 'inherit'], env: {...process.env, AWS_SECRET_ACCESS_KEY: ENV_CANARY, VAULTCTL_TEST_CANARY: ENV_CANARY, NO_COLOR: '1', VAULTCTL_AUDIT_FILE: join(tmpdir(), 'vaultctl-test-setup-audit.jsonl')}})
   if (r.status !== 0) throw new Error(`vaultctl ${args.join(' ')} exited ${r.status}`)
 }
 

@@ -1,9 +1,10 @@
 // An interrupted `lab up` (kill -9, or Ctrl-C) can be re-run to completion.
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, inject, it} from 'vitest'
+import {portInUse} from '../../src/lib/clients/process.js'
 import {BIN} from '../helpers/cli.js'
 import {eventually, labCli, sleep, status} from '../helpers/lab.js'
 
@@ -37,6 +38,27 @@ describe('interrupted lab up', () => {
     const {code, res} = await status([], dir)
     expect(code).toBe(0)
     expect(res.components.find((c) => c.component === 'redis')?.rows[0]?.facts).toMatchObject({clusterState: 'ok', slotsOk: 16_384, knownNodes: 6})
+  })
+
+  it('a daemon spawned just before a kill -9 (its pid file never written) is adopted by the re-run, and stopped by lab down', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vaultctl-orphan-')), 'lab')
+    dirs.push(dir)
+    // Exactly what `lab up` would spawn for redis-3, started the way spawnDaemon does, minus the pid file.
+    const dry = await labCli(['lab', 'up', '--dir', dir, '--only', 'redis', '--base-port', '18000', '--dry-run', '--json'])
+    const plan = (JSON.parse(dry.stdout) as {plan: {steps: {id: string; op: {spec: {command: string; args: string[]; pidFile: string}}}[]}}).plan
+    const spec = plan.steps.find((s) => s.id === 'start-redis-3')!.op.spec
+    mkdirSync(join(dir, 'redis-3'), {recursive: true})
+    const orphan = spawn(spec.command, spec.args, {env: {PATH: process.env.PATH, VAULTCTL_LAB_PIDFILE: spec.pidFile}, detached: true, stdio: 'ignore'})
+    orphan.unref()
+    await eventually('the orphan listens', 10_000, () => portInUse(18_703))
+    expect(existsSync(spec.pidFile)).toBe(false)
+    const up = await labCli(['lab', 'up', '--dir', dir, '--only', 'redis', '--base-port', '18000'])
+    expect(up.code, up.stderr).toBe(0)
+    expect(Number(readFileSync(spec.pidFile, 'utf8').split('\n')[0])).toBe(orphan.pid)
+    expect((await status([], dir)).code).toBe(0)
+    const down = await labCli(['lab', 'down', '--dir', dir])
+    expect(down.code, down.stderr).toBe(0)
+    await eventually('the orphan stopped', 10_000, async () => !existsSync(`/proc/${orphan.pid}`) || /\) Z /.test(readFileSync(`/proc/${orphan.pid}/stat`, 'utf8')))
   })
 
   it('Ctrl-C stops after the current step, records "interrupted" in the audit log, and a re-run completes', async () => {

@@ -3,7 +3,7 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BackupCreateResult} from '../../src/commands/backup/create.js'
 import type {BackupListResult} from '../../src/commands/backup/list.js'
@@ -13,7 +13,7 @@ import {withPg} from '../../src/lib/clients/postgres.js'
 import {lookupUser} from '../../src/lib/clients/process.js'
 import type {SavedPlan} from '../../src/lib/plan/saved.js'
 import {BIN} from '../helpers/cli.js'
-import {eventually, labCli, labEnv, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
+import {eventually, labCli, labEnv, labSecret, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
 
 type Batch = {batch: number; committedAt: Date; lsnAfter: string}
 const batches: Batch[] = []
@@ -98,13 +98,26 @@ describe('backup create and list', () => {
 })
 
 describe('restore pitr', () => {
-  it('to a time between two batches gives exactly the earlier batches', async () => {
+  it('to a time between two batches gives exactly the earlier batches; no copy of the S3 keys is left, the postmaster has none in its environment', async () => {
     const target = new Date((batches[0]!.committedAt.getTime() + batches[1]!.committedAt.getTime()) / 2)
-    const {code, res, stderr} = await restore(['restore', 'pitr', '--target-time', iso(target)])
-    expect(code, stderr).toBe(0)
+    const canary = 'canary-operator-aws-secret-5d1e'
+    const r = await labCli(['restore', 'pitr', '--target-time', iso(target), '--json'], undefined, {AWS_SECRET_ACCESS_KEY: canary, AWS_SESSION_TOKEN: canary})
+    const res = r.json<RestorePitrResult>()
+    if (res.dataDir) restored.push(res.dataDir)
+    expect(r.code, r.stderr).toBe(0)
     expect(await rowsIn(res.port!)).toEqual([[1, 10]])
     expect(new Date(res.lastTransactionAt!) <= target).toBe(true)
     expect(res.execution?.status).toBe('succeeded')
+    // restore_command's runtime (it held copies of the S3 keys) went with the WAL spool.
+    expect(existsSync(`${res.dataDir}.wal-runtime`)).toBe(false)
+    expect(existsSync(`${res.dataDir}.wal-spool`)).toBe(false)
+    const keyCopies = spawnSync('grep', ['-rlF', labSecret('s3-secret-key'), dirname(res.dataDir!)], {encoding: 'utf8'})
+    expect(keyCopies.stdout).toBe('')
+    // The restored postmaster, left running, got a minimal environment from pg_ctl.
+    const postmaster = Number(readFileSync(join(res.dataDir!, 'postmaster.pid'), 'utf8').split('\n')[0])
+    const environ = readFileSync(`/proc/${postmaster}/environ`, 'utf8')
+    expect(environ).toMatch(/(^|\0)PATH=/)
+    expect(environ).not.toContain(canary)
   })
 
   it('into a --data-dir whose name holds a space, a ; and a shell command: restores there and runs nothing else', async () => {
@@ -211,5 +224,7 @@ describe('restore pitr', () => {
     const again = await restore(['restore', 'pitr', '--target-time', iso(target)])
     expect(again.code, again.stderr).toBe(0)
     expect(await rowsIn(again.res.port!)).toEqual([[1, 10], [2, 20]])
+    // The re-run cleared the interrupted run's runtime, and removed its own when done.
+    expect(existsSync(`${again.res.dataDir}.wal-runtime`)).toBe(false)
   })
 })

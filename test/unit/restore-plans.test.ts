@@ -27,17 +27,17 @@ describe('side restore plans (recorded: one backup on timeline 3)', () => {
     const marker = {id: 'vault-lab-latest-0-6FFFFFF', backup: '20261127T085101Z', target: 'the end of the archived WAL (latest)', port: 15432}
     const b = side().backups[0]!
     expect(plan.steps.map((x) => x.op)).toEqual([
-      {kind: 'restore.prepare', restoresRoot: root, dataDir, spool: `${dataDir}.wal-spool`, binDir: src.binDir, marker, owner},
-      {kind: 'wal.install-runtime', dir: `${root}/.wal-runtime`, cluster: 'vault-lab', endpoints: src.endpoints, bucket: 'vault-backups', prefix: 'postgres/', s3, owner},
+      {kind: 'restore.prepare', restoresRoot: root, dataDir, spool: `${dataDir}.wal-spool`, runtime: `${dataDir}.wal-runtime`, binDir: src.binDir, marker, owner},
+      {kind: 'wal.install-runtime', dir: `${dataDir}.wal-runtime`, cluster: 'vault-lab', endpoints: src.endpoints, bucket: 'vault-backups', prefix: 'postgres/', s3, owner},
       {kind: 'restore.fetch-base-backup', s3, bucket: 'vault-backups', key: b.key, sha256: b.sha256, bytes: b.bytes, dataDir, owner},
       // the history files, then the recovery path from the backup's start: the whole path, so .complete
       {kind: 'wal.prefetch', s3, bucket: 'vault-backups', prefix: 'postgres/', cluster: 'vault-lab', names: ['00000002.history', '00000003.history', '000000030000000000000006'],
         spool: `${dataDir}.wal-spool`, complete: true, workers: 8, owner},
-      {kind: 'pg.recovery-settings', settings: {id: 'vault-lab-latest-0-6FFFFFF', dataDir, port: 15432, target: {kind: 'latest'}, spool: `${dataDir}.wal-spool`, runtimeDir: `${root}/.wal-runtime`}, owner},
+      {kind: 'pg.recovery-settings', settings: {id: 'vault-lab-latest-0-6FFFFFF', dataDir, port: 15432, target: {kind: 'latest'}, spool: `${dataDir}.wal-spool`, runtimeDir: `${dataDir}.wal-runtime`}, owner},
       {kind: 'pg.start', binDir: src.binDir, dataDir, logFile: `${dataDir}.log`, owner},
       {kind: 'pg.await-promoted', port: 15432, user: 'postgres', database: 'postgres', logFile: `${dataDir}.log`, target: 'the end of the archived WAL (latest)', timeoutMs: 600_000},
       {kind: 'pg.verify-restored', port: 15432, user: 'postgres', database: 'postgres', logFile: `${dataDir}.log`},
-      {kind: 'restore.mark-complete', dataDir, spool: `${dataDir}.wal-spool`, marker},
+      {kind: 'restore.mark-complete', dataDir, spool: `${dataDir}.wal-spool`, runtime: `${dataDir}.wal-runtime`, marker},
     ])
     const data = planData(plan)
     expect(data.typed).toBe(true)

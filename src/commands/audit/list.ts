@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {usageError} from '../../lib/errors.js'
-import {readAudit, type AuditRecord} from '../../lib/plan/audit.js'
+import {readAudit, type ReadRecord} from '../../lib/plan/audit.js'
 import {table} from '../../lib/table.js'
 import {parseDuration} from '../../lib/units.js'
 
-export type AuditListResult = {file: string; records: AuditRecord[]}
+export type AuditListResult = {file: string; records: ReadRecord[]}
 
 export default class AuditList extends BaseCommand<typeof AuditList> {
   static override summary = 'Show the audit log: one record per executed plan'

@@ -1,6 +1,7 @@
 // pg_basebackup is the interface for base backups: run it with tar output on stdout and hand the
 // stream to the caller (no copy on local disk). The password goes through the environment.
 import type {Readable} from 'node:stream'
+import {childEnvOptions} from './child-env.js'
 
 export type BaseBackupRun = {stdout: Readable; done: Promise<{exitCode: number; stderr: string}>}
 
@@ -9,7 +10,7 @@ export async function startBaseBackup(binDir: string | undefined, conn: {host: s
   const bin = binDir ? `${binDir.replace(/\/$/, '')}/pg_basebackup` : 'pg_basebackup'
   const child = execa(bin, ['-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-D', '-', '-F', 'tar', '-X', 'fetch',
     '--checkpoint=fast', '--label', label, '--verbose', '--no-password'], {
-    env: {...(conn.password ? {PGPASSWORD: conn.password} : {}), PGCONNECT_TIMEOUT: '5'},
+    ...childEnvOptions({PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5'}),
     stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: {stdout: false, stderr: true}, reject: false,
   })
   return {
@@ -21,7 +22,7 @@ export async function startBaseBackup(binDir: string | undefined, conn: {host: s
 /** Untar a stream into a directory with tar(1). */
 export async function extractTar(stream: NodeJS.ReadableStream, dir: string, user?: {uid: number; gid: number}, signal?: AbortSignal): Promise<void> {
   const {execa} = await import('execa')
-  const child = execa('tar', ['-x', '-f', '-', '-C', dir], {stdin: 'pipe', reject: false, ...(user ? {uid: user.uid, gid: user.gid} : {})})
+  const child = execa('tar', ['-x', '-f', '-', '-C', dir], {stdin: 'pipe', reject: false, ...childEnvOptions(), ...(user ? {uid: user.uid, gid: user.gid} : {})})
   // tar waits for the end of its input: when the download fails or the run is interrupted, stop it.
   const stop = () => child.kill('SIGTERM')
   stream.on('error', stop)

@@ -1,4 +1,5 @@
 // eksctl is the interface to EKS clusters and node groups (create, scale, get).
+import {childEnvOptions, TOOL_ENV} from './child-env.js'
 import {which} from '../lab/binaries.js'
 import {toolsCacheDir} from '../paths.js'
 
@@ -12,7 +13,7 @@ export async function eksctl(args: string[], timeoutMs = 60 * 60_000): Promise<{
   const bin = eksctlBinary()
   if (!bin) throw new Error('eksctl is not installed')
   const {execa} = await import('execa')
-  const r = await execa(bin, args, {reject: false, stdin: 'ignore', timeout: timeoutMs})
+  const r = await execa(bin, args, {reject: false, stdin: 'ignore', timeout: timeoutMs, ...childEnvOptions({}, TOOL_ENV.eksctl)})
   return {exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
 }
 

@@ -1,7 +1,7 @@
 // The local file system as domain code sees it: reads that planners are fed, and the few writes
 // that are part of an I/O command's own work (a fetched WAL file, a cache index, a temporary
 // directory for a tool). What changes the system is an operation, run by the executor.
-import {accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {accessSync, chmodSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -32,6 +32,14 @@ export async function writeAtomic(dest: string, body: Uint8Array): Promise<void>
     await rm(tmp, {force: true})
     throw error
   }
+}
+
+/** Write a file only its owner can read, also when it existed with a wider mode (the mode of
+ *  writeFileSync applies only to a file it creates). */
+export function writePrivate(file: string, content: string): void {
+  // Narrowed before the secret goes in: never readable by others, not even for a moment.
+  if (existsSync(file)) chmodSync(file, 0o600)
+  writeFileSync(file, content, {mode: 0o600})
 }
 
 /** Write a text file (a cache, a generated index). */

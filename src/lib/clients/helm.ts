@@ -1,4 +1,5 @@
 // helm is the interface to charts and releases: template, lint, status, get, upgrade --install.
+import {childEnvOptions, TOOL_ENV} from './child-env.js'
 import {which} from '../lab/binaries.js'
 import {toolsCacheDir} from '../paths.js'
 
@@ -13,7 +14,7 @@ export type HelmRun = {exitCode: number; stdout: string; stderr: string}
 export async function helm(bin: string, args: string[], opts: {timeoutMs?: number; env?: Record<string, string>} = {}): Promise<HelmRun> {
   const {execa} = await import('execa')
   const r = await execa(bin, args, {reject: false, stdin: 'ignore', timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 << 20,
-    env: {HELM_CACHE_HOME: toolsCacheDir('helm', 'cache'), HELM_CONFIG_HOME: toolsCacheDir('helm', 'config'), HELM_DATA_HOME: toolsCacheDir('helm', 'data'), ...opts.env}})
+    ...childEnvOptions({HELM_CACHE_HOME: toolsCacheDir('helm', 'cache'), HELM_CONFIG_HOME: toolsCacheDir('helm', 'config'), HELM_DATA_HOME: toolsCacheDir('helm', 'data'), ...opts.env}, TOOL_ENV.helm)})
   return {exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
 }
 

@@ -2,18 +2,23 @@
 // 600, kept when present), lab.json, each member's patroni.yml, prometheus.yml, and the WAL
 // runtime PostgreSQL archives through. Their content comes from src/lib/lab (pure).
 import {randomBytes} from 'node:crypto'
-import {chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {archiveDir, archivesToS3} from '../lab/archiving.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, type LabLayout} from '../lab/layout.js'
 import {LAB_REGION, memberDir, patroniConfig, patroniUrl, pgUser, prometheusConfig, redisDir, secretFile, walArchiveDir} from '../lab/services.js'
 import {writeWalRuntime} from './wal-runtime.js'
+import {writePrivate} from './files.js'
+import {registerSecret} from '../config/secrets.js'
 import {veleroTmpDir} from '../lab/kubernetes.js'
 
 function secret(l: LabLayout, name: string, length = 24): string {
   const f = secretFile(l, name)
-  if (!existsSync(f)) writeFileSync(f, randomBytes(length).toString('base64url').slice(0, length), {mode: 0o600})
-  return readFileSync(f, 'utf8').trim()
+  if (!existsSync(f)) writePrivate(f, randomBytes(length).toString('base64url').slice(0, length))
+  chmodSync(f, 0o600)
+  const value = readFileSync(f, 'utf8').trim()
+  registerSecret(value)
+  return value
 }
 
 function chownTree(path: string, uid: number, gid: number): void {
@@ -39,7 +44,7 @@ function preparePostgres(l: LabLayout, su: string, repl: string): void {
   }
   for (const i of PG_MEMBERS) {
     mkdirSync(memberDir(l, i), {recursive: true, mode: 0o700})
-    writeFileSync(join(memberDir(l, i), 'patroni.yml'), patroniConfig(l, i, su, repl), {mode: 0o600})
+    writePrivate(join(memberDir(l, i), 'patroni.yml'), patroniConfig(l, i, su, repl))
   }
   const u = pgUser()
   if (u) chownTree(l.pgRoot, u.uid, u.gid)

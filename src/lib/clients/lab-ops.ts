@@ -7,8 +7,9 @@ import {failure} from '../errors.js'
 import type {LabOperation} from '../plan/ops-lab.js'
 import type {OperationResult} from '../plan/operations.js'
 import {waitUntil} from '../wait.js'
+import {TOOL_ENV} from './child-env.js'
 import {run} from './exec.js'
-import {alive, portInUse, runningPid, spawnDaemon} from './process.js'
+import {adoptOrphan, alive, portInUse, runningPid, spawnDaemon} from './process.js'
 import type {OperationContext} from './operations.js'
 
 type Op<K extends LabOperation['kind']> = Extract<LabOperation, {kind: K}>
@@ -24,7 +25,7 @@ function logTail(file: string): string {
 
 async function startDaemon(op: Op<'daemon.start'>, ctx: OperationContext): Promise<OperationResult['daemon.start']> {
   const {checkReady} = await import('../lab/services.js')
-  const running = runningPid(op.spec.pidFile)
+  const running = runningPid(op.spec.pidFile) ?? adoptOrphan(op.spec)
   let pid = running ?? spawnDaemon(op.spec)
   const t0 = Date.now()
   const detail = await waitUntil({what: `${op.service}${op.leads ? ' leading its cluster' : ''}`, timeoutMs: op.timeoutMs, intervalMs: 200, maxIntervalMs: 200, signal: ctx.signal,
@@ -123,7 +124,7 @@ async function awaitJob(op: Op<'kube.await-job'>, ctx: OperationContext): Promis
 export async function runLabOperation(op: LabOperation, ctx: OperationContext): Promise<OperationResult[LabOperation['kind']]> {
   switch (op.kind) {
     case 'program.run': {
-      const r = await run(op.argv[0]!, op.argv.slice(1), {env: op.env, timeoutMs: op.timeoutMs})
+      const r = await run(op.argv[0]!, op.argv.slice(1), {env: op.env, pass: TOOL_ENV.build, timeoutMs: op.timeoutMs})
       if (r.exitCode !== 0) throw failure('COMMAND_FAILED', `${op.argv[0]} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`)
       return {exitCode: r.exitCode}
     }
@@ -151,7 +152,7 @@ export async function runLabOperation(op: LabOperation, ctx: OperationContext): 
       const client = await s3Client({endpoint: op.endpoint, region: op.region, forcePathStyle: true,
         accessKeyId: readFileSync(op.accessKeyFile, 'utf8').trim(), secretAccessKey: readFileSync(op.secretKeyFile, 'utf8').trim()})
       try {
-        for (const b of op.buckets) await ensureVersionedBucket(client, b, op.region)
+        for (const b of op.buckets) await ensureVersionedBucket(client, b, op.region, op.objectLock?.bucket === b ? op.objectLock : undefined)
         if (op.lifecycle) {
           const {PutBucketLifecycleConfigurationCommand} = await import('@aws-sdk/client-s3')
           await client.send(new PutBucketLifecycleConfigurationCommand({Bucket: op.lifecycle.bucket, LifecycleConfiguration: op.lifecycle.configuration as never}))

@@ -209,7 +209,7 @@ async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'b
 async function labOp(op: Extract<Operation, {kind: 'daemon.stop' | 'pg.stop-if-running' | 'lab.purge'}>): Promise<OperationResult['daemon.stop'] | OperationResult['pg.stop-if-running'] | OperationResult['lab.purge']> {
   const {existsSync, rmSync} = await import('node:fs')
   const {isRoot, lookupUser, runningPid, stopDaemon} = await import('./process.js')
-  if (op.kind === 'daemon.stop') return {outcome: await stopDaemon(op.pidFile, op.timeoutMs)}
+  if (op.kind === 'daemon.stop') return {outcome: await stopDaemon(op, op.timeoutMs)}
   if (op.kind === 'pg.stop-if-running') {
     if (!existsSync(`${op.dataDir}/postmaster.pid`)) return {stopped: false}
     const {pgStop} = await import('./pgctl.js')

@@ -1,9 +1,11 @@
 // pg_ctl is the interface to start and stop a restored PostgreSQL instance.
+import {childEnvOptions} from './child-env.js'
+
 export type OsUser = {uid: number; gid: number}
 
 async function pgctl(binDir: string, args: string[], user?: OsUser, timeoutMs = 60_000): Promise<{exitCode: number; output: string}> {
   const {execa} = await import('execa')
-  const r = await execa(`${binDir.replace(/\/$/, '')}/pg_ctl`, args, {reject: false, timeout: timeoutMs, stdin: 'ignore', ...(user ? {uid: user.uid, gid: user.gid} : {}), cwd: '/'})
+  const r = await execa(`${binDir.replace(/\/$/, '')}/pg_ctl`, args, {reject: false, timeout: timeoutMs, stdin: 'ignore', ...childEnvOptions(), ...(user ? {uid: user.uid, gid: user.gid} : {}), cwd: '/'})
   return {exitCode: r.exitCode ?? -1, output: `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim()}
 }
 
@@ -23,7 +25,7 @@ export async function pgAmcheck(binDir: string, conn: {port: number; user: strin
   const {execa} = await import('execa')
   const bin = `${binDir.replace(/\/$/, '')}/pg_amcheck`
   const r = await execa(bin, ['-h', '127.0.0.1', '-p', String(conn.port), '-U', conn.user, '--all', '--install-missing', '--no-password'], {
-    reject: false, stdin: 'ignore', env: conn.password ? {PGPASSWORD: conn.password} : {},
+    reject: false, stdin: 'ignore', ...childEnvOptions({PGPASSWORD: conn.password}),
   })
   if ((r as {code?: string}).code === 'ENOENT') return {ok: true, output: 'pg_amcheck not installed', available: false}
   return {ok: r.exitCode === 0, output: `${String(r.stdout ?? '')}${String(r.stderr ?? '')}`.trim().slice(-500), available: true}
@@ -32,7 +34,7 @@ export async function pgAmcheck(binDir: string, conn: {port: number; user: strin
 /** pg_controldata's "Name: value" lines for a data directory (undefined when it cannot be read). */
 export async function pgControlData(binDir: string, dataDir: string): Promise<Record<string, string> | undefined> {
   const {execa} = await import('execa')
-  const r = await execa(`${binDir.replace(/\/$/, '')}/pg_controldata`, ['-D', dataDir], {reject: false, stdin: 'ignore', env: {LC_ALL: 'C'}, extendEnv: false})
+  const r = await execa(`${binDir.replace(/\/$/, '')}/pg_controldata`, ['-D', dataDir], {reject: false, stdin: 'ignore', ...childEnvOptions({LC_ALL: 'C'})})
   if (r.exitCode !== 0) return undefined
   return Object.fromEntries(String(r.stdout).split('\n').map((l) => /^([^:]+):\s+(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1]!.trim(), m[2]!.trim()]))
 }

@@ -1,9 +1,10 @@
 // Starting and stopping the lab's daemons: detached children with a pid file each, so that
 // `lab down` stops exactly what `lab up` started (checked against /proc, not just the number).
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {createConnection} from 'node:net'
 import {userInfo} from 'node:os'
+import {childEnv} from './child-env.js'
 
 export type SpawnSpec = {
   command: string
@@ -23,7 +24,9 @@ export function spawnDaemon(spec: SpawnSpec): number {
   try {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: {...process.env, ...spec.env, ...Object.fromEntries(Object.entries(spec.envFromFiles ?? {}).map(([k, f]) => [k, readFileSync(f, 'utf8').trim()]))},
+      // Only what the daemon needs (its secrets from their files), and the mark that finds it
+      // again when a kill -9 of vaultctl came between this spawn and the pid file.
+      env: childEnv({...spec.env, ...Object.fromEntries(Object.entries(spec.envFromFiles ?? {}).map(([k, f]) => [k, readFileSync(f, 'utf8').trim()])), [LAB_MARK]: spec.pidFile}),
       detached: true,
       stdio: ['ignore', log, log],
       ...(spec.user ? {uid: spec.user.uid, gid: spec.user.gid} : {}),
@@ -35,6 +38,59 @@ export function spawnDaemon(spec: SpawnSpec): number {
   } finally {
     closeSync(log)
   }
+}
+
+/** In the environment of every lab daemon: the pid file it belongs to. */
+export const LAB_MARK = 'VAULTCTL_LAB_PIDFILE'
+
+const ppidOf = (pid: number): number | undefined => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1])
+  } catch {
+    return undefined
+  }
+}
+
+const link = (path: string): string | undefined => {
+  try {
+    return readlinkSync(path)
+  } catch {
+    return undefined
+  }
+}
+
+/** A live daemon started for this pid file whose pid was never written (vaultctl was killed right
+ *  after the spawn): the topmost process carrying the mark (Patroni's postgres children carry it
+ *  too). redis-server overwrites its environment with its process title: it is found by its
+ *  program and working directory (it changes into its own --dir, which `cwd` names). */
+export function findOrphan(spec: Pick<SpawnSpec, 'pidFile' | 'command' | 'cwd'>): number | undefined {
+  const mark = `${LAB_MARK}=${spec.pidFile}`
+  // Debian's redis-server is a link to redis-check-rdb: compare the programs themselves.
+  let program = spec.command
+  try {
+    program = realpathSync(spec.command)
+  } catch {
+    // not a path: no match by program
+  }
+  const marked = new Set<number>()
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const byCwd = spec.cwd !== undefined && link(`/proc/${d}/cwd`) === spec.cwd && link(`/proc/${d}/exe`) === program
+      if ((byCwd || readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(mark)) && alive(Number(d))) marked.add(Number(d))
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  const top = [...marked].filter((p) => !marked.has(ppidOf(p) ?? -1))
+  return top.length === 1 ? top[0] : undefined
+}
+
+/** Adopt such an orphan: write its pid file so that status and `lab down` see it. */
+export function adoptOrphan(spec: Pick<SpawnSpec, 'pidFile' | 'command' | 'cwd'>): number | undefined {
+  const pid = findOrphan(spec)
+  if (pid !== undefined) writeFileSync(spec.pidFile, `${pid}\n${spec.command}\n`)
+  return pid
 }
 
 /** The pid in the file, if that process is alive and still runs the command we started. */
@@ -68,7 +124,9 @@ export function alive(pid: number): boolean {
 }
 
 /** SIGTERM, wait up to timeoutMs, then SIGKILL. Removes the pid file. */
-export async function stopDaemon(pidFile: string, timeoutMs = 15_000): Promise<'stopped' | 'killed' | 'not-running'> {
+export async function stopDaemon(spec: Pick<SpawnSpec, 'pidFile' | 'command' | 'cwd'>, timeoutMs = 15_000): Promise<'stopped' | 'killed' | 'not-running'> {
+  const pidFile = spec.pidFile
+  if (runningPid(pidFile) === undefined) adoptOrphan(spec)
   const pid = runningPid(pidFile)
   if (pid === undefined) {
     rmSync(pidFile, {force: true})

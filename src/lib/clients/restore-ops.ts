@@ -10,7 +10,7 @@ import type {Operation, OperationResult} from '../plan/operations.js'
 import type {Owner, RestoreOperation, ValidateCheck} from '../plan/ops-restore.js'
 import {readClusterState} from '../postgres/cluster-state.js'
 import {isHealthyState} from '../postgres/roles.js'
-import {MARKER, failsCheck, firstValue, lastTransactionTime, recoverySettings, serverFatal, stripRecoverySettings, unarchivedOnNewestTimeline} from '../restore/settings.js'
+import {MARKER, failsCheck, firstValue, lastTransactionTime, recoverySettings, serverFatal, sidePaths, stripRecoverySettings, unarchivedOnNewestTimeline} from '../restore/settings.js'
 import {waitUntil} from '../wait.js'
 import {extractTar} from './basebackup.js'
 import {readJsonFile} from './files.js'
@@ -40,6 +40,7 @@ async function prepare(op: Op<'restore.prepare'>): R<'restore.prepare'> {
     rmSync(op.dataDir, {recursive: true, force: true})
   }
   rmSync(op.spool, {recursive: true, force: true})
+  rmSync(op.runtime, {recursive: true, force: true})
   mkdirSync(op.spool, {mode: 0o700})
   mkdirSync(op.dataDir, {recursive: true, mode: 0o700})
   writeFileSync(marker, JSON.stringify({status: 'restoring', ...op.marker, startedAt: new Date().toISOString()}) + '\n')
@@ -167,7 +168,7 @@ async function verifyRestored(op: Op<'pg.verify-restored'>, ctx: OperationContex
 
 async function destroyInstance(op: Op<'pg.destroy-instance'>): R<'pg.destroy-instance'> {
   await pgStopHard(op.binDir, op.dataDir, op.owner).catch(() => undefined)
-  const removed = [op.dataDir, `${op.dataDir}.log`, `${op.dataDir}.wal-spool`]
+  const removed = [op.dataDir, ...Object.values(sidePaths(op.dataDir))]
   for (const p of removed) rmSync(p, {recursive: true, force: true})
   return {removed}
 }
@@ -337,6 +338,7 @@ export async function runRestoreOperation(op: RestoreOperation, ctx: OperationCo
     case 'restore.mark-complete': {
       const marker = join(op.dataDir, MARKER)
       rmSync(op.spool, {recursive: true, force: true})
+      rmSync(op.runtime, {recursive: true, force: true})
       const lastTransactionAt = ctx.state['restore.lastTransactionAt'] as string | undefined
       writeFileSync(marker, JSON.stringify({status: 'complete', ...op.marker, ...(lastTransactionAt ? {lastTransactionAt} : {}), completedAt: new Date().toISOString()}) + '\n')
       return {marker}

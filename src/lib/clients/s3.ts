@@ -26,15 +26,30 @@ export async function bucketVersioning(client: S3Client, bucket: string): Promis
   return out.Status ?? 'Disabled'
 }
 
-/** Create the bucket if missing and turn versioning on. Idempotent. */
-export async function ensureVersionedBucket(client: S3Client, bucket: string, region: string): Promise<void> {
+/** Create the bucket if missing and turn versioning on (and Object Lock with a default retention,
+ *  when asked and the bucket is new). Idempotent. */
+export async function ensureVersionedBucket(client: S3Client, bucket: string, region: string, objectLock?: {mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number}): Promise<void> {
   const {CreateBucketCommand, HeadBucketCommand, PutBucketVersioningCommand} = await import('@aws-sdk/client-s3')
   try {
     await client.send(new HeadBucketCommand({Bucket: bucket}))
-  } catch {
-    await client.send(new CreateBucketCommand({Bucket: bucket, ...(region === 'us-east-1' ? {} : {CreateBucketConfiguration: {LocationConstraint: region as never}})}))
+  } catch (error) {
+    // Only a missing bucket is created: a refusal (403), a wrong region (301) or a server that
+    // does not answer is the error to show, not a reason to try CreateBucket.
+    const e = error as {name?: string; $metadata?: {httpStatusCode?: number}}
+    if (!(e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.$metadata?.httpStatusCode === 404)) throw error
+    await client.send(new CreateBucketCommand({Bucket: bucket, ...(objectLock ? {ObjectLockEnabledForBucket: true} : {}),
+      ...(region === 'us-east-1' ? {} : {CreateBucketConfiguration: {LocationConstraint: region as never}})}))
   }
   await client.send(new PutBucketVersioningCommand({Bucket: bucket, VersioningConfiguration: {Status: 'Enabled'}}))
+  if (objectLock) {
+    const {PutObjectLockConfigurationCommand} = await import('@aws-sdk/client-s3')
+    const {objectLockOf} = await import('./audit-s3.js')
+    // A bucket created before without Object Lock keeps going without it (it cannot be added on every server).
+    if ((await objectLockOf(client, bucket)).enabled) {
+      await client.send(new PutObjectLockConfigurationCommand({Bucket: bucket, ChecksumAlgorithm: 'CRC32',
+        ObjectLockConfiguration: {ObjectLockEnabled: 'Enabled', Rule: {DefaultRetention: {Mode: objectLock.mode, Days: objectLock.days}}}}))
+    }
+  }
 }
 
 export type ObjectHead = {size: number; metadata: Record<string, string>; lastModified?: Date; etag?: string}

@@ -6,6 +6,7 @@ import {chownSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, r
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {stringify} from 'yaml'
+import {writePrivate} from './files.js'
 import {walRuntimeCommand} from '../restore/settings.js'
 
 export type WalRuntimeConfig = {
@@ -38,12 +39,12 @@ export function writeWalRuntime(dir: string, cfg: WalRuntimeConfig, owner?: {uid
   writeFileSync(join(dir, 'wal.mjs'), `import module from 'node:module'\nmodule.enableCompileCache?.(${JSON.stringify(join(dir, 'compile-cache'))})\nawait import('./wal-bundle.mjs')\n`)
   const secret = (name: string, value?: string) => {
     if (value === undefined) return undefined
-    writeFileSync(join(dir, 'secrets', name), value, {mode: 0o600})
+    writePrivate(join(dir, 'secrets', name), value)
     return {file: join(dir, 'secrets', name)}
   }
   const accessKeyIdFrom = secret('s3-access-key', cfg.s3.accessKeyId)
   const secretAccessKeyFrom = secret('s3-secret-key', cfg.s3.secretAccessKey)
-  writeFileSync(join(dir, 'wal.yaml'), stringify({
+  writePrivate(join(dir, 'wal.yaml'), stringify({
     apiVersion: 'vaultctl/v1',
     environments: {wal: {
       postgres: {kind: 'patroni', cluster: cfg.cluster, endpoints: cfg.endpoints, backup: cfg.backup},
@@ -51,7 +52,7 @@ export function writeWalRuntime(dir: string, cfg: WalRuntimeConfig, owner?: {uid
         buckets: {data: cfg.backup.bucket, backups: cfg.backup.bucket, audit: cfg.backup.bucket},
         ...(accessKeyIdFrom ? {accessKeyIdFrom} : {}), ...(secretAccessKeyFrom ? {secretAccessKeyFrom} : {})},
     }},
-  }), {mode: 0o600})
+  }))
   if (owner) {
     for (const p of [dir, join(dir, 'secrets'), join(dir, 'compile-cache'), join(dir, 'wal.mjs'), join(dir, 'wal-bundle.mjs'), join(dir, 'wal.yaml'), ...readdirSync(join(dir, 'secrets')).map((f) => join(dir, 'secrets', f))]) chownSync(p, owner.uid, owner.gid)
   }

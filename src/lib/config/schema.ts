@@ -205,7 +205,19 @@ export type EnvironmentInput = z.input<typeof EnvironmentSchema>
 export const ConfigSchema = z.strictObject({
   apiVersion: z.literal('vaultctl/v1', {error: 'expected apiVersion: vaultctl/v1'}),
   defaultEnvironment: z.string().optional(),
-  audit: z.strictObject({path: z.string().optional()}).optional(),
+  audit: z.strictObject({
+    path: z.string().optional(),
+    /** Each record also as one object in S3 (the architecture's vault-audit bucket, versioned). */
+    s3: z.strictObject({
+      /** whose S3 connection to use (default: the environment the command runs against) */
+      environment: DnsName.optional(),
+      /** default: that environment's s3.buckets.audit */
+      bucket: z.string().min(3).optional(),
+      prefix: z.string().default('vaultctl/'),
+      /** Object Lock retention to ask for on each record (otherwise the bucket's default applies) */
+      retention: z.strictObject({mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().positive()}).optional(),
+    }).optional(),
+  }).optional(),
   environments: z.record(DnsName, EnvironmentSchema),
 })
 export type Config = z.infer<typeof ConfigSchema>

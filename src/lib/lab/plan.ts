@@ -2,7 +2,7 @@
 // what is missing; each step carries the command an operator would type to do it by hand.
 import {join} from 'node:path'
 import {pathExists, readText} from '../clients/files.js'
-import {portInUse, whoListens} from '../clients/process.js'
+import {findOrphan, portInUse, whoListens} from '../clients/process.js'
 import {refusal} from '../errors.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import {installCommands, requirements, binaryPath, PG_BIN_DIR, type Requirement} from './binaries.js'
@@ -34,6 +34,7 @@ function portFree(l: LabLayout, s: ServiceName, port: number, what: string = s):
     observed: {port},
     async check() {
       if (isRunning(l, s)) return {ok: true, detail: 'ours'}
+      if (findOrphan(spawnSpec(l, s)) !== undefined) return {ok: true, detail: 'ours, left by an interrupted run (adopted at start)'}
       if (!(await portInUse(port))) return {ok: true, detail: 'free'}
       return {ok: false, detail: `port ${port} is taken by ${whoListens(port) ?? 'another process'}`,
         suggestions: [`Stop that process, or choose other ports: vaultctl lab up --base-port N (or --port ${s.replace(/^patroni/, 'patroni')}=PORT).`]}
@@ -151,7 +152,9 @@ function planS3(l: LabLayout, want: Want, steps: Step[]): void {
   want('s3', l.ports.s3, 90_000)
   steps.push({id: 's3-buckets', title: `buckets ${Object.values(LAB_BUCKETS).join(', ')} with versioning enabled`, risk: 'write',
     op: {kind: 's3.versioned-buckets', endpoint: `http://127.0.0.1:${l.ports.s3}`, region: LAB_REGION, buckets: Object.values(LAB_BUCKETS),
-      accessKeyFile: secretFile(l, 's3-access-key'), secretKeyFile: secretFile(l, 's3-secret-key'), lifecycle: {bucket: LAB_BUCKETS.data, configuration: DATA_LIFECYCLE}}})
+      accessKeyFile: secretFile(l, 's3-access-key'), secretKeyFile: secretFile(l, 's3-secret-key'), lifecycle: {bucket: LAB_BUCKETS.data, configuration: DATA_LIFECYCLE},
+      // The audit trail cannot be rewritten (GOVERNANCE: the lab's own keys may still bypass it to purge).
+      objectLock: {bucket: LAB_BUCKETS.audit, mode: 'GOVERNANCE', days: 1}}})
 }
 
 /**
@@ -206,8 +209,9 @@ export function planLabDown(l: LabLayout, opts: {purge: boolean; leader?: string
   // last WAL while it shuts down (stopped first, that WAL stayed unarchived); etcd last.
   const pgOrder = [...PG_MEMBERS].sort((a, b) => Number(memberName(a) === opts.leader) - Number(memberName(b) === opts.leader))
   const order: ServiceName[] = ['velero', 'kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'kube-etcd', 'prometheus', ...REDIS_NODES.map((i) => `redis-${i}` as const).reverse(), ...pgOrder.map((i) => `patroni-${i}` as const), 's3', 'etcd']
-  const steps: Step[] = order.filter((s) => allServices(l).includes(s) && isRunning(l, s)).flatMap((s): Step[] => {
-    const stop: Step = {id: `stop-${s}`, title: `stop ${s}`, risk: 'write', op: {kind: 'daemon.stop', service: s, pidFile: pidFile(l, s), timeoutMs: s.startsWith('patroni') ? 60_000 : 15_000}}
+  const steps: Step[] = order.filter((s) => allServices(l).includes(s) && (isRunning(l, s) || findOrphan(spawnSpec(l, s)) !== undefined)).flatMap((s): Step[] => {
+    const {command, cwd} = spawnSpec(l, s)
+    const stop: Step = {id: `stop-${s}`, title: `stop ${s}`, risk: 'write', op: {kind: 'daemon.stop', service: s, pidFile: pidFile(l, s), command, ...(cwd ? {cwd} : {}), timeoutMs: s.startsWith('patroni') ? 60_000 : 15_000}}
     if (!s.startsWith('patroni-')) return [stop]
     // Patroni in maintenance mode (paused) does not stop PostgreSQL when it exits.
     return [stop, {id: `stop-${s}-postgres`, title: `stop ${s}'s PostgreSQL if a paused Patroni left it running`, risk: 'write',

@@ -135,7 +135,7 @@ export function spawnSpec(l: LabLayout, s: ServiceName): SpawnSpec {
       '--port', String(portOf(l, `redis-${i}`)), '--bind', '127.0.0.1', '--protected-mode', 'no', '--daemonize', 'no',
       '--dir', redisDir(l, i), '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
       '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-    ]}
+    ], cwd: redisDir(l, i)}
   }
   if (s === 's3') {
     const access = secretFile(l, 's3-access-key')

@@ -5,7 +5,7 @@ import {redact} from '../config/secrets.js'
 import {VaultctlError, errorMessage, failure, refusal} from '../errors.js'
 import {formatDuration} from '../units.js'
 import {runOperation, type OperationSecrets} from '../clients/operations.js'
-import {appendAudit, auditRecord} from './audit.js'
+import {appendAudit, auditRecord, type AuditRecord} from './audit.js'
 import {manual} from './operations.js'
 import {confirmPlan, type ConfirmOptions} from './confirm.js'
 import {blocks, planData} from './data.js'
@@ -19,6 +19,8 @@ export type ExecuteOptions = ConfirmOptions & {
   signal?: AbortSignal
   /** secrets the operations need (resolved from the environment at run time; never in the plan) */
   secrets?: OperationSecrets
+  /** a second home for each audit record once it is appended (audit.s3); its failure is a warning */
+  auditSink?: (record: AuditRecord) => Promise<void>
 }
 
 async function checkPreconditions(plan: Plan): Promise<void> {
@@ -123,18 +125,23 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
   const started = Date.now()
   const records: StepRecord[] = plan.steps.map((s) => ({id: s.id, title: s.title, risk: s.risk, status: 'not-run', durationMs: 0}))
   const result: ExecutionResult = {command: plan.command, env: plan.env, planHash: data.hash, status: 'succeeded', durationMs: 0, steps: records}
-  const finish = (status: ExecutionResult['status'], next?: string): ExecutionResult => {
+  const finish = async (status: ExecutionResult['status'], next?: string): Promise<ExecutionResult> => {
     result.status = status
     result.durationMs = Date.now() - started
     if (next) result.next = redact(next)
-    appendAudit(opts.auditFile, auditRecord(result, opts.argv))
+    const rec = appendAudit(opts.auditFile, auditRecord(result, opts.argv, data))
+    if (opts.auditSink) {
+      await opts.auditSink(rec).catch((error: unknown) => {
+        process.stderr.write(`Warning: audit record ${rec.seq} is in ${opts.auditFile} but could not be written to S3: ${redact(errorMessage(error))}\n  → vaultctl audit verify --s3 --upload-missing uploads what S3 is missing.\n`)
+      })
+    }
     return result
   }
 
   try {
     await confirmPlan(data, opts)
   } catch (error) {
-    finish('refused')
+    await finish('refused')
     throw error
   }
 
@@ -180,13 +187,13 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
   } catch (error) {
     if (failedAt === undefined) {
       // A precondition refusal (or an interrupt) before any step ran.
-      finish(controller.signal.aborted ? 'interrupted' : 'refused')
+      await finish(controller.signal.aborted ? 'interrupted' : 'refused')
       throw error
     }
     const step = plan.steps[failedAt]!
     await runAlwaysSteps(plan, failedAt, records, state, opts.secrets ?? {})
     const next = nextAdvice(plan, step, records.filter((r) => r.status === 'succeeded'), controller.signal.aborted)
-    finish(controller.signal.aborted ? 'interrupted' : 'failed', next)
+    await finish(controller.signal.aborted ? 'interrupted' : 'failed', next)
     const cause = failError ?? error
     if (cause instanceof VaultctlError && cause.exit !== 1) {
       throw new VaultctlError(`${step.title}: ${redact(cause.message)}`, {code: cause.code, exit: cause.exit, suggestions: [next, ...cause.suggestions], details: result, cause})
@@ -199,5 +206,5 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     // switchover whose answer did not matter any more) is cancelled.
     if (!controller.signal.aborted) controller.abort(new Error('the plan has finished'))
   }
-  return finish('succeeded')
+  return await finish('succeeded')
 }

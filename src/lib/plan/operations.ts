@@ -76,7 +76,8 @@ export type Exec = {kind: 'exec'; program: 'helm' | 'eksctl'; argv: string[]; ti
 export type HelmExpectStatus = {kind: 'helm.expect-status'; release: string; namespace: string; kubeArgs: string[]; status: string}
 
 /** Stop a daemon vaultctl started (its pid file checked against /proc): SIGTERM, then SIGKILL after the timeout. */
-export type StopDaemon = {kind: 'daemon.stop'; service: string; pidFile: string; timeoutMs: number}
+/** Stop a lab daemon (found by its pid file, or adopted as findOrphan finds it: `command`, `cwd`). */
+export type StopDaemon = {kind: 'daemon.stop'; service: string; pidFile: string; command: string; cwd?: string; timeoutMs: number}
 
 /** Stop a PostgreSQL server if it still runs in this data directory (a paused Patroni leaves it running). */
 export type StopPostgres = {kind: 'pg.stop-if-running'; dataDir: string; binDir: string}

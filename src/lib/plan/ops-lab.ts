@@ -27,7 +27,9 @@ export type FormRedisCluster = {kind: 'redis.form-cluster'; nodes: string[]; eve
 /** Create the buckets (if missing) with versioning enabled; the keys are read from their files. */
 export type VersionedBuckets = {kind: 's3.versioned-buckets'; endpoint: string; region: string; buckets: string[]; accessKeyFile: string; secretKeyFile: string
   /** lifecycle rules to set on a bucket (replacing its rules), as S3's LifecycleConfiguration */
-  lifecycle?: {bucket: string; configuration: {Rules: Record<string, unknown>[]}}}
+  lifecycle?: {bucket: string; configuration: {Rules: Record<string, unknown>[]}}
+  /** a bucket created with Object Lock and this default retention (the audit bucket) */
+  objectLock?: {bucket: string; mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number}}
 
 /** Generate days of container metrics (fixed seed) and backfill Prometheus' TSDB with promtool. */
 export type BackfillMetrics = {kind: 'prometheus.backfill'; dir: string; promtool: string; days: number; stepSeconds: number}
@@ -103,7 +105,9 @@ export function manualLab(op: LabOperation): string {
     case 's3.versioned-buckets': {
       const keys = `AWS_ACCESS_KEY_ID=$(cat ${op.accessKeyFile}) AWS_SECRET_ACCESS_KEY=$(cat ${op.secretKeyFile})`
       return [...op.buckets.map((b) => `${keys} ${shellLine(['aws', '--endpoint-url', op.endpoint, 's3api', 'put-bucket-versioning', '--bucket', b, '--versioning-configuration', 'Status=Enabled'])}`),
-        ...(op.lifecycle ? [`${keys} ${shellLine(['aws', '--endpoint-url', op.endpoint, 's3api', 'put-bucket-lifecycle-configuration', '--bucket', op.lifecycle.bucket, '--lifecycle-configuration', JSON.stringify(op.lifecycle.configuration)])}`] : [])].join(' && ')
+        ...(op.lifecycle ? [`${keys} ${shellLine(['aws', '--endpoint-url', op.endpoint, 's3api', 'put-bucket-lifecycle-configuration', '--bucket', op.lifecycle.bucket, '--lifecycle-configuration', JSON.stringify(op.lifecycle.configuration)])}`] : []),
+        ...(op.objectLock ? [`${keys} ${shellLine(['aws', '--endpoint-url', op.endpoint, 's3api', 'put-object-lock-configuration', '--bucket', op.objectLock.bucket, '--object-lock-configuration',
+          JSON.stringify({ObjectLockEnabled: 'Enabled', Rule: {DefaultRetention: {Mode: op.objectLock.mode, Days: op.objectLock.days}}})])}   # the bucket created with --object-lock-enabled-for-bucket`] : [])].join(' && ')
     }
     case 'prometheus.backfill': {
       const om = `${op.dir}/vault-metrics.om`

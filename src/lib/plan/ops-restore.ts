@@ -2,7 +2,7 @@
 // into a Patroni cluster), and the command an operator would type for each. Pure data: the
 // executor is src/lib/clients/restore-ops.ts.
 import {join} from 'node:path'
-import {MARKER, SETTINGS_HEADER, recoverySettings, walRuntimeCommand, type SideSettings} from '../restore/settings.js'
+import {MARKER, SETTINGS_HEADER, recoverySettings, sidePaths, walRuntimeCommand, type SideSettings} from '../restore/settings.js'
 import {shellLine, shellQuote, type S3Where} from './operations.js'
 
 /** The OS user a restored server runs as (when vaultctl runs as root: postgres). */
@@ -15,7 +15,7 @@ export type MarkerInfo = {id: string; backup: string; target: string; port: numb
  * Create a side restore's data directory and WAL spool, or clear this restore's own interrupted
  * attempt (its marker file says so) and start over; refuses a directory that is not one.
  */
-export type PrepareRestore = {kind: 'restore.prepare'; restoresRoot: string; dataDir: string; spool: string; binDir: string; marker: MarkerInfo; owner?: Owner}
+export type PrepareRestore = {kind: 'restore.prepare'; restoresRoot: string; dataDir: string; spool: string; runtime: string; binDir: string; marker: MarkerInfo; owner?: Owner}
 
 /** Install the self-contained `vaultctl wal` the restored server runs as restore_command (S3 keys from the executor, mode 600). */
 export type InstallWalRuntime = {kind: 'wal.install-runtime'; dir: string; cluster: string; endpoints: string[]; bucket: string; prefix: string; s3: S3Where; owner?: Owner}
@@ -38,8 +38,8 @@ export type AwaitPromoted = {kind: 'pg.await-promoted'; port: number; user: stri
 /** Check the restored server: the last replayed transaction is not after `notAfter`; --verify-sql holds. */
 export type VerifyRestored = {kind: 'pg.verify-restored'; port: number; user: string; database: string; logFile: string; notAfter?: string; verifySql?: string}
 
-/** Mark the side restore complete (its marker file) and drop its WAL spool. */
-export type MarkRestoreComplete = {kind: 'restore.mark-complete'; dataDir: string; spool: string; marker: MarkerInfo}
+/** Mark the side restore complete (its marker file) and drop its WAL spool and runtime (S3 keys). */
+export type MarkRestoreComplete = {kind: 'restore.mark-complete'; dataDir: string; spool: string; runtime: string; marker: MarkerInfo}
 
 /** Stop an instance for good and delete its directory, log and spool (a throw-away validation instance). */
 export type DestroyInstance = {kind: 'pg.destroy-instance'; binDir: string; dataDir: string; owner?: Owner}
@@ -145,7 +145,7 @@ const patch = (api: string, body: unknown) => shellLine(['curl', '-s', '-XPATCH'
 export function manualRestore(op: RestoreOperation): string {
   switch (op.kind) {
     case 'restore.prepare':
-      return `test ! -e ${shellQuote(op.dataDir)} || test -f ${shellQuote(join(op.dataDir, MARKER))} && { ${pgCtl(op.binDir, ['-D', op.dataDir, 'stop', '-m', 'fast'])} 2>/dev/null; ${shellLine(['rm', '-rf', op.dataDir, op.spool])}; }; `
+      return `test ! -e ${shellQuote(op.dataDir)} || test -f ${shellQuote(join(op.dataDir, MARKER))} && { ${pgCtl(op.binDir, ['-D', op.dataDir, 'stop', '-m', 'fast'])} 2>/dev/null; ${shellLine(['rm', '-rf', op.dataDir, op.spool, op.runtime])}; }; `
         + `${shellLine(['mkdir', '-p', '-m', '700', op.restoresRoot, op.dataDir, op.spool])}; echo ${shellQuote(JSON.stringify({status: 'restoring', ...op.marker}))} > ${shellQuote(join(op.dataDir, MARKER))}${chown(op.owner, [op.dataDir, op.spool], true)}`
     case 'wal.install-runtime': {
       const rt = walRuntimeCommand(op.dir)
@@ -166,9 +166,9 @@ export function manualRestore(op: RestoreOperation): string {
     case 'pg.verify-restored':
       return `grep 'last completed transaction' ${shellQuote(op.logFile)} | tail -1${op.notAfter ? `   # must not be after ${op.notAfter}` : ''}; ${psql(op.port, op.user, op.database, ['select pg_is_in_recovery()', ...(op.verifySql ? [op.verifySql] : [])])}`
     case 'restore.mark-complete':
-      return `echo ${shellQuote(JSON.stringify({status: 'complete', ...op.marker}))} > ${shellQuote(join(op.dataDir, MARKER))}; ${shellLine(['rm', '-rf', op.spool])}`
+      return `echo ${shellQuote(JSON.stringify({status: 'complete', ...op.marker}))} > ${shellQuote(join(op.dataDir, MARKER))}; ${shellLine(['rm', '-rf', op.spool, op.runtime])}`
     case 'pg.destroy-instance':
-      return `${pgCtl(op.binDir, ['-D', op.dataDir, 'stop', '-m', 'immediate'])}; ${shellLine(['rm', '-rf', op.dataDir, `${op.dataDir}.log`, `${op.dataDir}.wal-spool`])}`
+      return `${pgCtl(op.binDir, ['-D', op.dataDir, 'stop', '-m', 'immediate'])}; ${shellLine(['rm', '-rf', op.dataDir, ...Object.values(sidePaths(op.dataDir))])}`
     case 'backup.validate-checks':
       return [
         ...(op.leader ? [`${psql(op.leader.port, op.user, op.database, ['select pg_walfile_name(pg_current_wal_lsn()), last_archived_wal, last_failed_time, last_archived_time from pg_stat_archiver'], op.leader.host)}   # at most the open segment unarchived (RPO ${op.rpoSeconds} s)`] : []),

@@ -12,7 +12,7 @@ import type {BackupManifest} from '../backup/base.js'
 import {parseLsn, type BackupLocation} from '../backup/layout.js'
 import {backupFor, chainSegments, describeWindow, type BackupWindow, type History, type Window} from '../backup/window.js'
 import {describeTarget, type RecoveryTarget} from './target.js'
-import type {PlannedTarget} from './settings.js'
+import {sidePaths, type PlannedTarget} from './settings.js'
 
 export type PitrSource = {
   cluster: string
@@ -114,9 +114,7 @@ function sideSteps({src, opts, state, choice}: SideParts): Step[] {
   const {manifest, chosen, id, dataDir} = choice
   const owner = opts.osUser
   const s3 = {endpoint: src.conn.endpoint, region: src.conn.region, forcePathStyle: src.conn.forcePathStyle}
-  const spool = `${dataDir}.wal-spool`
-  const logFile = `${dataDir}.log`
-  const runtimeDir = join(opts.restoresRoot, '.wal-runtime')
+  const {spool, log: logFile, runtime: runtimeDir} = sidePaths(dataDir)
   const port = state.port
   const marker: MarkerInfo = {id, backup: manifest.id, target: describeTarget(opts.target), port}
   // Segments recovery will read, fetched in parallel while PostgreSQL replays (capped: beyond it,
@@ -127,7 +125,7 @@ function sideSteps({src, opts, state, choice}: SideParts): Step[] {
   const target = describeTarget(opts.target)
   return [
     {id: 'prepare', title: `${state.dataDir.content === 'restoring' ? 'clear the interrupted restore in' : 'create'} the new data directory ${dataDir}`, risk: 'write',
-      op: {kind: 'restore.prepare', restoresRoot: opts.restoresRoot, dataDir, spool, binDir: src.binDir, marker, ...(owner ? {owner} : {})}},
+      op: {kind: 'restore.prepare', restoresRoot: opts.restoresRoot, dataDir, spool, runtime: runtimeDir, binDir: src.binDir, marker, ...(owner ? {owner} : {})}},
     {id: 'wal-runtime', title: `install the restore_command runtime (vaultctl wal fetch) in ${runtimeDir}`, risk: 'write',
       op: {kind: 'wal.install-runtime', dir: runtimeDir, cluster: src.cluster, endpoints: src.endpoints, bucket: src.location.bucket, prefix: src.location.prefix, s3, ...(owner ? {owner} : {})}},
     {id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256`, risk: 'write',
@@ -141,7 +139,7 @@ function sideSteps({src, opts, state, choice}: SideParts): Step[] {
       op: {kind: 'pg.await-promoted', ...pg, logFile, target, timeoutMs: opts.timeoutMs}},
     {id: 'verify', title: `verify: not in recovery, last replayed transaction not after the target${opts.verifySql ? ', --verify-sql' : ''}`, risk: 'read',
       op: {kind: 'pg.verify-restored', ...pg, logFile, ...(opts.target.kind === 'time' ? {notAfter: opts.target.time.toISOString()} : {}), ...(opts.verifySql ? {verifySql: opts.verifySql} : {})}},
-    {id: 'mark-complete', title: `mark ${dataDir} a completed restore and drop its WAL spool`, risk: 'write', op: {kind: 'restore.mark-complete', dataDir, spool, marker}},
+    {id: 'mark-complete', title: `mark ${dataDir} a completed restore and drop its WAL spool and restore_command runtime (S3 keys)`, risk: 'write', op: {kind: 'restore.mark-complete', dataDir, spool, runtime: runtimeDir, marker}},
   ]
 }
 

@@ -13,6 +13,10 @@ export const MARKER = 'vaultctl-restore.json'
 export const SETTINGS_HEADER = '# --- vaultctl restore pitr '
 
 /** Where the self-contained `vaultctl wal` for the server lives, and how it is called. */
+/** A side restore's own files next to its data directory: log, WAL spool and the restore_command
+ *  runtime (which holds copies of the S3 keys: removed when the restore completes or is cleared). */
+export const sidePaths = (dataDir: string) => ({log: `${dataDir}.log`, spool: `${dataDir}.wal-spool`, runtime: `${dataDir}.wal-runtime`})
+
 export function walRuntimeCommand(runtimeDir: string): {prefix: string; suffix: string} {
   return {prefix: `${shellQuote(join(runtimeDir, 'node'))} ${shellQuote(join(runtimeDir, 'wal.mjs'))}`, suffix: `--config ${shellQuote(join(runtimeDir, 'wal.yaml'))} --env wal`}
 }
