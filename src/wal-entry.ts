@@ -5,6 +5,7 @@
 // (dist/wal.mjs) that the lab's PostgreSQL runs. Exit 0 on success; 1 on failure or, for fetch,
 // when the file is not in the archive (PostgreSQL asks for files that may not exist).
 import {loadConfig, resolveEnvironment} from './lib/config/load.js'
+import {parseConfig} from './lib/config/parse.js'
 import {redact} from './lib/config/secrets.js'
 import {VaultctlError, errorMessage} from './lib/errors.js'
 import {backupTarget} from './lib/backup/location.js'
@@ -35,7 +36,7 @@ export async function walMain(argv: string[]): Promise<number> {
       process.stderr.write('usage: vaultctl wal push PATH | vaultctl wal fetch NAME DEST  [--env E] [--config F] [--json]\n')
       return 2
     }
-    const resolved = resolveEnvironment(loadConfig(config), env)
+    const resolved = resolveEnvironment(loadConfig(config, process.cwd(), parseConfig), env)
     const {location, conn} = backupTarget(resolved.env, resolved.name)
     const r = verb === 'push' ? await pushWal(conn, location, rest[0]!) : await fetchWal(conn, location, rest[0]!, rest[1]!)
     if (json) process.stdout.write(JSON.stringify(r) + '\n')

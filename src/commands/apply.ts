@@ -13,7 +13,7 @@ export default class Apply extends BaseCommand<typeof Apply> {
 
   async run(): Promise<void> {
     const {args} = await this.parse(Apply)
-    const saved = this.readPlanFile(args.file)
+    const saved = await this.readPlanFile(args.file)
     if (saved.vaultctl !== this.config.version) {
       throw refusal('PLAN_VERSION', `${args.file} was made by vaultctl ${saved.vaultctl}; this is ${this.config.version}`, ['Make the plan again with this version.'])
     }

@@ -56,3 +56,20 @@ export const timedOut = (code: string, message: string, suggestions: string[] = 
   new VaultctlError(message, {code, exit: ExitCode.timeout, suggestions, kind: 'system', details})
 
 export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+
+const S3_AUTH = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken'])
+
+/** An error a service or the network raised, said as what it is (not "unexpected"): undefined when unknown. */
+export function fromSystemError(err: Error & {code?: string; $metadata?: {httpStatusCode?: number}; address?: string; port?: number}): VaultctlError | undefined {
+  if (err.$metadata) {
+    const status = err.$metadata.httpStatusCode
+    const auth = S3_AUTH.has(err.name) || status === 403
+    return failure(auth ? 'AWS_ACCESS_DENIED' : 'AWS_ERROR', `${err.name}${status ? ` (HTTP ${status})` : ''}: ${err.message}`,
+      auth ? ['Check the credentials the environment names (s3.accessKeyIdFrom / secretAccessKeyFrom, or the AWS profile) and what they are allowed to do.']
+        : ['Re-run with --debug for the request that failed.'], err)
+  }
+  if (err.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(err.code)) {
+    return failure('UNREACHABLE', `${err.message}`, ['Is the service up, and does the config point at the right host and port? `vaultctl status` shows every component.'], err)
+  }
+  return undefined
+}

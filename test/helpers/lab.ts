@@ -6,6 +6,9 @@ import {join} from 'node:path'
 import {inject} from 'vitest'
 import type {StatusResult} from '../../src/lib/status/collect.js'
 import {vaultctl, type CliResult} from './cli.js'
+import {setPatroniAccess} from '../../src/lib/clients/patroni.js'
+import {setPgTls} from '../../src/lib/clients/postgres.js'
+import {setRedisAccess} from '../../src/lib/clients/redis.js'
 
 export const labEnv = (dir = inject('labDir')) => ({VAULTCTL_LAB_DIR: dir, VAULTCTL_CONFIG: undefined, VAULTCTL_ENV: undefined, VAULTCTL_AUDIT_FILE: inject('auditFile')})
 
@@ -70,7 +73,15 @@ export function pgConn(member: string, dir = inject('labDir')) {
   return {host: '127.0.0.1', port, user: 'postgres', password: labSecret('postgres-superuser', dir), database: 'postgres'}
 }
 
-export const patroniApi = (member: string, dir = inject('labDir')) => `http://127.0.0.1:${labLayoutJson(dir).ports[`patroni-${member.split('-')[1]}`]}`
+export const patroniApi = (member: string, dir = inject('labDir')) => `https://127.0.0.1:${labLayoutJson(dir).ports[`patroni-${member.split('-')[1]}`]}`
+
+/** The tests reach the lab's Patroni (HTTPS, password) and PostgreSQL (TLS, verify-full) as vaultctl does. */
+export function useLabAccessInTests(dir = inject('labDir')): void {
+  setPatroniAccess(() => ({username: 'vaultctl', password: labSecret('patroni-rest', dir), caFile: join(dir, 'tls', 'ca.crt')}))
+  setPgTls({sslmode: 'verify-full', rootCertFile: join(dir, 'tls', 'ca.crt')})
+  setRedisAccess({tls: {caFile: join(dir, 'tls', 'ca.crt')}})
+}
+useLabAccessInTests()
 
 /** A config file with the lab's environment copied as a protected one named `prodlike`. */
 export function protectedLabConfig(dir = inject('labDir')): string {

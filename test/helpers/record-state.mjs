@@ -4,11 +4,13 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {readClusterState} from '../../dist/lib/postgres/cluster-state.js'
 import {readTopology} from '../../dist/lib/redis/topology.js'
+import {setPatroniAccess} from '../../dist/lib/clients/patroni.js'
 
 const dir = process.argv[2] ?? '/tmp/vaultctl-test-lab'
 const {ports} = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8'))
+setPatroniAccess(() => ({username: 'vaultctl', password: readFileSync(join(dir, 'secrets', 'patroni-rest'), 'utf8').trim(), caFile: join(dir, 'tls', 'ca.crt')}))
 const out = (name, value) => writeFileSync(new URL(`../fixtures/state/${name}`, import.meta.url), JSON.stringify(value, null, 2) + '\n')
-const pg = await readClusterState('vault-lab', [1, 2, 3].map((i) => `http://127.0.0.1:${ports[`patroni-${i}`]}`))
+const pg = await readClusterState('vault-lab', [1, 2, 3].map((i) => `https://127.0.0.1:${ports[`patroni-${i}`]}`))
 out('patroni-cluster.json', pg)
 const t = await readTopology([1, 2, 3, 4, 5, 6].map((i) => `127.0.0.1:${ports[`redis-${i}`]}`))
 out('redis-views.json', t.views)

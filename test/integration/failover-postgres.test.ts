@@ -39,7 +39,7 @@ describe('failover postgres', () => {
     expect(code).toBe(0)
     expect(res.dryRun).toBe(true)
     const manual = res.plan.steps.map((s) => s.manual).join('\n')
-    expect(manual).toMatch(new RegExp(`curl -s -XPOST http://127.0.0.1:\\d+/switchover -d '\\{"leader":"${before.leader}"\\}'`))
+    expect(manual).toMatch(new RegExp(`curl -s --cacert \\S+/tls/ca.crt -u vaultctl:"\\$PATRONI_REST_PASSWORD" -XPOST https://127.0.0.1:\\d+/switchover -d '\\{"leader":"${before.leader}"\\}'`))
     expect(manual).toMatch(/patronictl -c \S+patroni.yml switchover vault-lab --leader/)
     await sleep(500)
     const after = await topology()

@@ -43,8 +43,11 @@ describe('interrupted lab up', () => {
   it('a daemon spawned just before a kill -9 (its pid file never written) is adopted by the re-run, and stopped by lab down', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'vaultctl-orphan-')), 'lab')
     dirs.push(dir)
-    // Exactly what `lab up` would spawn for redis-3, started the way spawnDaemon does, minus the pid file.
-    const dry = await labCli(['lab', 'up', '--dir', dir, '--only', 'redis', '--base-port', '18000', '--dry-run', '--json'])
+    // A lab made once (its files, certificates), stopped; then exactly what `lab up` would spawn for
+    // redis-3, started the way spawnDaemon does, minus the pid file.
+    expect((await labCli(['lab', 'up', '--dir', dir, '--only', 'redis', '--base-port', '18000'])).code).toBe(0)
+    expect((await labCli(['lab', 'down', '--dir', dir])).code).toBe(0)
+    const dry = await labCli(['lab', 'up', '--dir', dir, '--dry-run', '--json'])
     const plan = (JSON.parse(dry.stdout) as {plan: {steps: {id: string; op: {spec: {command: string; args: string[]; pidFile: string}}}[]}}).plan
     const spec = plan.steps.find((s) => s.id === 'start-redis-3')!.op.spec
     mkdirSync(join(dir, 'redis-3'), {recursive: true})
@@ -52,7 +55,7 @@ describe('interrupted lab up', () => {
     orphan.unref()
     await eventually('the orphan listens', 10_000, () => portInUse(18_703))
     expect(existsSync(spec.pidFile)).toBe(false)
-    const up = await labCli(['lab', 'up', '--dir', dir, '--only', 'redis', '--base-port', '18000'])
+    const up = await labCli(['lab', 'up', '--dir', dir])
     expect(up.code, up.stderr).toBe(0)
     expect(Number(readFileSync(spec.pidFile, 'utf8').split('\n')[0])).toBe(orphan.pid)
     expect((await status([], dir)).code).toBe(0)

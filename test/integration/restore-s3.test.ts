@@ -13,7 +13,7 @@ import {
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import type {RestoreS3JobResult, RestoreS3Result} from '../../src/commands/restore/s3.js'
 import {runOperation} from '../../src/lib/clients/operations.js'
-import {parseConfig} from '../../src/lib/config/load.js'
+import {parseConfig} from '../../src/lib/config/parse.js'
 import type {Operation} from '../../src/lib/plan/operations.js'
 import {k8sSchemaFile, k8sValidator} from '../../src/lib/provision/k8s-schema.js'
 import {vaultctl} from '../helpers/cli.js'

@@ -64,7 +64,7 @@ describe('status finds what is broken', () => {
   it('a stopped Patroni member is crit (exit 1), and `lab up` brings it back', async () => {
     await becomesHealthy('lab healthy', 60_000)
     const ports = labPorts()
-    const cluster = await getCluster(`http://127.0.0.1:${ports['patroni-1']}`)
+    const cluster = await getCluster(`https://127.0.0.1:${ports['patroni-1']}`)
     const replica = cluster.members.find((m) => m.role === 'replica')!
     const service = `patroni-${replica.name.split('-')[1]}`
     process.kill(pidOf(service), 'SIGTERM')
@@ -116,13 +116,14 @@ describe.each([
     try {
       const before = await status(['--component', 's3'], dir)
       expect(before.code).toBe(0)
-      await client.send(new PutBucketVersioningCommand({Bucket: 'vault-audit', VersioningConfiguration: {Status: 'Suspended'}}))
+      // (the audit bucket has Object Lock on MinIO: its versioning cannot be suspended at all)
+      await client.send(new PutBucketVersioningCommand({Bucket: 'vault-data', VersioningConfiguration: {Status: 'Suspended'}}))
       const {code, res} = await status(['--component', 's3'], dir)
       expect(code).toBe(1)
-      expect(rows(res, 's3').find((r) => r.name === 'vault-audit')).toMatchObject({rating: 'warn', state: 'versioning Suspended'})
-      expect(rows(res, 's3').find((r) => r.name === 'vault-data')?.rating).toBe('ok')
+      expect(rows(res, 's3').find((r) => r.name === 'vault-data')).toMatchObject({rating: 'warn', state: 'versioning Suspended'})
+      expect(rows(res, 's3').find((r) => r.name === 'vault-audit')?.rating).toBe('ok')
     } finally {
-      await client.send(new PutBucketVersioningCommand({Bucket: 'vault-audit', VersioningConfiguration: {Status: 'Enabled'}}))
+      await client.send(new PutBucketVersioningCommand({Bucket: 'vault-data', VersioningConfiguration: {Status: 'Enabled'}}))
       client.destroy()
     }
     expect((await status(['--component', 's3'], dir)).code).toBe(0)

@@ -2,7 +2,8 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {findConfig, loadConfig, parseConfig, resolveEnvironment} from '../../src/lib/config/load.js'
+import {findConfig, loadConfig, resolveEnvironment} from '../../src/lib/config/load.js'
+import {parseConfig} from '../../src/lib/config/parse.js'
 import {VaultctlError} from '../../src/lib/errors.js'
 
 const GOOD = `apiVersion: vaultctl/v1
@@ -132,7 +133,7 @@ describe('config lookup', () => {
   })
 
   it('with no config and no lab, asks for `lab up`', () => {
-    const loaded = loadConfig(undefined, join(dir, 'empty'))
+    const loaded = loadConfig(undefined, join(dir, 'empty'), parseConfig)
     let err: VaultctlError | undefined
     try {
       resolveEnvironment(loaded)
@@ -146,7 +147,7 @@ describe('config lookup', () => {
 
   it('picks --env, then VAULTCTL_ENV, then defaultEnvironment', () => {
     writeFileSync(join(dir, 'vaultctl.yaml'), GOOD)
-    const loaded = loadConfig(undefined, dir)
+    const loaded = loadConfig(undefined, dir, parseConfig)
     expect(resolveEnvironment(loaded).name).toBe('staging')
     process.env.VAULTCTL_ENV = 'prod'
     expect(resolveEnvironment(loaded).name).toBe('prod')

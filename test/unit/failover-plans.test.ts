@@ -83,7 +83,7 @@ describe('backup create plan (recorded cluster)', () => {
       {kind: 'backup.write-manifest', s3, bucket: 'vault-backups', basePrefix: 'postgres/vault-lab/base/'},
       {kind: 'backup.mark-end', leader: {member: 'pg-1', host: '127.0.0.1', port: 14432}, user: 'postgres', database: 'postgres'},
     ])
-    expect(planData(plan).steps[0]!.manual).toMatch(/^ID=\$\(date -u \+%Y%m%dT%H%M%SZ\); PGPASSWORD=\.\.\. \/usr\/lib\/postgresql\/15\/bin\/pg_basebackup -h 127\.0\.0\.1 -p 14433 -U postgres .* \| aws s3 cp - s3:\/\/vault-backups\/postgres\/vault-lab\/base\/\$ID\/base\.tar$/)
+    expect(planData(plan).steps[0]!.manual).toMatch(/^ID=\$\(date -u \+%Y%m%dT%H%M%SZ\); PGPASSWORD=\.\.\. \/usr\/lib\/postgresql\/15\/bin\/pg_basebackup -h 127\.0\.0\.1 -p 14433 -U postgres .* \| aws s3 cp - s3:\/\/vault-backups\/postgres\/vault-lab\/base\/"\$ID\/base\.tar"$/)
     expect(plan.fingerprint).toEqual({source: 'pg-2', role: 'replica', leader: 'pg-1', timeline: 3})
   })
   it('refuses when no member is healthy enough', () => {

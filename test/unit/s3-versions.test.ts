@@ -5,7 +5,7 @@ import {listingOrder} from '../../src/lib/clients/s3-versions.js'
 import {planS3Restore, type S3RestoreOptions, type S3RestoreState} from '../../src/lib/s3/restore.js'
 import {createJobInput, csvFields, manifestCsv, readReport} from '../../src/lib/s3/batch.js'
 import {renderRestoreJob, shardArgs} from '../../src/lib/s3/k8s-job.js'
-import {parseConfig} from '../../src/lib/config/load.js'
+import {parseConfig} from '../../src/lib/config/parse.js'
 import type {Operation} from '../../src/lib/plan/operations.js'
 import {copySourceOf, groupByKey, guaranteedSince, keyAction, shardOf, stateAt, type VersionEntry} from '../../src/lib/s3/versions.js'
 

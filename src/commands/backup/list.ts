@@ -12,7 +12,7 @@ import type {StatusRow} from '../../lib/status/types.js'
 import {table} from '../../lib/table.js'
 import {formatBytes} from '../../lib/units.js'
 
-export type BackupListResult = {location: string; backups: BackupManifest[]; incomplete: string[]; walFiles: number; window: Window; archiving: Pick<StatusRow, 'rating' | 'state' | 'detail' | 'facts'> | null}
+export type BackupListResult = {location: string; backups: BackupManifest[]; incomplete: string[]; invalid: {id: string; problem: string}[]; walFiles: number; window: Window; archiving: Pick<StatusRow, 'rating' | 'state' | 'detail' | 'facts'> | null}
 
 export default class BackupList extends BaseCommand<typeof BackupList> {
   static override summary = 'Base backups, the restorable window restore accepts (to just before the last archived commit; gaps reported) and the state of WAL archiving'
@@ -43,8 +43,9 @@ export default class BackupList extends BaseCommand<typeof BackupList> {
       ...(window.backups.length ? ['  --latest replays all archived WAL; a window ends just before its last archived commit, which only --latest includes.'] : []),
       ...(window.gaps.length ? [`WAL gaps: ${window.gaps.join(', ')}`] : []),
       ...(c.incomplete.length ? [`Incomplete (no manifest, ignored): ${c.incomplete.join(', ')}`] : []),
+      ...c.invalid.map((b) => `Invalid manifest, ignored: ${b.id}: ${b.problem}`),
     ]
     this.out(lines.join('\n'))
-    return {location: s3Url(location, ''), backups: c.backups, incomplete: c.incomplete, walFiles: c.wal.length, window, archiving}
+    return {location: s3Url(location, ''), backups: c.backups, incomplete: c.incomplete, invalid: c.invalid, walFiles: c.wal.length, window, archiving}
   }
 }

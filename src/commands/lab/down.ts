@@ -5,6 +5,7 @@ import {getCluster} from '../../lib/clients/patroni.js'
 import {normalizeRole} from '../../lib/postgres/roles.js'
 import {labDirFlag} from '../../lib/lab/flags.js'
 import {newLayout, readLayout} from '../../lib/lab/layout.js'
+import {useLabAccess} from '../../lib/lab/services.js'
 import {planLabDown} from '../../lib/lab/plan.js'
 import {patroniUrl} from '../../lib/lab/services.js'
 import {PG_MEMBERS} from '../../lib/lab/layout.js'
@@ -23,6 +24,7 @@ export default class LabDown extends BaseCommand<typeof LabDown> {
   async run(): Promise<LabDownResult> {
     const dir = resolve(this.flags.dir)
     const layout = readLayout(dir) ?? newLayout(dir, {})
+    useLabAccess(layout)
     let leader: string | undefined
     for (const i of PG_MEMBERS) {
       try {

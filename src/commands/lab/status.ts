@@ -2,6 +2,7 @@ import {resolve} from 'node:path'
 import {BaseCommand} from '../../base-command.js'
 import {labDirFlag} from '../../lib/lab/flags.js'
 import {readLayout} from '../../lib/lab/layout.js'
+import {useLabAccess} from '../../lib/lab/services.js'
 import {labStatus, type LabServiceStatus} from '../../lib/lab/plan.js'
 import {endpointOf} from '../../lib/lab/summary.js'
 import {table} from '../../lib/table.js'
@@ -21,6 +22,7 @@ export default class LabStatus extends BaseCommand<typeof LabStatus> {
       process.exitCode = 1
       return {dir, exists: false, allReady: false, services: []}
     }
+    useLabAccess(layout)
     const services = (await labStatus(layout)).map((s) => ({...s, endpoint: endpointOf(layout, s.service, s.port)}))
     const allReady = services.every((s) => s.running && s.ready)
     this.out(table(['SERVICE', 'PID', 'ENDPOINT', 'READY', 'DETAIL'],

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../base-command.js'
 import {optionalIntFlag} from '../../lib/flags.js'
 import {failure} from '../../lib/errors.js'
 import {labDirFlag} from '../../lib/lab/flags.js'
+import {useLabAccess} from '../../lib/lab/services.js'
 import {LAB_COMPONENTS, OPTIONAL_COMPONENTS, newLayout, parsePortOverrides, readLayout, validatePorts, type LabComponent, type S3Server} from '../../lib/lab/layout.js'
 import {planLabUp} from '../../lib/lab/plan.js'
 import {labSummary, type LabUpResult} from '../../lib/lab/summary.js'
@@ -37,6 +38,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
       components: [...(this.flags.only ?? LAB_COMPONENTS), ...extra] as LabComponent[]})
     const layout = {...base, components: [...new Set([...base.components, ...extra])]}
     validatePorts(layout.ports, layout.components)
+    useLabAccess(layout)
     const plan = await planLabUp(layout, {install: this.flags.install})
     const outcome = await this.runPlan(plan)
     if (outcome.dryRun) return {dryRun: true, plan: outcome.plan}

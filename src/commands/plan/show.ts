@@ -13,7 +13,7 @@ export default class PlanShow extends BaseCommand<typeof PlanShow> {
 
   async run(): Promise<PlanShowResult> {
     const {args} = await this.parse(PlanShow)
-    const saved = this.readPlanFile(args.file)
+    const saved = await this.readPlanFile(args.file)
     this.out([`Saved plan ${args.file}: made ${saved.createdAt} by vaultctl ${saved.vaultctl} for environment ${saved.env}`,
       `Command: vaultctl ${saved.commandId.replaceAll(':', ' ')} ${saved.argv.join(' ')}`.trimEnd(),
       ...(saved.state ? [`Made from: ${JSON.stringify(saved.state)}`] : []),

@@ -1,6 +1,7 @@
 // `backup create`: pg_basebackup (tar, WAL fetched into it) from a healthy replica, streamed to S3
 // as a multipart upload while its SHA-256 is computed; the manifest is written last, so a backup
 // exists exactly when its manifest does.
+import {z} from 'zod'
 import {refusal} from '../errors.js'
 import type {S3Where} from '../plan/operations.js'
 import type {Plan, Step} from '../plan/types.js'
@@ -24,6 +25,14 @@ export type BackupManifest = {
   format: 'tar'
   wal: 'included'
 }
+
+export const BackupManifestSchema = z.object({
+  id: z.string().regex(/^\d{8}T\d{6}Z$/), cluster: z.string(),
+  source: z.object({member: z.string(), role: z.string(), host: z.string(), port: z.number().int()}),
+  startedAt: z.iso.datetime(), finishedAt: z.iso.datetime(), timeline: z.number().int().positive(),
+  startLsn: z.string().regex(/^[0-9A-F]+\/[0-9A-F]+$/i), endLsn: z.string().regex(/^[0-9A-F]+\/[0-9A-F]+$/i),
+  bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/), key: z.string(), format: z.literal('tar'), wal: z.literal('included'),
+}) satisfies z.ZodType<BackupManifest>
 
 export const backupId = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
 

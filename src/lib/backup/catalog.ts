@@ -1,10 +1,11 @@
 // Reads what the backup location holds: manifests, WAL objects, timeline histories.
 import {getObjectBytes, listObjects, s3Client, type S3Conn} from '../clients/s3.js'
-import type {BackupManifest} from './base.js'
+import {BackupManifestSchema, type BackupManifest} from './base.js'
 import {basePrefix, walPrefix, type BackupLocation} from './layout.js'
 import {computeWindow, parseHistory, type History, type WalObject, type Window} from './window.js'
 
-export type Catalog = {backups: BackupManifest[]; incomplete: string[]; wal: WalObject[]; histories: History[]; window: Window}
+/** `invalid`: backups whose manifest is not one vaultctl wrote (never used for a restore). */
+export type Catalog = {backups: BackupManifest[]; incomplete: string[]; invalid: {id: string; problem: string}[]; wal: WalObject[]; histories: History[]; window: Window}
 
 export async function readCatalog(conn: S3Conn, loc: BackupLocation): Promise<Catalog> {
   const client = await s3Client(conn)
@@ -19,10 +20,21 @@ export async function readCatalog(conn: S3Conn, loc: BackupLocation): Promise<Ca
     }
     const backups: BackupManifest[] = []
     const incomplete: string[] = []
+    const invalid: {id: string; problem: string}[] = []
     await Promise.all([...ids].map(async ([id, files]) => {
       if (!files.has('manifest.json')) return void incomplete.push(id)
       const m = await getObjectBytes(client, loc.bucket, `${basePrefix(loc)}${id}/manifest.json`)
-      if (m) backups.push(JSON.parse(Buffer.from(m.body).toString('utf8')) as BackupManifest)
+      if (!m) return void incomplete.push(id)
+      let raw: unknown
+      try {
+        raw = JSON.parse(Buffer.from(m.body).toString('utf8'))
+      } catch (error) {
+        return void invalid.push({id, problem: `manifest.json is not JSON (${(error as Error).message})`})
+      }
+      const parsed = BackupManifestSchema.safeParse(raw)
+      if (!parsed.success) return void invalid.push({id, problem: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(manifest)'}: ${i.message}`).join('; ')})
+      if (parsed.data.id !== id) return void invalid.push({id, problem: `its manifest names backup ${parsed.data.id}`})
+      backups.push(parsed.data)
     }))
     backups.sort((a, b) => a.id.localeCompare(b.id))
     const wal: WalObject[] = walObjs.map((o) => ({name: o.key.slice(walPrefix(loc).length), lastModified: o.lastModified ?? new Date(0)}))
@@ -30,7 +42,7 @@ export async function readCatalog(conn: S3Conn, loc: BackupLocation): Promise<Ca
       const body = await getObjectBytes(client, loc.bucket, `${walPrefix(loc)}${w.name}`)
       return parseHistory(parseInt(w.name.slice(0, 8), 16), Buffer.from(body?.body ?? new Uint8Array()).toString('utf8'))
     }))
-    return {backups, incomplete: incomplete.sort(), wal, histories, window: computeWindow(backups, wal, histories)}
+    return {backups, incomplete: incomplete.sort(), invalid: invalid.sort((a, b) => a.id.localeCompare(b.id)), wal, histories, window: computeWindow(backups, wal, histories)}
   } finally {
     client.destroy()
   }

@@ -2,6 +2,7 @@
 // stream to the caller (no copy on local disk). The password goes through the environment.
 import type {Readable} from 'node:stream'
 import {childEnvOptions} from './child-env.js'
+import {pgTlsEnv} from './postgres.js'
 
 export type BaseBackupRun = {stdout: Readable; done: Promise<{exitCode: number; stderr: string}>}
 
@@ -10,7 +11,7 @@ export async function startBaseBackup(binDir: string | undefined, conn: {host: s
   const bin = binDir ? `${binDir.replace(/\/$/, '')}/pg_basebackup` : 'pg_basebackup'
   const child = execa(bin, ['-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-D', '-', '-F', 'tar', '-X', 'fetch',
     '--checkpoint=fast', '--label', label, '--verbose', '--no-password'], {
-    ...childEnvOptions({PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5'}),
+    ...childEnvOptions({...pgTlsEnv(), PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5'}),
     stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: {stdout: false, stderr: true}, reject: false,
   })
   return {

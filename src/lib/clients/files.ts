@@ -3,13 +3,32 @@
 // directory for a tool). What changes the system is an operation, run by the executor.
 import {accessSync, chmodSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
+import type {ZodType} from 'zod'
+import {failure} from '../errors.js'
 import {join} from 'node:path'
 
 export const pathExists = (path: string): boolean => existsSync(path)
 
-/** A JSON file's content, or undefined when there is none. */
-export function readJsonFile<T>(file: string): T | undefined {
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as T : undefined
+/** A JSON file's content checked by its schema, or undefined when there is none. A file that is
+ *  not what the schema says (edited by hand, from another version, cut short) is an error that
+ *  names the file and the field, never a value cast into shape. */
+export function readJsonFile<T>(file: string, schema: ZodType<T>): T | undefined {
+  if (!existsSync(file)) return undefined
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw failure('STATE_FILE_INVALID', `${file} is not JSON: ${(error as Error).message}`, [`Move it aside (mv ${file} ${file}.bad) and re-run; vaultctl writes it again.`])
+  }
+  return parseWith(schema, raw, file)
+}
+
+/** Check a value read from a file or an object against its schema (exit 1 naming the field). */
+export function parseWith<T>(schema: ZodType<T>, raw: unknown, what: string): T {
+  const r = schema.safeParse(raw)
+  if (r.success) return r.data
+  const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')
+  throw failure('STATE_FILE_INVALID', `${what} is not what vaultctl wrote: ${issues}`, [`Move it aside and re-run, or restore it from where it came from; vaultctl never reads it by guessing.`])
 }
 
 /** A directory's entries whose names match, or [] when it does not exist. */

@@ -1,28 +1,75 @@
-// Plain HTTP JSON for REST APIs that are the system's own interface (Patroni, Prometheus, etcd).
+// HTTP JSON for REST APIs that are the system's own interface (Patroni, Prometheus, etcd), over
+// node:http/https so that a server's own CA, a client certificate and basic authentication can be
+// given per request (fetch cannot take a CA without a dispatcher from outside Node).
+import {readFileSync} from 'node:fs'
 import {failure, timedOut} from '../errors.js'
 
 export type HttpResult<T> = {status: number; body: T; text: string}
 
-export async function httpJson<T = unknown>(url: string, opts: {method?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string>} = {}): Promise<HttpResult<T>> {
-  let res: Response
-  try {
-    res = await fetch(url, {
-      method: opts.method ?? 'GET',
-      headers: {...(opts.body === undefined ? {} : {'content-type': 'application/json'}), ...opts.headers},
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
+/** How to reach a server: basic authentication and TLS (PEM file paths). Certificates are verified
+ *  unless insecureSkipVerify, which the config only accepts explicitly (and warns about on every run). */
+export type HttpAccess = {username?: string; password?: string; caFile?: string; certFile?: string; keyFile?: string; insecureSkipVerify?: boolean}
+
+const pem = new Map<string, string>()
+const readPem = (file: string) => {
+  if (!pem.has(file)) {
+    try {
+      pem.set(file, readFileSync(file, 'utf8'))
+    } catch (error) {
+      throw failure('TLS_FILE_UNREADABLE', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`, ['Check the caFile/certFile/keyFile paths in the config.'])
+    }
+  }
+  return pem.get(file)!
+}
+
+const TLS_VERIFY = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/
+
+export async function httpJson<T = unknown>(url: string, opts: {method?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string>; access?: HttpAccess; signal?: AbortSignal} = {}): Promise<HttpResult<T>> {
+  const u = new URL(url)
+  const a = opts.access ?? {}
+  const mod = u.protocol === 'https:' ? await import('node:https') : await import('node:http')
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body)
+  const headers: Record<string, string> = {...(payload === undefined ? {} : {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload))}), ...opts.headers}
+  if (a.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${a.username}:${a.password ?? ''}`).toString('base64')}`
+  const timeoutMs = opts.timeoutMs ?? 3000
+  const tls = u.protocol === 'https:'
+    ? {...(a.caFile ? {ca: readPem(a.caFile)} : {}), ...(a.certFile ? {cert: readPem(a.certFile)} : {}), ...(a.keyFile ? {key: readPem(a.keyFile)} : {}), rejectUnauthorized: !a.insecureSkipVerify}
+    : {}
+  return new Promise<HttpResult<T>>((resolve, reject) => {
+    let timedOutNow = false
+    const req = mod.request(u, {method: opts.method ?? 'GET', headers, ...tls, agent: false}, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('error', reject)
+      res.on('end', () => {
+        clearTimeout(timer)
+        const text = Buffer.concat(chunks).toString('utf8')
+        let body: unknown = text
+        try {
+          body = text ? JSON.parse(text) : undefined
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({status: res.statusCode ?? 0, body: body as T, text})
+      })
     })
-  } catch (error) {
-    const e = error as Error & {cause?: {code?: string}}
-    if (e.name === 'TimeoutError') throw timedOut('HTTP_TIMEOUT', `${url}: no answer within ${opts.timeoutMs ?? 3000} ms`)
-    throw failure('HTTP_UNREACHABLE', `${url}: ${e.cause?.code ?? e.message}`)
-  }
-  const text = await res.text()
-  let body: unknown = text
-  try {
-    body = text ? JSON.parse(text) : undefined
-  } catch {
-    // not JSON: keep the text
-  }
-  return {status: res.status, body: body as T, text}
+    const timer = setTimeout(() => {
+      timedOutNow = true
+      req.destroy()
+    }, timeoutMs)
+    const onAbort = () => req.destroy(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('aborted'))
+    opts.signal?.addEventListener('abort', onAbort, {once: true})
+    req.on('error', (error: Error & {code?: string}) => {
+      clearTimeout(timer)
+      opts.signal?.removeEventListener('abort', onAbort)
+      if (timedOutNow) return reject(timedOut('HTTP_TIMEOUT', `${url}: no answer within ${timeoutMs} ms`))
+      if (opts.signal?.aborted) return reject(error)
+      if (error.code && TLS_VERIFY.test(error.code)) {
+        return reject(failure('TLS_VERIFY_FAILED', `${url}: the server's certificate is not trusted (${error.code}: ${error.message})`,
+          ['Name the CA that signed it (caFile in the config). Only if you must: insecureSkipVerify: true (vaultctl warns on every run).']))
+      }
+      reject(failure('HTTP_UNREACHABLE', `${url}: ${error.code ?? error.message}`))
+    })
+    req.end(payload)
+  })
 }

@@ -63,10 +63,9 @@ async function awaitPatroni(op: Op<'patroni.await-healthy'>, ctx: OperationConte
 
 async function archiveCommand(op: Op<'patroni.archive-command'>): Promise<OperationResult['patroni.archive-command']> {
   // Patroni applies bootstrap settings only once: a lab created earlier may archive elsewhere.
-  const {getConfig, patchConfig} = await import('./patroni.js')
-  const {httpJson} = await import('./http.js')
+  const {getConfig, patchConfig, postReload} = await import('./patroni.js')
   // patroni.yml was rewritten by `lab.prepare` (pg_hba may have changed): each member re-reads it.
-  for (const a of op.apis) await httpJson(`${a}/reload`, {method: 'POST', timeoutMs: 5000}).catch(() => undefined)
+  for (const a of op.apis) await postReload(a).catch(() => undefined)
   const cfg = await getConfig(op.apis[0]!) as {postgresql?: {parameters?: {archive_command?: string}}}
   if (cfg.postgresql?.parameters?.archive_command === op.archiveCommand) return {changed: false}
   await patchConfig(op.apis[0]!, {postgresql: {parameters: {archive_command: op.archiveCommand}}})

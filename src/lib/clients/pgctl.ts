@@ -1,5 +1,6 @@
 // pg_ctl is the interface to start and stop a restored PostgreSQL instance.
 import {childEnvOptions} from './child-env.js'
+import {pgTlsEnv} from './postgres.js'
 
 export type OsUser = {uid: number; gid: number}
 
@@ -25,7 +26,7 @@ export async function pgAmcheck(binDir: string, conn: {port: number; user: strin
   const {execa} = await import('execa')
   const bin = `${binDir.replace(/\/$/, '')}/pg_amcheck`
   const r = await execa(bin, ['-h', '127.0.0.1', '-p', String(conn.port), '-U', conn.user, '--all', '--install-missing', '--no-password'], {
-    reject: false, stdin: 'ignore', ...childEnvOptions({PGPASSWORD: conn.password}),
+    reject: false, stdin: 'ignore', ...childEnvOptions({...pgTlsEnv(), PGPASSWORD: conn.password}),
   })
   if ((r as {code?: string}).code === 'ENOENT') return {ok: true, output: 'pg_amcheck not installed', available: false}
   return {ok: r.exitCode === 0, output: `${String(r.stdout ?? '')}${String(r.stderr ?? '')}`.trim().slice(-500), available: true}

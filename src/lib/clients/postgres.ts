@@ -3,9 +3,38 @@ import type {Client} from 'pg'
 
 export type PgConn = {host: string; port: number; user: string; password?: string; database: string}
 
+/** libpq's TLS settings of the environment (one per run, like Patroni's REST access). */
+export type PgTls = {sslmode: 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'; rootCertFile?: string; certFile?: string; keyFile?: string}
+let tls: PgTls | undefined
+export function setPgTls(t: PgTls | undefined): void {
+  tls = t
+}
+
+/** The same settings for libpq's tools (pg_basebackup, pg_amcheck, psql), as environment variables. */
+export function pgTlsEnv(): Record<string, string> {
+  if (!tls) return {}
+  return {PGSSLMODE: tls.sslmode, ...(tls.rootCertFile ? {PGSSLROOTCERT: tls.rootCertFile} : {}), ...(tls.certFile ? {PGSSLCERT: tls.certFile} : {}), ...(tls.keyFile ? {PGSSLKEY: tls.keyFile} : {})}
+}
+
+async function sslOptions(): Promise<false | Record<string, unknown>> {
+  if (!tls || tls.sslmode === 'disable') return false
+  const {readFileSync} = await import('node:fs')
+  const verify = tls.sslmode === 'verify-ca' || tls.sslmode === 'verify-full'
+  return {
+    rejectUnauthorized: verify,
+    ...(tls.rootCertFile ? {ca: readFileSync(tls.rootCertFile, 'utf8')} : {}),
+    ...(tls.certFile ? {cert: readFileSync(tls.certFile, 'utf8')} : {}),
+    ...(tls.keyFile ? {key: readFileSync(tls.keyFile, 'utf8')} : {}),
+    // verify-ca: the chain, not the name (libpq's meaning)
+    ...(tls.sslmode === 'verify-ca' ? {checkServerIdentity: () => undefined} : {}),
+  }
+}
+
 export async function withPg<T>(conn: PgConn, fn: (c: Client) => Promise<T>, timeoutMs = 3000): Promise<T> {
   const pg = await import('pg')
-  const c = new pg.default.Client({...conn, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs * 3})
+  // 'prefer' is libpq's "try TLS, else plain": node-postgres has no such mode, so plain is used.
+  const ssl = tls?.sslmode === 'prefer' ? false : await sslOptions()
+  const c = new pg.default.Client({...conn, ssl, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs * 3})
   await c.connect()
   try {
     return await fn(c)

@@ -8,10 +8,26 @@ export function parseHostPort(s: string): RedisConn {
   return {host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1))}
 }
 
+/** The environment's Redis ACL user and TLS (one per run). */
+export type RedisAccess = {username?: string; tls?: {caFile?: string; certFile?: string; keyFile?: string; insecureSkipVerify?: boolean}}
+let access: RedisAccess = {}
+export function setRedisAccess(a: RedisAccess): void {
+  access = a
+}
+
+async function redisTls(): Promise<Record<string, unknown> | undefined> {
+  const t = access.tls
+  if (!t) return undefined
+  const {readFileSync} = await import('node:fs')
+  return {rejectUnauthorized: !t.insecureSkipVerify, ...(t.caFile ? {ca: readFileSync(t.caFile, 'utf8')} : {}), ...(t.certFile ? {cert: readFileSync(t.certFile, 'utf8')} : {}),
+    ...(t.keyFile ? {key: readFileSync(t.keyFile, 'utf8')} : {})}
+}
+
 /** One short-lived connection to a single node (not cluster mode: we talk to each node ourselves). */
 export async function withRedis<T>(conn: RedisConn, fn: (r: RedisClient) => Promise<T>, timeoutMs = 2000): Promise<T> {
   const {Redis} = await import('ioredis')
-  const r = new Redis({host: conn.host, port: conn.port, password: conn.password, lazyConnect: true, connectTimeout: timeoutMs,
+  const tls = await redisTls()
+  const r = new Redis({host: conn.host, port: conn.port, password: conn.password, ...(access.username ? {username: access.username} : {}), ...(tls ? {tls} : {}), lazyConnect: true, connectTimeout: timeoutMs,
     commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false})
   r.on('error', () => {})
   try {

@@ -7,7 +7,7 @@ import {dirname, join} from 'node:path'
 import {PassThrough} from 'node:stream'
 import {errorMessage, failure, refusal} from '../errors.js'
 import type {Operation, OperationResult} from '../plan/operations.js'
-import type {Owner, RestoreOperation, ValidateCheck} from '../plan/ops-restore.js'
+import {IntoClusterRecordFileSchema, type Owner, type RestoreOperation, type ValidateCheck} from '../plan/ops-restore.js'
 import {readClusterState} from '../postgres/cluster-state.js'
 import {isHealthyState} from '../postgres/roles.js'
 import {MARKER, failsCheck, firstValue, lastTransactionTime, recoverySettings, serverFatal, sidePaths, stripRecoverySettings, unarchivedOnNewestTimeline} from '../restore/settings.js'
@@ -348,7 +348,7 @@ export async function runRestoreOperation(op: RestoreOperation, ctx: OperationCo
     case 'backup.validate-checks':
       return validateChecks(op, ctx)
     case 'restore.record': {
-      const prev = readJsonFile<{id?: string; startedAt?: string}>(op.stateFile)
+      const prev = readJsonFile(op.stateFile, IntoClusterRecordFileSchema)
       writeRecord(op.stateFile, {status: 'in-progress', ...op.record, startedAt: prev?.id === op.record.id && prev.startedAt ? prev.startedAt : new Date().toISOString()})
       return {stateFile: op.stateFile}
     }
@@ -381,7 +381,7 @@ export async function runRestoreOperation(op: RestoreOperation, ctx: OperationCo
       return {keys: op.keys}
     }
     case 'restore.finish-record': {
-      const rec = readJsonFile<Record<string, unknown>>(op.stateFile)
+      const rec = readJsonFile(op.stateFile, IntoClusterRecordFileSchema)
       if (!rec) throw failure('NO_RESTORE_RECORD', `${op.stateFile} is gone: the restore's record was removed while it ran`)
       const completedAt = new Date().toISOString()
       writeRecord(op.stateFile, {...rec, status: 'complete', completedAt})

@@ -2,11 +2,25 @@
 import type {S3Client} from '@aws-sdk/client-s3'
 export type {S3Client}
 
-export type S3Conn = {endpoint?: string; region: string; forcePathStyle: boolean; accessKeyId?: string; secretAccessKey?: string}
+export type S3Conn = {endpoint?: string; region: string; forcePathStyle: boolean; accessKeyId?: string; secretAccessKey?: string; caFile?: string; insecureSkipVerify?: boolean}
+
+/** The environment's S3 CA (one per run; operations carry only endpoint and region). */
+let s3Tls: Pick<S3Conn, 'caFile' | 'insecureSkipVerify'> = {}
+export function setS3Tls(t: Pick<S3Conn, 'caFile' | 'insecureSkipVerify'>): void {
+  s3Tls = t
+}
 
 export async function s3Client(conn: S3Conn, retry: {maxAttempts: number; retryMode?: 'standard' | 'adaptive'} = {maxAttempts: 2}): Promise<S3Client> {
   const {S3Client} = await import('@aws-sdk/client-s3')
+  let requestHandler: {httpsAgent: unknown} | undefined
+  conn = {...s3Tls, ...conn}
+  if (conn.caFile || conn.insecureSkipVerify) {
+    const {Agent} = await import('node:https')
+    const {readFileSync} = await import('node:fs')
+    requestHandler = {httpsAgent: new Agent({keepAlive: true, rejectUnauthorized: !conn.insecureSkipVerify, ...(conn.caFile ? {ca: readFileSync(conn.caFile, 'utf8')} : {})})}
+  }
   return new S3Client({
+    ...(requestHandler ? {requestHandler: requestHandler as never} : {}),
     region: conn.region,
     endpoint: conn.endpoint,
     forcePathStyle: conn.forcePathStyle,

@@ -1,12 +1,16 @@
-// Finds, parses and validates vaultctl.yaml. Every problem is reported with the exact path of the
-// offending key (file:line where the YAML parser knows it) and what was expected.
-import {existsSync, readFileSync} from 'node:fs'
-import {resolve} from 'node:path'
-import {parseDocument, isMap, isNode, type Document} from 'yaml'
-import type {z} from 'zod'
+// Finds and loads vaultctl.yaml. The text is parsed and checked by parse.ts (yaml + zod); a text
+// already checked (same bytes, same schema) comes from a cache of checked configs, so that local
+// commands start without loading either library.
+import {createHash} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {usageError} from '../errors.js'
-import {expandHome, labConfigFile, userConfigFile} from '../paths.js'
-import {ConfigSchema, type Config, type Environment} from './schema.js'
+import {expandHome, labConfigFile, toolsCacheDir, userConfigFile} from '../paths.js'
+import type {Config, Environment} from './schema.js'
+
+/** parse.ts's parseConfig; `cached` wraps one so that it runs only for a text not checked before. */
+export type ConfigParser = ((text: string, file: string) => Config) & {cache?: boolean}
 
 export type ConfigSource = {path: string; how: 'flag' | 'VAULTCTL_CONFIG' | 'cwd' | 'user' | 'lab' | 'none'}
 
@@ -33,83 +37,47 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('')
 }
 
-function lineOf(doc: Document, path: ReadonlyArray<PropertyKey>, text: string): number | undefined {
-  // Walk down as far as the path exists; report the deepest node we found.
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n) as unknown[], true)
-    if (isNode(node) && node.range) return text.slice(0, node.range[0]).split('\n').length
-    if (n > 0 && isMap(doc.getIn(path.slice(0, n - 1) as unknown[], true))) {
-      const parent = doc.getIn(path.slice(0, n - 1) as unknown[], true)
-      if (isMap(parent)) {
-        const pair = parent.items.find((it) => isNode(it.key) && (it.key as {value?: unknown}).value === path[n - 1])
-        if (pair && isNode(pair.key) && pair.key.range) return text.slice(0, pair.key.range[0]).split('\n').length
-      }
+let schemaStamp: string | undefined
+/** The checked config of this exact text under this exact schema (the compiled schema's bytes). */
+function cacheKey(text: string, file: string): string | undefined {
+  try {
+    schemaStamp ??= createHash('sha256').update(readFileSync(fileURLToPath(new URL('./schema.js', import.meta.url)))).digest('hex')
+  } catch {
+    return undefined // running from sources (tests): no cache
+  }
+  return createHash('sha256').update(`${schemaStamp}\0${file}\0${text}`).digest('hex').slice(0, 32)
+}
+
+const CACHE_KEEP = 64
+
+function cached(key: string | undefined): Config | undefined {
+  if (!key) return undefined
+  try {
+    return JSON.parse(readFileSync(join(toolsCacheDir('config'), `${key}.json`), 'utf8')) as Config
+  } catch {
+    return undefined
+  }
+}
+
+function remember(key: string | undefined, config: Config): void {
+  if (!key) return
+  try {
+    const dir = toolsCacheDir('config')
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+    const tmp = join(dir, `.${key}.${process.pid}`)
+    writeFileSync(tmp, JSON.stringify(config), {mode: 0o600})
+    chmodSync(tmp, 0o600)
+    renameSync(tmp, join(dir, `${key}.json`))
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'))
+    if (files.length > CACHE_KEEP) {
+      for (const f of files.map((f) => ({f, t: statSync(join(dir, f)).mtimeMs})).sort((a, b) => a.t - b.t).slice(0, files.length - CACHE_KEEP)) rmSync(join(dir, f.f), {force: true})
     }
+  } catch {
+    // a cache only: a read-only home still works, just slower
   }
-  return undefined
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') {
-    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see the README's config reference)`
-  }
-  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `missing: ${issue.message.replace(/, received undefined$/, '')}`
-  return issue.message
-}
-
-/** Edit distance, for "did you mean": small words only. */
-function distance(a: string, b: string): number {
-  const d = Array.from({length: a.length + 1}, (_, i) => [i, ...Array<number>(b.length).fill(0)])
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-  }
-  return d[a.length]![b.length]!
-}
-
-/**
- * A union chosen by a key (postgres.kind) fails as a whole when that key is missing, and zod
- * then says nothing of the object's other keys: name the missing key, and a misspelt one.
- */
-function discriminatorProblems(issue: z.core.$ZodIssue, data: unknown): {path: PropertyKey[]; message: string}[] | undefined {
-  const i = issue as z.core.$ZodIssue & {discriminator?: string; options?: unknown[]}
-  if (i.code !== 'invalid_union' || !i.discriminator) return undefined
-  const parent = i.path.slice(0, -1)
-  let obj: unknown = data
-  for (const k of parent) obj = (obj as Record<PropertyKey, unknown> | undefined)?.[k as string]
-  if (!obj || typeof obj !== 'object' || i.discriminator in obj) return undefined
-  const choices = (i.options ?? []).map((o) => JSON.stringify(o)).join(' or ')
-  const near = Object.keys(obj).filter((k) => k !== i.discriminator && distance(k.toLowerCase(), i.discriminator!.toLowerCase()) <= 2)
-  return [
-    ...near.map((k) => ({path: [...parent, k], message: `unknown key "${k}": did you mean "${i.discriminator}"?`})),
-    {path: i.path, message: `missing: "${i.discriminator}" (${choices}) says which kind of ${String(parent.at(-1) ?? 'section')} this is`},
-  ]
-}
-
-/** Parse and validate config text. Throws a usage error (exit 2) that lists every problem with its path. */
-export function parseConfig(text: string, file: string): Config {
-  const doc = parseDocument(text, {prettyErrors: true})
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!
-    throw usageError('CONFIG_YAML', `${file}: not valid YAML: ${e.message}`, ['Fix the YAML syntax at the line shown.'])
-  }
-  const result = ConfigSchema.safeParse(doc.toJS() ?? {})
-  if (result.success) return result.data
-  const data = doc.toJS() as unknown
-  const problems = result.error.issues.flatMap((issue) => {
-    const discriminator = discriminatorProblems(issue, data)
-    if (discriminator) return discriminator.map((p) => ({path: formatIssuePath(p.path), line: lineOf(doc, p.path, text), message: p.message}))
-    // An unknown key's path is its parent; point at the key itself.
-    const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]!] : issue.path
-    const line = lineOf(doc, path, text)
-    return [{path: formatIssuePath(path), line, message: describeIssue(issue)}]
-  })
-  const lines = problems.map((p) => `  ${p.path}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`)
-  throw usageError('CONFIG_INVALID', `${file} is not a valid vaultctl config:\n${lines.join('\n')}`,
-    ['Fix the keys listed above, then run `vaultctl config validate`.'], {file, problems})
-}
-
-function readConfigFile(path: string): Config {
+function readConfigFile(path: string, parse: ConfigParser): Config {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -117,24 +85,29 @@ function readConfigFile(path: string): Config {
     throw usageError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
       ['Pass an existing file with --config, or unset VAULTCTL_CONFIG.'])
   }
-  return parseConfig(text, path)
+  const key = parse.cache ? cacheKey(text, path) : undefined
+  const hit = cached(key)
+  if (hit) return hit
+  const config = parse(text, path)
+  remember(key, config)
+  return config
 }
 
 /** Load the config. With no file anywhere, the lab's own file (written by `lab up`) is the config. */
-export function loadConfig(flag?: string, cwd = process.cwd()): LoadedConfig {
+export function loadConfig(flag: string | undefined, cwd: string, parse: ConfigParser): LoadedConfig {
   const source = findConfig(flag, cwd)
   const labFile = labConfigFile()
   if (source.how === 'none') {
     if (!existsSync(labFile)) {
       return {source, config: {apiVersion: 'vaultctl/v1', environments: {}}, origins: {}}
     }
-    const config = readConfigFile(labFile)
+    const config = readConfigFile(labFile, parse)
     return {source: {path: labFile, how: 'lab'}, config, origins: Object.fromEntries(Object.keys(config.environments).map((k) => [k, labFile]))}
   }
-  const config = readConfigFile(source.path)
+  const config = readConfigFile(source.path, parse)
   const origins: Record<string, string> = Object.fromEntries(Object.keys(config.environments).map((k) => [k, source.path]))
   if (!config.environments.lab && existsSync(labFile) && resolve(labFile) !== source.path) {
-    const lab = readConfigFile(labFile).environments.lab
+    const lab = readConfigFile(labFile, parse).environments.lab
     if (lab) {
       config.environments.lab = lab
       origins.lab = labFile

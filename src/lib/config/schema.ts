@@ -35,6 +35,30 @@ export const KubernetesSchema = z.strictObject({
   }).prefault({}),
 })
 
+/** TLS to a server: its CA (verified by default), a client certificate. insecureSkipVerify only
+ *  explicitly, and vaultctl warns about it on every run. */
+const TlsFields = {
+  caFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  insecureSkipVerify: z.boolean().optional(),
+}
+
+/** Patroni's REST API: basic authentication (restapi.authentication) and HTTPS. */
+const PatroniRestSchema = z.strictObject({
+  username: z.string().optional(),
+  passwordFrom: SecretRefSchema.optional(),
+  ...TlsFields,
+}).refine((r) => !r.passwordFrom || r.username, {message: 'passwordFrom needs a username', path: ['username']})
+
+/** libpq's sslmode and files (also given to pg_basebackup, pg_amcheck and the restore's tools). */
+const PgTlsSchema = z.strictObject({
+  sslmode: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
+  rootCertFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+}).refine((t) => !['verify-ca', 'verify-full'].includes(t.sslmode) || t.rootCertFile, {message: 'verify-ca and verify-full need rootCertFile (the CA that signed the server)', path: ['rootCertFile']})
+
 const BackupLocation = z.strictObject({
   bucket: z.string().min(3),
   prefix: z.string().default('postgres/'),
@@ -48,6 +72,10 @@ const PatroniSchema = z.strictObject({
   database: z.string().default('postgres'),
   user: z.string().default('postgres'),
   passwordFrom: SecretRefSchema.optional(),
+  /** TLS to PostgreSQL itself (absent: no TLS). */
+  tls: PgTlsSchema.optional(),
+  /** Patroni's REST API: authentication and HTTPS. */
+  rest: PatroniRestSchema.optional(),
   binDir: z.string().optional(),
   /** A patroni.yml for the `patronictl -c` commands printed in plans (the manual equivalents). */
   patronictlConfig: z.string().optional(),
@@ -90,7 +118,11 @@ export const PostgresSchema = z.discriminatedUnion('kind', [PatroniSchema, RdsSc
 
 export const RedisSchema = z.strictObject({
   nodes: z.array(HostPort).min(1, 'list at least one Redis Cluster seed node'),
+  /** ACL user (Redis 6+); without it, AUTH with the password alone (the default user). */
+  username: z.string().optional(),
   passwordFrom: SecretRefSchema.optional(),
+  /** TLS to every node (its tls-port); absent: plain TCP. */
+  tls: z.strictObject(TlsFields).optional(),
 })
 
 export const S3Schema = z.strictObject({
@@ -99,6 +131,9 @@ export const S3Schema = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   accessKeyIdFrom: SecretRefSchema.optional(),
   secretAccessKeyFrom: SecretRefSchema.optional(),
+  /** The CA of an endpoint whose certificate is not from a public CA (MinIO on-prem). */
+  caFile: z.string().optional(),
+  insecureSkipVerify: z.boolean().optional(),
   buckets: z.strictObject({
     data: z.string().min(3),
     backups: z.string().min(3),

@@ -3,7 +3,7 @@
 // where the postgres user can read it.
 import {join} from 'node:path'
 import type {LabLayout} from './layout.js'
-import {shellQuote} from '../plan/operations.js'
+import {shellQuote} from '../shell.js'
 
 export const archiveDir = (l: LabLayout) => join(l.pgRoot, 'vaultctl')
 

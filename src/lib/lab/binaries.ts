@@ -3,6 +3,7 @@ import {isExecutable as isExec, pathExists} from '../clients/files.js'
 import {dirname, join} from 'node:path'
 import {homedir} from 'node:os'
 import {toolsCacheDir} from '../paths.js'
+import {shellQuote as q} from '../shell.js'
 import type {LabComponent, S3Server} from './layout.js'
 
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin'
@@ -170,30 +171,30 @@ export function installCommands(missing: Requirement[]): {title: string; argv: s
   const pipPkgs = [...new Set(missing.flatMap((r) => (r.install.kind === 'pip' ? r.install.packages : [])))]
   if (pipPkgs.length) {
     out.push({title: `install ${pipPkgs.join(', ')} from PyPI`, argv: ['python3', '-m', 'pip', 'install', '-q', ...pipPkgs],
-      manual: `python3 -m pip install ${pipPkgs.map((p) => `'${p}'`).join(' ')}`})
+      manual: `python3 -m pip install ${pipPkgs.map(q).join(' ')}`})
   }
   const go = which('go', ['/usr/local/go/bin']) ?? 'go'
   // Where the Go module cache unpacked a module (downloading it first when needed).
-  const moduleDir = (module: string) => `${go} mod download -json ${module} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'`
+  const moduleDir = (module: string) => `${q(go)} mod download -json ${q(module)} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p'`
   for (const r of missing) {
     if (r.install.kind === 'go') {
       out.push({title: `build ${r.binary} from its Go module (cached in ${r.install.gobin}; minutes the first time)`, argv: [go, 'install', r.install.module],
-        env: {GOBIN: r.install.gobin}, manual: `GOBIN=${r.install.gobin} go install ${r.install.module}`})
+        env: {GOBIN: r.install.gobin}, manual: `GOBIN=${q(r.install.gobin)} go install ${q(r.install.module)}`})
     }
     if (r.install.kind === 'gomod-build') {
       const i = r.install
       // pkg: one package (-> bin/<binary>) or several separated by spaces (-> bin/, each under its own name)
       const several = i.pkg.includes(' ')
-      const script = `set -e; GO=${go}; dir=$(${moduleDir(i.module)}); rm -rf ${i.src}; mkdir -p ${i.bin} ${dirname(i.src)}; cp -r "$dir" ${i.src}; chmod -R u+w ${i.src}; cd ${i.src}${i.prep ? ` && ${i.prep}` : ''}`
-        + ` && GOFLAGS=-mod=mod ${go} build${i.ldflags ? ` -ldflags '${i.ldflags}'` : ''} -o ${several ? `${i.bin}/` : `${i.bin}/${i.out ?? r.binary}`} ${i.pkg}`
-        + (i.clean ? ` && cd / && rm -rf ${i.src}` : '')
+      const script = `set -e; GO=${q(go)}; dir=$(${moduleDir(i.module)}); rm -rf ${q(i.src)}; mkdir -p ${q(i.bin)} ${q(dirname(i.src))}; cp -r "$dir" ${q(i.src)}; chmod -R u+w ${q(i.src)}; cd ${q(i.src)}${i.prep ? ` && ${i.prep}` : ''}`
+        + ` && GOFLAGS=-mod=mod ${q(go)} build${i.ldflags ? ` -ldflags ${q(i.ldflags)}` : ''} -o ${several ? `${q(i.bin)}/` : q(`${i.bin}/${i.out ?? r.binary}`)} ${i.pkg}`
+        + (i.clean ? ` && cd / && rm -rf ${q(i.src)}` : '')
       out.push({title: `build ${several ? i.pkg.split(' ').map((x) => x.split('/').at(-1)).join(', ') : r.binary} from the Go module ${i.module} (cached in ${i.bin}; ${i.about ?? 'about 8 minutes the first time'})`, argv: ['sh', '-c', script], manual: script})
     }
     if (r.install.kind === 'script') out.push({title: r.install.what, argv: ['sh', '-c', `set -e; ${r.install.script}`], manual: r.install.script})
     if (r.install.kind === 'gomod-file') {
       const i = r.install
-      const script = `set -e; dir=$(${moduleDir(i.module)}); mkdir -p ${i.dest}; `
-        + i.files.map((f) => `cp "$dir/${f}" ${i.dest}/; chmod 644 ${i.dest}/${f.split('/').at(-1)}`).join('; ')
+      const script = `set -e; dir=$(${moduleDir(i.module)}); mkdir -p ${q(i.dest)}; `
+        + i.files.map((f) => `cp "$dir"/${q(f)} ${q(i.dest)}/; chmod 644 ${q(`${i.dest}/${f.split('/').at(-1)}`)}`).join('; ')
       out.push({title: `copy ${i.files.map((f) => f.split('/').at(-1)).join(', ')} of the Go module ${i.module} into ${i.dest}`, argv: ['sh', '-c', script], manual: script})
     }
   }

@@ -5,7 +5,7 @@ import {labConfigFile} from '../paths.js'
 import type {EnvironmentInput} from '../config/schema.js'
 import {LAB_BUCKETS, PG_MEMBERS, REDIS_NODES, portOf, type LabComponent, type LabLayout} from './layout.js'
 import {PG_BIN_DIR} from './binaries.js'
-import {LAB_REGION, memberDir, patroniUrl, secretFile} from './services.js'
+import {LAB_REGION, PATRONI_REST_USER, labCaFile, labPgTls, memberDir, patroniUrl, secretFile} from './services.js'
 import {join} from 'node:path'
 import {LAB_CONTEXT, kubeconfigFile} from './kubernetes.js'
 
@@ -23,11 +23,14 @@ export function labEnvironment(l: LabLayout): EnvironmentInput {
       database: 'postgres',
       user: 'postgres',
       passwordFrom: {file: secretFile(l, 'postgres-superuser')},
+      // The lab turns on what production has: TLS to PostgreSQL, HTTPS and a password for Patroni's REST API.
+      tls: labPgTls(l),
+      rest: {username: PATRONI_REST_USER, passwordFrom: {file: secretFile(l, 'patroni-rest')}, caFile: labCaFile(l)},
       binDir: PG_BIN_DIR,
       patronictlConfig: join(memberDir(l, 1), 'patroni.yml'),
       backup: {bucket: LAB_BUCKETS.backups, prefix: 'postgres/'},
     },
-    redis: {nodes: REDIS_NODES.map((i) => `127.0.0.1:${portOf(l, `redis-${i}`)}`)},
+    redis: {nodes: REDIS_NODES.map((i) => `127.0.0.1:${portOf(l, `redis-${i}`)}`), tls: {caFile: labCaFile(l)}},
     s3: {
       endpoint: `http://127.0.0.1:${l.ports.s3}`,
       region: LAB_REGION,

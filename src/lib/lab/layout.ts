@@ -1,6 +1,7 @@
 // Where the lab keeps its files and which ports it uses. Saved as lab.json in the lab dir so
 // that up, status and down agree on them.
 import {createHash} from 'node:crypto'
+import {z} from 'zod'
 import {readJsonFile, readText} from '../clients/files.js'
 import {join} from 'node:path'
 import {isRoot, lookupUser} from '../clients/process.js'
@@ -102,8 +103,14 @@ export function pgRootFor(dir: string): string {
 
 export const layoutFile = (dir: string) => join(dir, 'lab.json')
 
+/** lab.json as written by `lab up` (older labs lack components and newer ports). */
+const LabLayoutFileSchema = z.looseObject({
+  dir: z.string(), pgRoot: z.string(), ports: z.record(z.string(), z.number().int().min(1).max(65_535)).refine((p) => p.etcd !== undefined, 'no etcd port'),
+  s3Server: z.enum(['minio', 'moto']), cluster: z.string(), components: z.array(z.enum(ALL_COMPONENTS)).optional(),
+})
+
 export function readLayout(dir: string): LabLayout | undefined {
-  const l = readJsonFile<LabLayout>(layoutFile(dir))
+  const l = readJsonFile(layoutFile(dir), LabLayoutFileSchema) as LabLayout | undefined
   if (!l) return undefined
   // Ports added since the lab was made follow its base (etcd's offset tells it).
   const base = l.ports.etcd - OFFSETS.etcd
@@ -125,7 +132,7 @@ export function newLayout(dir: string, opts: {basePort?: number; ports?: Partial
 }
 
 /** What a lab creates in its directory (`lab down --purge` deletes these and nothing else). */
-export const LAB_DIR_ENTRIES = ['lab.json', 'vaultctl.yaml', 'run', 'logs', 'secrets', 'prometheus', 's3', 'etcd', 'kubernetes', 'postgres', ...[1, 2, 3, 4, 5, 6].map((i) => `redis-${i}`)]
+export const LAB_DIR_ENTRIES = ['lab.json', 'vaultctl.yaml', 'run', 'logs', 'secrets', 'tls', 'prometheus', 's3', 'etcd', 'kubernetes', 'postgres', ...[1, 2, 3, 4, 5, 6].map((i) => `redis-${i}`)]
 
 export const LAB_BUCKETS = {data: 'vault-data', backups: 'vault-backups', audit: 'vault-audit'} as const
 export const PG_MEMBERS = [1, 2, 3] as const

@@ -1,10 +1,12 @@
 // The lab's daemons: how each is started (argv, as an operator would type it), where its pid
 // file and log live, and how we know it is really ready (not just that the process exists).
-import {pathExists} from '../clients/files.js'
+import {pathExists, readText} from '../clients/files.js'
 import {join} from 'node:path'
 import {stringify} from 'yaml'
 import {httpJson} from '../clients/http.js'
-import {getCluster} from '../clients/patroni.js'
+import {getCluster, setPatroniAccess} from '../clients/patroni.js'
+import {setPgTls} from '../clients/postgres.js'
+import {setRedisAccess} from '../clients/redis.js'
 import {isRoot, lookupUser, runningPid, type SpawnSpec} from '../clients/process.js'
 import {PG_BIN_DIR, binaryPath} from './binaries.js'
 import {archiveCommand} from './archiving.js'
@@ -20,7 +22,24 @@ export const memberName = (i: number) => `pg-${i}`
 export const memberDir = (l: LabLayout, i: number) => join(l.pgRoot, memberName(i))
 export const walArchiveDir = (l: LabLayout) => join(l.pgRoot, 'wal-archive')
 export const redisDir = (l: LabLayout, i: number) => join(l.dir, `redis-${i}`)
-export const patroniUrl = (l: LabLayout, i: number) => `http://127.0.0.1:${portOf(l, `patroni-${i}`)}`
+export const patroniUrl = (l: LabLayout, i: number) => `https://127.0.0.1:${portOf(l, `patroni-${i}`)}`
+
+/** The lab's CA (made by lab up; its key stays in the lab dir) and the PostgreSQL/Patroni server
+ *  certificate for 127.0.0.1 (with a copy of the CA) where the postgres user can read them. */
+export const labCaFile = (l: LabLayout) => join(l.dir, 'tls', 'ca.crt')
+export const pgTlsDir = (l: LabLayout) => join(l.pgRoot, 'tls')
+export const PATRONI_REST_USER = 'vaultctl'
+
+/** How the lab's own commands reach its Patroni REST API: basic auth, the lab CA. */
+export const labPatroniAccess = (l: LabLayout) => ({username: PATRONI_REST_USER, password: readText(secretFile(l, 'patroni-rest'))?.trim() ?? '', caFile: labCaFile(l)})
+export const labPgTls = (l: LabLayout) => ({sslmode: 'verify-full' as const, rootCertFile: labCaFile(l)})
+
+/** The lab commands (lab up, down, status) reach the lab's Patroni and PostgreSQL as its environment does. */
+export function useLabAccess(l: LabLayout): void {
+  setPatroniAccess(() => labPatroniAccess(l))
+  setPgTls(l.components.includes('postgres') ? labPgTls(l) : undefined)
+  setRedisAccess(l.components.includes('redis') ? {tls: {caFile: labCaFile(l)}} : {})
+}
 
 /** The services a lab runs, in start order. */
 export const allServices = (l: LabLayout): ServiceName[] => [
@@ -52,13 +71,15 @@ export function prometheusConfig(l: LabLayout): string {
     global: {scrape_interval: '15s'},
     scrape_configs: [
       {job_name: 'prometheus', static_configs: [{targets: [`127.0.0.1:${l.ports.prometheus}`]}]},
-      ...(l.components.includes('postgres') ? [{job_name: 'patroni', static_configs: [{targets: PG_MEMBERS.map((i) => `127.0.0.1:${portOf(l, `patroni-${i}`)}`)}]}] : []),
+      ...(l.components.includes('postgres') ? [{job_name: 'patroni', scheme: 'https', tls_config: {ca_file: labCaFile(l)}, static_configs: [{targets: PG_MEMBERS.map((i) => `127.0.0.1:${portOf(l, `patroni-${i}`)}`)}]}] : []),
     ],
   })
 }
 
 /** A member's patroni.yml (it holds the cluster's passwords: written mode 600). */
-export function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: string): string {
+export function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: string, restPw: string): string {
+  const tls = pgTlsDir(l)
+  const verify = {sslmode: 'verify-full', sslrootcert: join(tls, 'ca.crt')}
   const rest = portOf(l, `patroni-${i}`)
   const pg = portOf(l, `postgres-${i}`)
   const dir = memberDir(l, i)
@@ -67,7 +88,10 @@ export function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: 
     namespace: '/vaultctl/',
     name: memberName(i),
     log: {level: 'INFO'},
-    restapi: {listen: `127.0.0.1:${rest}`, connect_address: `127.0.0.1:${rest}`},
+    // HTTPS with the lab CA's certificate, and a password for every unsafe request (POST, PATCH, ...).
+    restapi: {listen: `127.0.0.1:${rest}`, connect_address: `127.0.0.1:${rest}`, certfile: join(tls, 'server.crt'), keyfile: join(tls, 'server.key'),
+      authentication: {username: PATRONI_REST_USER, password: restPw}},
+    ctl: {cacert: join(tls, 'ca.crt')},
     etcd3: {hosts: `127.0.0.1:${l.ports.etcd}`},
     bootstrap: {
       dcs: {
@@ -91,17 +115,19 @@ export function patroniConfig(l: LabLayout, i: number, superPw: string, replPw: 
       bin_dir: PG_BIN_DIR,
       pgpass: join(dir, 'pgpass'),
       authentication: {
-        superuser: {username: 'postgres', password: superPw},
-        replication: {username: 'replicator', password: replPw},
-        rewind: {username: 'postgres', password: superPw},
+        superuser: {username: 'postgres', password: superPw, ...verify},
+        replication: {username: 'replicator', password: replPw, ...verify},
+        rewind: {username: 'postgres', password: superPw, ...verify},
       },
-      parameters: {unix_socket_directories: join(l.pgRoot, 'run'), shared_buffers: '32MB', max_connections: 50},
+      parameters: {unix_socket_directories: join(l.pgRoot, 'run'), shared_buffers: '32MB', max_connections: 50,
+        ssl: 'on', ssl_cert_file: join(tls, 'server.crt'), ssl_key_file: join(tls, 'server.key'), ssl_ca_file: join(tls, 'ca.crt')},
       pg_hba: [
         'local all all trust',
-        'host all all 127.0.0.1/32 scram-sha-256',
-        'host replication replicator 127.0.0.1/32 scram-sha-256',
+        // Over TCP only with TLS (the lab CA): every client, replication included.
+        'hostssl all all 127.0.0.1/32 scram-sha-256',
+        'hostssl replication replicator 127.0.0.1/32 scram-sha-256',
         // vaultctl backup create runs pg_basebackup as the superuser the environment names
-        'host replication postgres 127.0.0.1/32 scram-sha-256',
+        'hostssl replication postgres 127.0.0.1/32 scram-sha-256',
       ],
     },
     tags: {nofailover: false, noloadbalance: false, clonefrom: false, nosync: false},
@@ -132,7 +158,9 @@ export function spawnSpec(l: LabLayout, s: ServiceName): SpawnSpec {
   if (s.startsWith('redis-')) {
     const i = Number(s.split('-')[1])
     return {...common, command: bin('redis-server'), args: [
-      '--port', String(portOf(l, `redis-${i}`)), '--bind', '127.0.0.1', '--protected-mode', 'no', '--daemonize', 'no',
+      // TLS only (no plain port), the cluster bus and replication too, with the lab CA's certificate.
+      '--port', '0', '--tls-port', String(portOf(l, `redis-${i}`)), '--tls-cert-file', join(l.dir, 'tls', 'redis.crt'), '--tls-key-file', join(l.dir, 'tls', 'redis.key'),
+      '--tls-ca-cert-file', labCaFile(l), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', 'no', '--bind', '127.0.0.1', '--protected-mode', 'no', '--daemonize', 'no',
       '--dir', redisDir(l, i), '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
       '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
     ], cwd: redisDir(l, i)}

@@ -12,8 +12,8 @@ export type LabUpResult =
   | {dryRun: false; dir: string; environmentFile: string; services: LabServiceRow[]; execution: ExecutionResult}
 
 export function endpointOf(l: LabLayout, service: string, port: number): string {
-  if (service.startsWith('redis')) return `redis://127.0.0.1:${port}`
-  if (service.startsWith('patroni')) return `http://127.0.0.1:${port} (postgres 127.0.0.1:${portOf(l, `postgres-${service.split('-')[1]}`)})`
+  if (service.startsWith('redis')) return `rediss://127.0.0.1:${port}`
+  if (service.startsWith('patroni')) return `https://127.0.0.1:${port} (postgres 127.0.0.1:${portOf(l, `postgres-${service.split('-')[1]}`)})`
   // the control plane serves TLS (the API server with the lab CA; kubeconfig: <dir>/kubernetes/admin.kubeconfig)
   if (service === 'kube-apiserver' || service === 'kube-controller-manager' || service === 'kube-scheduler') return `https://127.0.0.1:${port}`
   return `http://127.0.0.1:${port}`

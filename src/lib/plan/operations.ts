@@ -18,6 +18,8 @@ export type PatroniRequest = {
   body?: Record<string, string>
   /** status codes that mean accepted */
   expect: number[]
+  /** for the printed curl: the REST user and CA (the password is $PATRONI_REST_PASSWORD) */
+  rest?: {username?: string; caFile?: string}
   /** for the patronictl spelling of the same request */
   patronictl: {config: string; cluster: string}
   /** Patroni answers a switchover or failover only once it has seen the outcome: send it and move on; a refusal (412) comes back at once */
@@ -130,12 +132,8 @@ export type OperationResult = KubeOperationResult & RestoreOperationResult & Lab
   'rds.await-available': {status: string; endpoint?: string}
 }
 
-/** Quote one word for a POSIX shell, only when it needs it. */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
-}
-
-export const shellLine = (argv: string[]) => argv.map(shellQuote).join(' ')
+import {shellLine, shellQuote} from '../shell.js'
+export {shellLine, shellQuote}
 
 const hostPort = (address: string) => {
   const i = address.lastIndexOf(':')
@@ -179,7 +177,7 @@ export function manual(op: Operation): string {
     case 'patroni.set-pause': case 'restore.swap-data-dir': case 'patroni.restart-await-leader': case 'pg.verify-writable': case 'patroni.reinit-replicas': case 'restore.finish-record': case 'wal.await-archived':
       return manualRestore(op)
     case 'patroni.request':
-      return `${shellLine(['curl', '-s', `-X${op.method}`, `${op.api}${op.path}`, ...(op.body ? ['-d', JSON.stringify(op.body)] : [])])}   # or: ${patronictlLine(op)}`
+      return `${shellLine(['curl', '-s', ...(op.rest?.caFile ? ['--cacert', op.rest.caFile] : [])])}${op.rest?.username ? ` -u ${shellQuote(op.rest.username)}:"$PATRONI_REST_PASSWORD"` : ''} ${shellLine([`-X${op.method}`, `${op.api}${op.path}`, ...(op.body ? ['-d', JSON.stringify(op.body)] : [])])}   # or: ${patronictlLine(op)}`
     case 'patroni.await-writable-leader':
       return `watch -n0.5 ${shellQuote(`curl -s ${op.endpoints[0]}/cluster; psql -h NEW_LEADER_HOST -p NEW_LEADER_PORT -U ${op.user} -d ${op.database} -c 'select txid_current()'`)}   # until a leader other than ${op.oldLeader ?? 'none'} takes writes on a timeline after ${op.afterTimeline}`
     case 'patroni.await-replicas':
@@ -189,9 +187,9 @@ export function manual(op: Operation): string {
     case 'redis.command':
       return shellLine(['redis-cli', ...hostPort(op.node), ...op.args])
     case 'pg.basebackup-to-s3':
-      return `ID=$(date -u +%Y%m%dT%H%M%SZ); PGPASSWORD=... ${shellLine([op.binDir ? `${op.binDir}/pg_basebackup` : 'pg_basebackup', '-h', op.source.host, '-p', String(op.source.port), '-U', op.user, '-D', '-', '-F', 'tar', '-X', 'fetch', '--checkpoint=fast'])} --label vaultctl-$ID --verbose | aws s3 cp - s3://${op.bucket}/${op.basePrefix}$ID/base.tar`
+      return `ID=$(date -u +%Y%m%dT%H%M%SZ); PGPASSWORD=... ${shellLine([op.binDir ? `${op.binDir}/pg_basebackup` : 'pg_basebackup', '-h', op.source.host, '-p', String(op.source.port), '-U', op.user, '-D', '-', '-F', 'tar', '-X', 'fetch', '--checkpoint=fast'])} --label vaultctl-$ID --verbose | aws s3 cp - ${shellQuote(`s3://${op.bucket}/${op.basePrefix}`)}"$ID/base.tar"`
     case 'backup.write-manifest':
-      return `aws s3 cp manifest.json s3://${op.bucket}/${op.basePrefix}$ID/manifest.json   # id, source, start/end LSN, timeline, size, sha256`
+      return `aws s3 cp manifest.json ${shellQuote(`s3://${op.bucket}/${op.basePrefix}`)}"$ID/manifest.json"   # id, source, start/end LSN, timeline, size, sha256`
     case 'backup.mark-end':
       return `psql -h ${op.leader.host} -p ${op.leader.port} -U ${op.user} -d ${op.database} -c "select pg_create_restore_point('vaultctl-backup-$ID')" -c 'select txid_current()' -c 'select pg_switch_wal()'`
     case 'daemon.stop':

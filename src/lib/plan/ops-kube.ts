@@ -111,7 +111,7 @@ const ref = (r: KubeRef) => `${r.namespace ? `-n ${shellQuote(r.namespace)} ` : 
 export function manualKube(op: KubeOperation): string {
   switch (op.kind) {
     case 'kube.patroni':
-      return `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} exec ${op.pod} -c ${shellQuote(op.container)} -- ${shellLine(['patronictl', ...op.patronictl])}   # = ${op.method} :${op.port}${op.path}${op.body ? ` ${JSON.stringify(op.body)}` : ''}`
+      return `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} exec ${shellQuote(op.pod)} -c ${shellQuote(op.container)} -- ${shellLine(['patronictl', ...op.patronictl])}   # = ${op.method} :${op.port}${op.path}${op.body ? ` ${JSON.stringify(op.body)}` : ''}`
     case 'kube.patroni-await':
       return `${kubectlPrefix(op.cluster)} -n ${shellQuote(op.namespace)} exec ${op.pod} -c ${shellQuote(op.container)} -- patronictl list   # until ${op.pod} is Leader, running, on a timeline after ${op.leaderAfterTimeline}`
     case 'kube.scale':

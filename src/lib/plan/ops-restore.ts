@@ -1,6 +1,7 @@
 // The operations of a PostgreSQL point-in-time restore (a side instance, and the swap of its data
 // into a Patroni cluster), and the command an operator would type for each. Pure data: the
 // executor is src/lib/clients/restore-ops.ts.
+import {z} from 'zod'
 import {join} from 'node:path'
 import {MARKER, SETTINGS_HEADER, recoverySettings, sidePaths, walRuntimeCommand, type SideSettings} from '../restore/settings.js'
 import {shellLine, shellQuote, type S3Where} from './operations.js'
@@ -77,6 +78,12 @@ export type IntoClusterRecord = {
   oldDir: string
 }
 export type ClusterMember = {name: string; api: string; host: string; port: number; dataDir: string}
+const MemberSchema = z.object({name: z.string(), api: z.string(), host: z.string(), port: z.number().int(), dataDir: z.string()})
+/** The state file of a restore into a cluster, as restore.record writes it. */
+export const IntoClusterRecordFileSchema = z.looseObject({
+  id: z.string(), target: z.string(), leader: MemberSchema, replicas: z.array(MemberSchema), oldTimeline: z.number().int(), restoredDir: z.string(), oldDir: z.string(),
+  status: z.enum(['in-progress', 'complete']), startedAt: z.string().optional(), completedAt: z.string().optional(),
+})
 
 /** Write (or keep) the in-progress record of a restore into a cluster. */
 export type RecordRestore = {kind: 'restore.record'; stateFile: string; record: IntoClusterRecord}
@@ -152,9 +159,9 @@ export function manualRestore(op: RestoreOperation): string {
       return `mkdir -p -m 700 ${shellQuote(op.dir)} && ln -f "$(command -v node)" ${shellQuote(join(op.dir, 'node'))} && cp dist/wal.mjs ${shellQuote(join(op.dir, 'wal-bundle.mjs'))}   # + wal.yaml (s3://${op.bucket}/${op.prefix}, keys in ${join(op.dir, 'secrets')}, mode 600); then: ${rt.prefix} fetch NAME DEST ${rt.suffix}`
     }
     case 'restore.fetch-base-backup':
-      return `aws s3 cp s3://${op.bucket}/${op.key} - | tee >(sha256sum >&2) | tar -x -C ${shellQuote(op.dataDir)}   # sha256 must be ${op.sha256}${chown(op.owner, [op.dataDir], true)}`
+      return `aws s3 cp ${shellQuote(`s3://${op.bucket}/${op.key}`)} - | tee >(sha256sum >&2) | tar -x -C ${shellQuote(op.dataDir)}   # sha256 must be ${op.sha256}${chown(op.owner, [op.dataDir], true)}`
     case 'wal.prefetch':
-      return `(for f in ${op.names.slice(0, 3).join(' ')}${op.names.length > 3 ? ` ...(${op.names.length} files in all)` : ''}; do vaultctl wal fetch $f ${op.spool}/$f; done; ${op.complete ? `touch ${op.spool}/.complete; ` : ''}touch ${op.spool}/.done) & PREFETCH_PID=$!`
+      return `(for f in ${op.names.slice(0, 3).join(' ')}${op.names.length > 3 ? ` ...(${op.names.length} files in all)` : ''}; do vaultctl wal fetch "$f" ${shellQuote(op.spool)}/"$f"; done; ${op.complete ? `touch ${shellQuote(join(op.spool, '.complete'))}; ` : ''}touch ${shellQuote(join(op.spool, '.done'))}) & PREFETCH_PID=$!`
     case 'pg.recovery-settings': {
       const d = op.settings.dataDir
       return `${shellLine(['rm', '-f', ...['standby.signal', 'postmaster.pid', 'recovery.conf'].map((f) => join(d, f))])}; cat >> ${shellQuote(join(d, 'postgresql.auto.conf'))} <<EOF\n${recoverySettings(op.settings, '$PREFETCH_PID')}EOF\ntouch ${shellQuote(join(d, 'recovery.signal'))}`

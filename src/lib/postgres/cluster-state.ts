@@ -51,9 +51,23 @@ export async function firstCluster(endpoints: string[]): Promise<{endpoint: stri
   throw failure('PATRONI_UNREACHABLE', `no Patroni endpoint answered GET /cluster (${errors.join('; ')})`, ['Check the endpoints in the config, or `vaultctl status --component postgres`.'])
 }
 
+async function readConfig(endpoints: string[]): Promise<Awaited<ReturnType<typeof getConfig>>> {
+  const errors: string[] = []
+  for (const e of endpoints) {
+    try {
+      return await getConfig(e)
+    } catch (error) {
+      errors.push(`${e}: ${errorMessage(error)}`)
+    }
+  }
+  throw failure('PATRONI_CONFIG_UNREADABLE', `no Patroni endpoint answered GET /config (${errors.join('; ')}): synchronous mode and pause cannot be checked`,
+    ['Check Patroni\'s REST API (its authentication, or the DCS behind it), then re-run.'])
+}
+
 export async function readClusterState(name: string, endpoints: string[]): Promise<ClusterState> {
   const {endpoint, cluster} = await firstCluster(endpoints)
-  const config = await getConfig(endpoint).catch(() => ({} as Awaited<ReturnType<typeof getConfig>>))
+  // The dynamic config decides checks (synchronous mode, pause): unread, they must not pass by default.
+  const config = await readConfig([endpoint, ...endpoints.filter((e) => e !== endpoint)])
   const nodes = await Promise.all(cluster.members.map(async (m) => {
     const api = apiBase(m.api_url)
     try {

@@ -5,7 +5,8 @@ import type {Plan, Precondition, Step} from '../plan/types.js'
 import {readClusterState, type ClusterState} from './cluster-state.js'
 import {blocking, preflight, type Check, type SwitchoverRequest} from './preflight.js'
 
-export type PgTarget = {name: string; endpoints: string[]; user: string; database: string; password?: string; patroniConfigHint?: string}
+/** `rest`: how the printed curl reaches Patroni's REST API (user and CA; the password stays a variable). */
+export type PgTarget = {name: string; endpoints: string[]; user: string; database: string; password?: string; patroniConfigHint?: string; rest?: {username?: string; caFile?: string}}
 
 export type FailoverOptions = SwitchoverRequest & {
   scheduledAt?: string
@@ -15,6 +16,7 @@ export type FailoverOptions = SwitchoverRequest & {
 }
 
 const patronictlOf = (t: PgTarget) => ({config: t.patroniConfigHint ?? '/etc/patroni/patroni.yml', cluster: t.name})
+const restOf = (t: PgTarget) => (t.rest?.username || t.rest?.caFile ? {rest: t.rest} : {})
 
 function refuseOn(checks: Check[], req: SwitchoverRequest): void {
   const bad = blocking(checks, req)
@@ -58,7 +60,7 @@ export function planPostgresFailover(t: PgTarget, before: ClusterState, env: {na
     const endpoint = leaderApi ?? before.endpoint
     return {checks: [], plan: {...base, summary: `cancel the switchover scheduled at ${before.scheduledSwitchover.at}`, preconditions: [], steps: [
       {id: 'cancel-scheduled', title: `cancel the scheduled switchover (${before.scheduledSwitchover.at})`, risk: 'write',
-        op: {kind: 'patroni.request', api: endpoint, method: 'DELETE', path: '/switchover', expect: [200], patronictl}},
+        op: {kind: 'patroni.request', api: endpoint, method: 'DELETE', path: '/switchover', expect: [200], patronictl, ...restOf(t)}},
       {id: 'verify-cancelled', title: 'check that no switchover is scheduled any more', risk: 'read',
         op: {kind: 'patroni.await-scheduled', endpoints: t.endpoints, present: false, timeoutMs: 5000}},
     ]}}
@@ -73,7 +75,7 @@ export function planPostgresFailover(t: PgTarget, before: ClusterState, env: {na
     return {checks, plan: {...base, summary: `schedule a switchover from ${before.leader!.name} to ${opts.candidate ?? 'the best replica'} at ${opts.scheduledAt}`,
       preconditions: [preconditionFrom(t, before, opts)], steps: [
         {id: 'schedule-switchover', title: `schedule the switchover at ${opts.scheduledAt}`, risk: 'write',
-          op: {kind: 'patroni.request', api: leaderApi!, method: 'POST', path: '/switchover', body, expect: [202], patronictl}},
+          op: {kind: 'patroni.request', api: leaderApi!, method: 'POST', path: '/switchover', body, expect: [202], patronictl, ...restOf(t)}},
         {id: 'verify-scheduled', title: 'check that /cluster shows the scheduled switchover', risk: 'read',
           op: {kind: 'patroni.await-scheduled', endpoints: t.endpoints, present: true, timeoutMs: 5000}},
       ]}}
@@ -90,7 +92,7 @@ export function planPostgresFailover(t: PgTarget, before: ClusterState, env: {na
       id: `request-${action}`,
       title: action === 'switchover' ? `ask Patroni to switch the leader ${before.leader!.name} -> ${candidate ?? 'best replica'}` : `ask Patroni to FAIL OVER to ${candidate} (no healthy leader; committed data may be lost)`,
       risk: action === 'failover' ? 'destructive' : 'write',
-      op: {kind: 'patroni.request', api: target, method: 'POST', path: action === 'switchover' ? '/switchover' : '/failover', body, expect: [200], patronictl, detach: true},
+      op: {kind: 'patroni.request', api: target, method: 'POST', path: action === 'switchover' ? '/switchover' : '/failover', body, expect: [200], patronictl, detach: true, ...restOf(t)},
     },
     {
       id: 'wait-writable-leader', title: `wait for a leader on a timeline after ${oldTimeline} that accepts a write`, risk: 'read',

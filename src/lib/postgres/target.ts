@@ -15,5 +15,6 @@ export function patroniTarget(env: Environment, envName: string): PgTarget {
     database: pg.database,
     password: pg.passwordFrom ? resolveSecret(pg.passwordFrom, 'postgres.passwordFrom') : undefined,
     patroniConfigHint: pg.patronictlConfig,
+    ...(pg.rest ? {rest: {...(pg.rest.username ? {username: pg.rest.username} : {}), ...(pg.rest.caFile ? {caFile: pg.rest.caFile} : {})}} : {}),
   }
 }

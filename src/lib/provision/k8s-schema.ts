@@ -5,6 +5,7 @@
 // ServiceMonitor, ...) are validated against their CustomResourceDefinitions when those were
 // installed (from the operators' Go modules); a kind with no schema is reported as not validated,
 // never as valid.
+import {z} from 'zod'
 import {listTree, pathExists, readJsonFile, readRequired, writeText} from '../clients/files.js'
 import {join} from 'node:path'
 import {toolsCacheDir} from '../paths.js'
@@ -61,7 +62,7 @@ async function loadCrds(dir: string): Promise<Map<string, unknown>> {
   // Parsing the CRD YAML (Istio's alone is megabytes) costs seconds: keep a JSON index beside it.
   const stamp = `v2|${tree.stamp}`
   const indexFile = join(dir, '.vaultctl-index.json')
-  const index = readJsonFile<{stamp: string; schemas: Record<string, unknown>}>(indexFile)
+  const index = readJsonFile(indexFile, z.object({stamp: z.string(), schemas: z.record(z.string(), z.unknown())}))
   if (index?.stamp === stamp) return new Map(Object.entries(index.schemas))
   const {parseAllDocuments} = await import('yaml')
   const schemas: Record<string, unknown> = {}
@@ -87,7 +88,7 @@ async function loadCrds(dir: string): Promise<Map<string, unknown>> {
 }
 
 export async function k8sValidator(file = k8sSchemaFile(), crdDir = crdSchemaDir()): Promise<K8sValidator | undefined> {
-  const swagger = readJsonFile<{definitions: Json; info?: {version?: string}}>(file)
+  const swagger = readJsonFile(file, z.looseObject({definitions: z.record(z.string(), z.unknown()), info: z.looseObject({version: z.string().optional()}).optional()})) as {definitions: Json; info?: {version?: string}} | undefined
   if (!swagger) return undefined
   const crds = await loadCrds(crdDir)
   const defs = strictify(loosen(swagger.definitions)) as Json

@@ -1,6 +1,7 @@
 // `provision validate`: prove the rendered files are valid before anything touches a cloud.
 // Each check names every problem with its file and path; a check that could not run says why
 // (and is not counted as passed).
+import {z} from 'zod'
 import {readJsonFile} from '../clients/files.js'
 import {helmWithValues} from '../clients/helm.js'
 import {eksctl as eksctlRun, eksctlBinary} from '../clients/eksctl.js'
@@ -43,7 +44,7 @@ async function serverDryRun(cluster: KubeWhere | undefined, docs: Record<string,
 
 async function eksctlSchema(file?: string): Promise<{schema?: unknown; source: string}> {
   if (file) {
-    const schema = readJsonFile<unknown>(file)
+    const schema = readJsonFile(file, z.looseObject({}))
     return schema === undefined ? {source: `${file} (not found)`} : {schema, source: file}
   }
   const eksctl = eksctlBinary()

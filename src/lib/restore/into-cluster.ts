@@ -9,7 +9,7 @@ import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {pathExists, readJsonFile} from '../clients/files.js'
 import {errorMessage, refusal} from '../errors.js'
-import type {ClusterMember, IntoClusterRecord} from '../plan/ops-restore.js'
+import {IntoClusterRecordFileSchema, type ClusterMember, type IntoClusterRecord} from '../plan/ops-restore.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import {readClusterState, type ClusterState} from '../postgres/cluster-state.js'
 import {isHealthyState} from '../postgres/roles.js'
@@ -67,7 +67,7 @@ async function memberDirs(src: PitrSource, cluster: ClusterState): Promise<IntoC
 export async function observeIntoCluster(src: PitrSource, opts: PitrOptions): Promise<IntoClusterState> {
   const stateFile = stateFileOf(src, opts.restoresRoot)
   // A completed restore's record is history: a new restore starts afresh (its own directories).
-  const found = readJsonFile<StoredRecord>(stateFile)
+  const found: StoredRecord | undefined = readJsonFile(stateFile, IntoClusterRecordFileSchema)
   const record = found?.status === 'complete' ? undefined : found
   const cluster = await readClusterState(src.cluster, src.endpoints)
   const members = record ? [] : await memberDirs(src, cluster)

@@ -2,11 +2,13 @@
 // (8.3) done right, executed through the Kubernetes API. Patroni is reached through its REST API
 // on each pod, via the API server's pod proxy (as `kubectl port-forward` would); scaling, the
 // Secret and the restore Job through the API. Pure: the plan comes from what was observed.
+import {z} from 'zod'
+import {parseWith} from '../clients/files.js'
 import {dirname} from 'node:path'
 import {stringify} from 'yaml'
 import {refusal} from '../errors.js'
 import type {KubeWhere} from '../plan/ops-lab.js'
-import {shellQuote} from '../plan/operations.js'
+import {shellQuote} from '../shell.js'
 import type {Plan, Precondition, Step} from '../plan/types.js'
 import {readYamlTemplate, substitute} from '../template.js'
 import {describeTarget, type RecoveryTarget} from './target.js'
@@ -170,11 +172,16 @@ export function planIntoStatefulSet(i: StatefulSetPlanInputs, seen: StatefulSetO
   }
 }
 
+const PitrRecordSchema = z.object({target: z.string(), timelineBefore: z.number().int(), startedAt: z.string()})
+
+/** The StatefulSet's annotation of a restore in progress; one that is not ours is an error, not a guess. */
 function parseRecord(text: string | undefined): PitrRecord | undefined {
   if (!text) return undefined
+  let raw: unknown
   try {
-    return JSON.parse(text) as PitrRecord
+    raw = JSON.parse(text)
   } catch {
-    return undefined
+    raw = text
   }
+  return parseWith(PitrRecordSchema, raw, `the annotation ${PITR_ANNOTATION}`)
 }

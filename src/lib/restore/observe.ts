@@ -7,7 +7,7 @@ import {refusal} from '../errors.js'
 import {readCatalog, type Catalog} from '../backup/catalog.js'
 import {windowWithCommits} from '../backup/last-commit.js'
 import type {Window} from '../backup/window.js'
-import {MARKER} from './settings.js'
+import {MARKER, MarkerFileSchema} from './settings.js'
 import {chooseSide, type PitrOptions, type PitrSource, type SideState} from './pitr.js'
 
 async function freePort(from: number): Promise<number> {
@@ -17,7 +17,7 @@ async function freePort(from: number): Promise<number> {
 
 /** What is at a restore's data directory: nothing, our own restore (its marker's status), or someone else's directory. */
 export function dataDirContent(path: string): SideState['dataDir']['content'] {
-  const marker = readJsonFile<{status: string}>(join(path, MARKER))
+  const marker = readJsonFile(join(path, MARKER), MarkerFileSchema)
   if (marker) return marker.status === 'complete' ? 'complete' : 'restoring'
   return pathExists(path) ? 'foreign' : 'absent'
 }

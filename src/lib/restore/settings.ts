@@ -1,8 +1,9 @@
 // What a side restore writes into its data directory, as pure functions of the plan's data: the
 // recovery settings block (PostgreSQL 12+: postgresql.auto.conf + recovery.signal) with the
 // restore_command that reads the prefetch spool, the marker file, and the parsers of its log.
+import {z} from 'zod'
 import {join} from 'node:path'
-import {shellQuote} from '../plan/operations.js'
+import {shellQuote} from '../shell.js'
 import {pgTimestamp} from './target.js'
 
 /** A recovery target as it travels in a plan (a time as an ISO string). */
@@ -15,6 +16,9 @@ export const SETTINGS_HEADER = '# --- vaultctl restore pitr '
 /** Where the self-contained `vaultctl wal` for the server lives, and how it is called. */
 /** A side restore's own files next to its data directory: log, WAL spool and the restore_command
  *  runtime (which holds copies of the S3 keys: removed when the restore completes or is cleared). */
+/** The marker file in a side restore's data directory. */
+export const MarkerFileSchema = z.looseObject({status: z.enum(['restoring', 'complete']), id: z.string().optional(), backup: z.string().optional()})
+
 export const sidePaths = (dataDir: string) => ({log: `${dataDir}.log`, spool: `${dataDir}.wal-spool`, runtime: `${dataDir}.wal-runtime`})
 
 export function walRuntimeCommand(runtimeDir: string): {prefix: string; suffix: string} {

@@ -15,6 +15,8 @@ export function s3Conn(s3: NonNullable<Environment['s3']>): S3Conn {
     endpoint: s3.endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
+    ...(s3.caFile ? {caFile: s3.caFile} : {}),
+    ...(s3.insecureSkipVerify ? {insecureSkipVerify: true} : {}),
     ...(s3.accessKeyIdFrom ? {accessKeyId: resolveSecret(s3.accessKeyIdFrom, 's3.accessKeyIdFrom')} : {}),
     ...(s3.secretAccessKeyFrom ? {secretAccessKey: resolveSecret(s3.secretAccessKeyFrom, 's3.secretAccessKeyFrom')} : {}),
   }
