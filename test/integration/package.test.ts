@@ -18,7 +18,7 @@ const env = {...process.env, PATH: `${join(prefix, 'bin')}:${nodeDir}:${process.
 
 function sh(cmd: string, args: string[], cwd = work, timeoutMs = 600_000) {
   const r = spawnSync(cmd, args, {cwd, env, encoding: 'utf8', timeout: timeoutMs})
-  return {code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`}
+  return {code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? ''}
 }
 
 afterAll(() => {
@@ -52,7 +52,7 @@ describe('npm package', () => {
     expect(up.code, up.out.slice(-2000)).toBe(0)
     const status = sh(bin, ['status', '--json'])
     expect(status.code, status.out.slice(-2000)).toBe(0)
-    expect(JSON.parse(status.out) as {env: string}).toMatchObject({env: 'lab'})
+    expect(JSON.parse(status.stdout) as {env: string}).toMatchObject({env: 'lab'})
   })
 
   // The machines here have the system's Node 20; elsewhere there may be no old Node to run.
