@@ -68,6 +68,10 @@ export function fromSystemError(err: Error & {code?: string; $metadata?: {httpSt
       auth ? ['Check the credentials the environment names (s3.accessKeyIdFrom / secretAccessKeyFrom, or the AWS profile) and what they are allowed to do.']
         : ['Re-run with --debug for the request that failed.'], err)
   }
+  if (err.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/.test(err.code)) {
+    return failure('TLS_VERIFY_FAILED', `the server's certificate is not trusted (${err.code}: ${err.message})`,
+      ['Name the CA that signed it (caFile / rootCertFile in the config). Only if you must: insecureSkipVerify: true (vaultctl warns on every run).'], err)
+  }
   if (err.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(err.code)) {
     return failure('UNREACHABLE', `${err.message}`, ['Is the service up, and does the config point at the right host and port? `vaultctl status` shows every component.'], err)
   }

@@ -81,7 +81,8 @@ export function useLabAccessInTests(dir = inject('labDir')): void {
   setPgTls({sslmode: 'verify-full', rootCertFile: join(dir, 'tls', 'ca.crt')})
   setRedisAccess({tls: {caFile: join(dir, 'tls', 'ca.crt')}})
 }
-useLabAccessInTests()
+// The integration project's lab (the kubernetes project provides its own lab under another key).
+if (inject('labDir')) useLabAccessInTests()
 
 /** A config file with the lab's environment copied as a protected one named `prodlike`. */
 export function protectedLabConfig(dir = inject('labDir')): string {

@@ -46,7 +46,7 @@ describe('saved plans (--plan-out, plan show, apply)', () => {
 
     const shown = await labCli(['plan', 'show', file])
     expect(shown.code).toBe(0)
-    expect(shown.stdout).toContain(`curl -s -XPOST`)
+    expect(shown.stdout).toMatch(/curl -s --cacert \S+ -u vaultctl:"\$PATRONI_REST_PASSWORD" -XPOST https:\/\//)
     expect(shown.stdout).toContain(`"candidate":"${candidate}"`)
     expect(shown.stdout).toMatch(/Every step is a typed operation/)
 

@@ -257,4 +257,41 @@ describe('authenticated and encrypted connections in the lab', () => {
     expect(String(await tls.call('CLUSTER', 'INFO'))).toMatch(/cluster_state:ok/)
     tls.disconnect()
   })
+
+  it('S3 over HTTPS with a private CA: s3.caFile trusts it; without it the error says the certificate is not trusted', async () => {
+    const {spawn, execFileSync} = await import('node:child_process')
+    const lab = inject('labDir')
+    const work = mkdtempSync(join(tmpdir(), 'vaultctl-s3tls-'))
+    const certs = join(work, 'certs')
+    const {mkdirSync} = await import('node:fs')
+    mkdirSync(certs)
+    // A server certificate for 127.0.0.1 signed by the lab CA, where MinIO looks for it.
+    execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(certs, 'private.key'), '-out', join(work, 'req.csr'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {stdio: 'ignore'})
+    execFileSync('openssl', ['x509', '-req', '-in', join(work, 'req.csr'), '-CA', join(lab, 'tls', 'ca.crt'), '-CAkey', join(lab, 'tls', 'ca.key'), '-CAcreateserial', '-out', join(certs, 'public.crt'), '-days', '1', '-copy_extensions', 'copy'], {stdio: 'ignore'})
+    const minio = readFileSync(`/proc/${pidOf('s3')}/cmdline`, 'utf8').split('\0')[0]!
+    const p = 19_900
+    const server = spawn(minio, ['server', join(work, 'data'), '--address', `127.0.0.1:${p}`, '--console-address', `127.0.0.1:${p + 1}`, '--certs-dir', certs, '--quiet'],
+      {env: {PATH: process.env.PATH, MINIO_ROOT_USER: labSecret('s3-access-key'), MINIO_ROOT_PASSWORD: labSecret('s3-secret-key'), MINIO_BROWSER: 'off'}, stdio: 'ignore'})
+    try {
+      const doc = parse(readFileSync(join(lab, 'vaultctl.yaml'), 'utf8')) as {environments: {lab: {s3: Record<string, unknown>}}}
+      doc.environments.lab.s3.endpoint = `https://127.0.0.1:${p}`
+      const withCa = join(work, 'with-ca.yaml')
+      writeFileSync(withCa, stringify({...doc, environments: {lab: {...doc.environments.lab, s3: {...doc.environments.lab.s3, caFile: join(lab, 'tls', 'ca.crt')}}}}))
+      const without = join(work, 'without.yaml')
+      writeFileSync(without, stringify(doc))
+      const run = (file: string) => vaultctl(['status', '--component', 's3', '--json'], {env: {VAULTCTL_CONFIG: file, VAULTCTL_ENV: undefined}})
+      let ok = await run(withCa)
+      for (let i = 0; i < 40 && /unreachable|ECONNREFUSED/.test(ok.stdout); i++) {
+        await new Promise((r) => setTimeout(r, 250))
+        ok = await run(withCa)
+      }
+      // reached over TLS: the buckets do not exist on this empty server (crit), but no TLS error
+      expect(ok.stdout).toMatch(/NoSuchBucket|does not exist|missing/i)
+      expect(ok.stdout).not.toMatch(/certificate|SELF_SIGNED|UNABLE_TO_VERIFY/i)
+      const bad = await run(without)
+      expect(bad.stdout).toMatch(/certificate|SELF_SIGNED|UNABLE_TO_VERIFY/i)
+    } finally {
+      server.kill('SIGKILL')
+    }
+  })
 })

@@ -29,6 +29,13 @@ describe('failover postgres plans (recorded: pg-1 leads timeline 3)', () => {
     expect(data.steps[0]!.manual).toBe(`curl -s -XPOST http://127.0.0.1:14008/switchover -d '{"leader":"pg-1","candidate":"pg-2"}'   # or: patronictl -c /lab/pg-1/patroni.yml switchover vault-lab --leader pg-1 --candidate pg-2 --force`)
     expect(plan.fingerprint).toEqual({leader: 'pg-1', timeline: 3, paused: false, scheduled: null, members: {'pg-1': 'leader/running', 'pg-2': 'replica/running', 'pg-3': 'replica/running'}})
   })
+
+  it('with Patroni REST over HTTPS with a password: the printed curl names the CA and the user, never the password', () => {
+    const secure: PgTarget = {...t, endpoints: t.endpoints.map((e) => e.replace('http:', 'https:')), rest: {username: 'vaultctl', caFile: '/etc/my ca.crt'}}
+    const {plan} = planPostgresFailover(secure, cluster(), env, {...base, candidate: 'pg-2'})
+    expect(plan.steps[0]!.op).toMatchObject({rest: {username: 'vaultctl', caFile: '/etc/my ca.crt'}})
+    expect(planData(plan).steps[0]!.manual).toMatch(/^curl -s --cacert '\/etc\/my ca\.crt' -u vaultctl:"\$PATRONI_REST_PASSWORD" -XPOST http:\/\/127\.0\.0\.1:14008\/switchover -d /)   // (the member api_url recorded)
+  })
   it('a failover goes to the candidate\'s own API and is destructive; a scheduled switchover and its cancellation', () => {
     const f = planPostgresFailover(t, cluster(), env, {...base, kind: 'failover', candidate: 'pg-3', force: true}).plan
     expect(f.steps[0]).toMatchObject({risk: 'destructive', op: {api: 'http://127.0.0.1:14010', path: '/failover', body: {candidate: 'pg-3'}}})

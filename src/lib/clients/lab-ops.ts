@@ -1,5 +1,6 @@
 // The executor of the lab's operations (src/lib/plan/ops-lab.ts): daemons, files, and the first
 // requests to the services they run. Each one can run again: it checks what is there first.
+import {resolveSecret} from '../config/secrets.js'
 import {once} from 'node:events'
 import {createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -149,7 +150,7 @@ export async function runLabOperation(op: LabOperation, ctx: OperationContext): 
     case 's3.versioned-buckets': {
       const {s3Client, ensureVersionedBucket} = await import('./s3.js')
       const client = await s3Client({endpoint: op.endpoint, region: op.region, forcePathStyle: true,
-        accessKeyId: readFileSync(op.accessKeyFile, 'utf8').trim(), secretAccessKey: readFileSync(op.secretKeyFile, 'utf8').trim()})
+        accessKeyId: resolveSecret({file: op.accessKeyFile}, 'the lab\'s S3 access key'), secretAccessKey: resolveSecret({file: op.secretKeyFile}, 'the lab\'s S3 secret key')})
       try {
         for (const b of op.buckets) await ensureVersionedBucket(client, b, op.region, op.objectLock?.bucket === b ? op.objectLock : undefined)
         if (op.lifecycle) {

@@ -5,6 +5,7 @@ import {closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync
 import {createConnection} from 'node:net'
 import {userInfo} from 'node:os'
 import {childEnv} from './child-env.js'
+import {registerSecret} from '../config/secrets.js'
 
 export type SpawnSpec = {
   command: string
@@ -19,6 +20,13 @@ export type SpawnSpec = {
   user?: {uid: number; gid: number}
 }
 
+/** A secret a daemon gets in its environment: registered for redaction like every secret read. */
+function secretFromFile(file: string): string {
+  const v = readFileSync(file, 'utf8').trim()
+  registerSecret(v)
+  return v
+}
+
 export function spawnDaemon(spec: SpawnSpec): number {
   const log = openSync(spec.logFile, 'a')
   try {
@@ -26,7 +34,7 @@ export function spawnDaemon(spec: SpawnSpec): number {
       cwd: spec.cwd,
       // Only what the daemon needs (its secrets from their files), and the mark that finds it
       // again when a kill -9 of vaultctl came between this spawn and the pid file.
-      env: childEnv({...spec.env, ...Object.fromEntries(Object.entries(spec.envFromFiles ?? {}).map(([k, f]) => [k, readFileSync(f, 'utf8').trim()])), [LAB_MARK]: spec.pidFile}),
+      env: childEnv({...spec.env, ...Object.fromEntries(Object.entries(spec.envFromFiles ?? {}).map(([k, f]) => [k, secretFromFile(f)])), [LAB_MARK]: spec.pidFile}),
       detached: true,
       stdio: ['ignore', log, log],
       ...(spec.user ? {uid: spec.user.uid, gid: spec.user.gid} : {}),

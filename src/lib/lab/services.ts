@@ -1,6 +1,7 @@
 // The lab's daemons: how each is started (argv, as an operator would type it), where its pid
 // file and log live, and how we know it is really ready (not just that the process exists).
 import {pathExists, readText} from '../clients/files.js'
+import {registerSecret} from '../config/secrets.js'
 import {join} from 'node:path'
 import {stringify} from 'yaml'
 import {httpJson} from '../clients/http.js'
@@ -31,7 +32,11 @@ export const pgTlsDir = (l: LabLayout) => join(l.pgRoot, 'tls')
 export const PATRONI_REST_USER = 'vaultctl'
 
 /** How the lab's own commands reach its Patroni REST API: basic auth, the lab CA. */
-export const labPatroniAccess = (l: LabLayout) => ({username: PATRONI_REST_USER, password: readText(secretFile(l, 'patroni-rest'))?.trim() ?? '', caFile: labCaFile(l)})
+export function labPatroniAccess(l: LabLayout): {username: string; password: string; caFile: string} {
+  const password = readText(secretFile(l, 'patroni-rest'))?.trim() ?? ''
+  registerSecret(password)
+  return {username: PATRONI_REST_USER, password, caFile: labCaFile(l)}
+}
 export const labPgTls = (l: LabLayout) => ({sslmode: 'verify-full' as const, rootCertFile: labCaFile(l)})
 
 /** The lab commands (lab up, down, status) reach the lab's Patroni and PostgreSQL as its environment does. */
