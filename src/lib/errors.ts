@@ -57,6 +57,13 @@ export const timedOut = (code: string, message: string, suggestions: string[] = 
 
 export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
+/** Node's codes for a certificate that could not be verified. */
+export const TLS_VERIFY_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/
+
+export const tlsVerifyFailed = (err: Error & {code: string}, where?: string) =>
+  failure('TLS_VERIFY_FAILED', `${where ? `${where}: ` : ''}the server's certificate is not trusted (${err.code}: ${err.message})`,
+    ['Name the CA that signed it (caFile / rootCertFile in the config). Only if you must: insecureSkipVerify: true (vaultctl warns on every run).'], err)
+
 const S3_AUTH = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken'])
 
 /** An error a service or the network raised, said as what it is (not "unexpected"): undefined when unknown. */
@@ -68,10 +75,7 @@ export function fromSystemError(err: Error & {code?: string; $metadata?: {httpSt
       auth ? ['Check the credentials the environment names (s3.accessKeyIdFrom / secretAccessKeyFrom, or the AWS profile) and what they are allowed to do.']
         : ['Re-run with --debug for the request that failed.'], err)
   }
-  if (err.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/.test(err.code)) {
-    return failure('TLS_VERIFY_FAILED', `the server's certificate is not trusted (${err.code}: ${err.message})`,
-      ['Name the CA that signed it (caFile / rootCertFile in the config). Only if you must: insecureSkipVerify: true (vaultctl warns on every run).'], err)
-  }
+  if (err.code && TLS_VERIFY_CODE.test(err.code)) return tlsVerifyFailed(err as Error & {code: string})
   if (err.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(err.code)) {
     return failure('UNREACHABLE', `${err.message}`, ['Is the service up, and does the config point at the right host and port? `vaultctl status` shows every component.'], err)
   }

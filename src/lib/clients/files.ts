@@ -53,6 +53,21 @@ export async function writeAtomic(dest: string, body: Uint8Array): Promise<void>
   }
 }
 
+const pems = new Map<string, string>()
+
+/** A PEM file the config names (CA, client certificate or key), read once per run; a missing one
+ *  is an error naming the file, not an unexpected ENOENT. */
+export function readPem(file: string): string {
+  if (!pems.has(file)) {
+    try {
+      pems.set(file, readFileSync(file, 'utf8'))
+    } catch (error) {
+      throw failure('TLS_FILE_UNREADABLE', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`, ['Check the caFile/rootCertFile/certFile/keyFile paths in the config.'])
+    }
+  }
+  return pems.get(file)!
+}
+
 /** Write a file only its owner can read, also when it existed with a wider mode (the mode of
  *  writeFileSync applies only to a file it creates). */
 export function writePrivate(file: string, content: string): void {

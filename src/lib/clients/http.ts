@@ -1,28 +1,14 @@
 // HTTP JSON for REST APIs that are the system's own interface (Patroni, Prometheus, etcd), over
 // node:http/https so that a server's own CA, a client certificate and basic authentication can be
 // given per request (fetch cannot take a CA without a dispatcher from outside Node).
-import {readFileSync} from 'node:fs'
-import {failure, timedOut} from '../errors.js'
+import {TLS_VERIFY_CODE, failure, timedOut, tlsVerifyFailed} from '../errors.js'
+import {readPem} from './files.js'
 
 export type HttpResult<T> = {status: number; body: T; text: string}
 
 /** How to reach a server: basic authentication and TLS (PEM file paths). Certificates are verified
  *  unless insecureSkipVerify, which the config only accepts explicitly (and warns about on every run). */
 export type HttpAccess = {username?: string; password?: string; caFile?: string; certFile?: string; keyFile?: string; insecureSkipVerify?: boolean}
-
-const pem = new Map<string, string>()
-const readPem = (file: string) => {
-  if (!pem.has(file)) {
-    try {
-      pem.set(file, readFileSync(file, 'utf8'))
-    } catch (error) {
-      throw failure('TLS_FILE_UNREADABLE', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`, ['Check the caFile/certFile/keyFile paths in the config.'])
-    }
-  }
-  return pem.get(file)!
-}
-
-const TLS_VERIFY = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/
 
 export async function httpJson<T = unknown>(url: string, opts: {method?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string>; access?: HttpAccess; signal?: AbortSignal} = {}): Promise<HttpResult<T>> {
   const u = new URL(url)
@@ -64,10 +50,7 @@ export async function httpJson<T = unknown>(url: string, opts: {method?: string;
       opts.signal?.removeEventListener('abort', onAbort)
       if (timedOutNow) return reject(timedOut('HTTP_TIMEOUT', `${url}: no answer within ${timeoutMs} ms`))
       if (opts.signal?.aborted) return reject(error)
-      if (error.code && TLS_VERIFY.test(error.code)) {
-        return reject(failure('TLS_VERIFY_FAILED', `${url}: the server's certificate is not trusted (${error.code}: ${error.message})`,
-          ['Name the CA that signed it (caFile in the config). Only if you must: insecureSkipVerify: true (vaultctl warns on every run).']))
-      }
+      if (error.code && TLS_VERIFY_CODE.test(error.code)) return reject(tlsVerifyFailed(error as Error & {code: string}, url))
       reject(failure('HTTP_UNREACHABLE', `${url}: ${error.code ?? error.message}`))
     })
     req.end(payload)

@@ -18,13 +18,13 @@ export function pgTlsEnv(): Record<string, string> {
 
 async function sslOptions(): Promise<false | Record<string, unknown>> {
   if (!tls || tls.sslmode === 'disable') return false
-  const {readFileSync} = await import('node:fs')
+  const {readPem} = await import('./files.js')
   const verify = tls.sslmode === 'verify-ca' || tls.sslmode === 'verify-full'
   return {
     rejectUnauthorized: verify,
-    ...(tls.rootCertFile ? {ca: readFileSync(tls.rootCertFile, 'utf8')} : {}),
-    ...(tls.certFile ? {cert: readFileSync(tls.certFile, 'utf8')} : {}),
-    ...(tls.keyFile ? {key: readFileSync(tls.keyFile, 'utf8')} : {}),
+    ...(tls.rootCertFile ? {ca: readPem(tls.rootCertFile)} : {}),
+    ...(tls.certFile ? {cert: readPem(tls.certFile)} : {}),
+    ...(tls.keyFile ? {key: readPem(tls.keyFile)} : {}),
     // verify-ca: the chain, not the name (libpq's meaning)
     ...(tls.sslmode === 'verify-ca' ? {checkServerIdentity: () => undefined} : {}),
   }

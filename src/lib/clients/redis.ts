@@ -18,9 +18,9 @@ export function setRedisAccess(a: RedisAccess): void {
 async function redisTls(): Promise<Record<string, unknown> | undefined> {
   const t = access.tls
   if (!t) return undefined
-  const {readFileSync} = await import('node:fs')
-  return {rejectUnauthorized: !t.insecureSkipVerify, ...(t.caFile ? {ca: readFileSync(t.caFile, 'utf8')} : {}), ...(t.certFile ? {cert: readFileSync(t.certFile, 'utf8')} : {}),
-    ...(t.keyFile ? {key: readFileSync(t.keyFile, 'utf8')} : {})}
+  const {readPem} = await import('./files.js')
+  return {rejectUnauthorized: !t.insecureSkipVerify, ...(t.caFile ? {ca: readPem(t.caFile)} : {}), ...(t.certFile ? {cert: readPem(t.certFile)} : {}),
+    ...(t.keyFile ? {key: readPem(t.keyFile)} : {})}
 }
 
 /** One short-lived connection to a single node (not cluster mode: we talk to each node ourselves). */

@@ -16,8 +16,8 @@ export async function s3Client(conn: S3Conn, retry: {maxAttempts: number; retryM
   conn = {...s3Tls, ...conn}
   if (conn.caFile || conn.insecureSkipVerify) {
     const {Agent} = await import('node:https')
-    const {readFileSync} = await import('node:fs')
-    requestHandler = {httpsAgent: new Agent({keepAlive: true, rejectUnauthorized: !conn.insecureSkipVerify, ...(conn.caFile ? {ca: readFileSync(conn.caFile, 'utf8')} : {})})}
+    const {readPem} = await import('./files.js')
+    requestHandler = {httpsAgent: new Agent({keepAlive: true, rejectUnauthorized: !conn.insecureSkipVerify, ...(conn.caFile ? {ca: readPem(conn.caFile)} : {})})}
   }
   return new S3Client({
     ...(requestHandler ? {requestHandler: requestHandler as never} : {}),

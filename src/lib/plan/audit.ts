@@ -226,6 +226,14 @@ function withLock<T>(file: string, fn: () => T): T {
   }
 }
 
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
 /** Append a record linked to the file's last one; returns it as written. */
 export function appendAudit(file: string, body: Omit<AuditRecord, 'v' | 'seq' | 'prev' | 'hash'>): AuditRecord {
   mkdirSync(dirname(file), {recursive: true, mode: 0o700})
@@ -233,16 +241,9 @@ export function appendAudit(file: string, body: Omit<AuditRecord, 'v' | 'seq' | 
     let last: {seq: number; hash: string} | undefined
     const line = existsSync(file) ? lastLine(file) : undefined
     if (line) {
-      const r = RecordSchema.safeParse((() => {
-        try {
-          return JSON.parse(line) as unknown
-        } catch {
-          return undefined
-        }
-      })())
       // After a broken or unchained last line the chain goes on from it as found (verify says so).
-      if (r.success && r.data.hash && r.data.seq) last = {seq: r.data.seq, hash: r.data.hash}
-      else last = {seq: 0, hash: sha256(line)}
+      const r = RecordSchema.safeParse(parseOrUndefined(line))
+      last = r.success && r.data.hash && r.data.seq ? {seq: r.data.seq, hash: r.data.hash} : {seq: 0, hash: sha256(line)}
     }
     const rec = chain(body, last)
     appendFileSync(file, JSON.stringify(rec) + '\n', {mode: 0o600})
