@@ -73,14 +73,19 @@ function stopRestored(dir: string): void {
   for (const p of [dir, `${dir}.log`, `${dir}.wal-spool`]) rmSync(p, {recursive: true, force: true})
 }
 
-/** Archive the WAL of the last commit and wait until `backup list`'s window reaches past `t`. */
+/**
+ * Commit, archive that WAL, and wait until `backup list`'s window reaches past `t` *and* that commit:
+ * a window read before the commit's segment is archived would end earlier than the one the next
+ * command sees (the race that made "one second after the end" restorable).
+ */
 async function archivedPast(t: Date): Promise<BackupListResult> {
-  await onLeader('select txid_current()')
+  const [c] = await onLeader<{at: Date}>('select txid_current(), clock_timestamp() as at')
   await onLeader('select pg_switch_wal()')
+  const committed = new Date(Math.floor(new Date(c!.at).getTime()))
   let l: BackupListResult | undefined
-  await eventually(`the window reaches past ${t.toISOString()}`, 60_000, async () => {
+  await eventually(`the window reaches past ${t.toISOString()} and the commit at ${committed.toISOString()}`, 60_000, async () => {
     l = await list()
-    return Boolean(l.window.latest && new Date(l.window.latest) > t)
+    return Boolean(l.window.latest && new Date(l.window.latest) > t && new Date(l.window.latest) >= committed)
   })
   return l!
 }
