@@ -37,8 +37,8 @@ export async function walMain(argv: string[]): Promise<number> {
       return 2
     }
     const resolved = resolveEnvironment(loadConfig(config, process.cwd(), parseConfig), env)
-    const {location, conn} = backupTarget(resolved.env, resolved.name)
-    const r = verb === 'push' ? await pushWal(conn, location, rest[0]!) : await fetchWal(conn, location, rest[0]!, rest[1]!)
+    const {location, conn, walCompression} = backupTarget(resolved.env, resolved.name)
+    const r = verb === 'push' ? await pushWal(conn, location, rest[0]!, walCompression) : await fetchWal(conn, location, rest[0]!, rest[1]!)
     if (json) process.stdout.write(JSON.stringify(r) + '\n')
     else if (r.outcome === 'missing') process.stderr.write(`vaultctl wal fetch: ${r.name} is not in ${r.url.replace(/[^/]+$/, '')}\n`)
     if (r.outcome === 'diverged') process.stderr.write(`vaultctl wal push: WARNING: ${r.detail}\n`)

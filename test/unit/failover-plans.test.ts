@@ -84,14 +84,23 @@ describe('failover redis plans (recorded: 3 masters, 3 replicas)', () => {
 describe('backup create plan (recorded cluster)', () => {
   it('takes the backup from a streaming replica, then the manifest, then marks the end on the leader', () => {
     const s3 = {endpoint: 'http://127.0.0.1:14900', region: 'us-east-1', forcePathStyle: true}
-    const plan = planBackupCreate(t, cluster(), '/usr/lib/postgresql/15/bin', s3, {bucket: 'vault-backups', prefix: 'postgres/', cluster: 'vault-lab'}, env, 16 * 1024 * 1024)
+    const loc = {bucket: 'vault-backups', prefix: 'postgres/', cluster: 'vault-lab'}
+    const compression = {method: 'zstd' as const, level: 3, workers: 2}
+    const plan = planBackupCreate(t, cluster(), '/usr/lib/postgresql/15/bin', s3, loc, env, 16 * 1024 * 1024, compression)
     expect(plan.steps.map((s) => s.op)).toEqual([
-      {kind: 'pg.basebackup-to-s3', source: {member: 'pg-2', role: 'replica', host: '127.0.0.1', port: 14433}, user: 'postgres', binDir: '/usr/lib/postgresql/15/bin', s3, bucket: 'vault-backups', basePrefix: 'postgres/vault-lab/base/', cluster: 'vault-lab'},
+      {kind: 'pg.basebackup-to-s3', source: {member: 'pg-2', role: 'replica', host: '127.0.0.1', port: 14433}, user: 'postgres', binDir: '/usr/lib/postgresql/15/bin', s3, bucket: 'vault-backups', basePrefix: 'postgres/vault-lab/base/', cluster: 'vault-lab', compression},
       {kind: 'backup.write-manifest', s3, bucket: 'vault-backups', basePrefix: 'postgres/vault-lab/base/'},
       {kind: 'backup.mark-end', leader: {member: 'pg-1', host: '127.0.0.1', port: 14432}, user: 'postgres', database: 'postgres'},
     ])
-    expect(planData(plan).steps[0]!.manual).toMatch(/^ID=\$\(date -u \+%Y%m%dT%H%M%SZ\); PGPASSWORD=\.\.\. \/usr\/lib\/postgresql\/15\/bin\/pg_basebackup -h 127\.0\.0\.1 -p 14433 -U postgres .* \| aws s3 cp - s3:\/\/vault-backups\/postgres\/vault-lab\/base\/"\$ID\/base\.tar"$/)
-    expect(plan.fingerprint).toEqual({source: 'pg-2', role: 'replica', leader: 'pg-1', timeline: 3})
+    expect(planData(plan).steps[0]!.manual).toMatch(/^ID=\$\(date -u \+%Y%m%dT%H%M%SZ\); PGPASSWORD=\.\.\. \/usr\/lib\/postgresql\/15\/bin\/pg_basebackup -h 127\.0\.0\.1 -p 14433 -U postgres .* --compress=server-zstd:level=3,workers=2 --no-manifest --label vaultctl-\$ID --verbose \| aws s3 cp - s3:\/\/vault-backups\/postgres\/vault-lab\/base\/"\$ID\/base\.tar\.zst"$/)
+    expect(plan.fingerprint).toEqual({source: 'pg-2', role: 'replica', leader: 'pg-1', timeline: 3, compression: 'zstd'})
+    // lz4 at its own default level; none: a plain tar, no --compress, the manifest pg_basebackup injects kept
+    const lz4 = planData(planBackupCreate(t, cluster(), undefined, s3, loc, env, 16 * 1024 * 1024, {method: 'lz4'})).steps[0]!.manual
+    expect(lz4).toContain('--compress=server-lz4:level=1 --no-manifest')
+    expect(lz4).toMatch(/"\$ID\/base\.tar\.lz4"$/)
+    const none = planData(planBackupCreate(t, cluster(), undefined, s3, loc, env, 16 * 1024 * 1024, {method: 'none'})).steps[0]!.manual
+    expect(none).not.toContain('--compress')
+    expect(none).toMatch(/"\$ID\/base\.tar"$/)
   })
   it('refuses when no member is healthy enough', () => {
     const c = cluster()

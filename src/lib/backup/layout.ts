@@ -1,7 +1,9 @@
 // Where a cluster's backups live in S3, and the arithmetic of WAL names and LSNs.
 //   s3://BUCKET/PREFIX/CLUSTER/wal/<segment or .history>        one object per archived file
-//   s3://BUCKET/PREFIX/CLUSTER/base/<backup id>/base.tar         pg_basebackup tar (WAL included)
+//   s3://BUCKET/PREFIX/CLUSTER/base/<backup id>/base.tar[.zst|.lz4]  pg_basebackup tar (WAL included), compressed on the server
 //   s3://BUCKET/PREFIX/CLUSTER/base/<backup id>/manifest.json    written last: a backup exists once its manifest does
+
+import type {BaseFileName} from './compression.js'
 
 export type BackupLocation = {bucket: string; prefix: string; cluster: string}
 
@@ -12,7 +14,7 @@ export const walKey = (l: BackupLocation, name: string) => `${walPrefix(l)}${nam
 export const divergedPrefix = (l: BackupLocation) => `${root(l)}wal-diverged/`
 export const divergedKey = (l: BackupLocation, name: string, sha256: string) => `${divergedPrefix(l)}${name}.${sha256.slice(0, 16)}`
 export const basePrefix = (l: BackupLocation) => `${root(l)}base/`
-export const backupKey = (l: BackupLocation, id: string, file: 'base.tar' | 'manifest.json') => `${basePrefix(l)}${id}/${file}`
+export const backupKey = (l: BackupLocation, id: string, file: BaseFileName | 'manifest.json') => `${basePrefix(l)}${id}/${file}`
 export const s3Url = (l: BackupLocation, key: string) => `s3://${l.bucket}/${key}`
 
 export const SEGMENT_SIZE = 16 * 1024 * 1024

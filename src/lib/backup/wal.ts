@@ -14,6 +14,7 @@ import {getObjectBytes, headObject, putObject, putObjectIfAbsent, s3Client, type
 import {failure, usageError} from '../errors.js'
 import {divergedKey, isWalFileName, s3Url, walKey, type BackupLocation} from './layout.js'
 import {latestHistory, onRestorablePath, parseHistory, type History} from './window.js'
+import {decodeWal, encodeWal, type WalCompression} from './wal-codec.js'
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
@@ -22,6 +23,9 @@ export type WalResult = {
   url: string
   outcome: 'archived' | 'already-archived' | 'diverged' | 'fetched' | 'missing'
   bytes: number
+  /** bytes in S3 (smaller than `bytes` when compressed) */
+  storedBytes?: number
+  compression?: WalCompression
   sha256?: string
   /** outcome 'diverged': where this server's copy was kept, and why it is not the archived one. */
   divergedUrl?: string
@@ -47,11 +51,13 @@ async function newestHistory(client: S3Client, loc: BackupLocation, walDir: stri
   }
 }
 
-export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): Promise<WalResult> {
+export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string, compression: WalCompression = 'zstd'): Promise<WalResult> {
   const name = basename(path)
   if (!isWalFileName(name)) throw usageError('NOT_A_WAL_FILE', `${name} is not a WAL segment, history or backup label file name`)
   const body = await readBytes(path)
   const sum = sha256(body)
+  const enc = encodeWal(name, body, compression)
+  const meta = {sha256: sum, ...(enc.compression === 'none' ? {} : {compression: enc.compression})}
   const client = await s3Client(conn)
   try {
     const key = walKey(loc, name)
@@ -59,7 +65,9 @@ export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): 
     let existing = await headObject(client, loc.bucket, key)
     if (!existing) {
       // a conditional write: two pushers of the same name cannot both "archive" it (the loser compares below)
-      if (await putObjectIfAbsent(client, loc.bucket, key, body, {sha256: sum}) !== 'exists') return {name, url, outcome: 'archived', bytes: body.length, sha256: sum}
+      if (await putObjectIfAbsent(client, loc.bucket, key, enc.stored, meta) !== 'exists') {
+        return {name, url, outcome: 'archived', bytes: body.length, storedBytes: enc.stored.length, compression: enc.compression, sha256: sum}
+      }
       existing = await headObject(client, loc.bucket, key)
       if (!existing) throw failure('WAL_RACE', `${name}: S3 said it exists, then that it does not: re-run`, ['Another process is writing this segment right now; PostgreSQL retries archive_command by itself.'])
     }
@@ -70,7 +78,7 @@ export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): 
         ['Two servers wrote the same stretch of history: a split brain, or two clusters archiving into one location. Compare both copies (pg_waldump) before anything is removed; `vaultctl status` shows archiving as failing until this is resolved.'])
     }
     const kept = divergedKey(loc, name, sum)
-    await putObject(client, loc.bucket, kept, body, {sha256: sum, 'archived-sha256': existing.metadata.sha256 ?? 'unknown', 'newest-timeline': String(latest.tli)})
+    await putObject(client, loc.bucket, kept, enc.stored, {...meta, 'archived-sha256': existing.metadata.sha256 ?? 'unknown', 'newest-timeline': String(latest.tli)})
     const detail = `${name} differs from the archived copy but belongs to an abandoned history (not on timeline ${latest.tli}'s path): the archived copy is kept, this server's copy is stored at ${s3Url(loc, kept)}`
     return {name, url, outcome: 'diverged', bytes: body.length, sha256: sum, divergedUrl: s3Url(loc, kept), detail}
   } finally {
@@ -78,21 +86,24 @@ export async function pushWal(conn: S3Conn, loc: BackupLocation, path: string): 
   }
 }
 
-export async function fetchWal(conn: S3Conn, loc: BackupLocation, name: string, dest: string): Promise<WalResult> {
+/** `client`: one the caller keeps for many files (the restore's prefetcher); else one for this call. */
+export async function fetchWal(conn: S3Conn, loc: BackupLocation, name: string, dest: string, client?: S3Client): Promise<WalResult> {
   if (!isWalFileName(name)) throw usageError('NOT_A_WAL_FILE', `${name} is not a WAL file name`)
-  const client = await s3Client(conn)
+  const c = client ?? await s3Client(conn)
   try {
     const key = walKey(loc, name)
-    const obj = await getObjectBytes(client, loc.bucket, key)
-    if (!obj) return {name, url: s3Url(loc, key), outcome: 'missing', bytes: 0}
-    const sum = sha256(obj.body)
+    const url = s3Url(loc, key)
+    const obj = await getObjectBytes(c, loc.bucket, key)
+    if (!obj) return {name, url, outcome: 'missing', bytes: 0}
+    const body = decodeWal(url, obj.body, obj.metadata)
+    const sum = sha256(body)
     if (obj.metadata.sha256 && obj.metadata.sha256 !== sum) {
-      throw failure('WAL_CORRUPT', `${s3Url(loc, key)}: content sha256 ${sum} does not match the archived checksum ${obj.metadata.sha256}`)
+      throw failure('WAL_CORRUPT', `${url}: content sha256 ${sum} does not match the archived checksum ${obj.metadata.sha256}`)
     }
     // PostgreSQL must never see a partial segment.
-    await writeAtomic(dest, obj.body)
-    return {name, url: s3Url(loc, key), outcome: 'fetched', bytes: obj.body.length, sha256: sum}
+    await writeAtomic(dest, body)
+    return {name, url, outcome: 'fetched', bytes: body.length, storedBytes: obj.body.length, compression: body === obj.body ? 'none' : 'zstd', sha256: sum}
   } finally {
-    client.destroy()
+    if (!client) c.destroy()
   }
 }

@@ -3,14 +3,24 @@
 import type {Readable} from 'node:stream'
 import {childEnvOptions} from './child-env.js'
 import {pgTlsEnv} from './postgres.js'
+import {failure} from '../errors.js'
+import type {CompressionMethod} from '../backup/compression.js'
+
+async function commandExists(cmd: string): Promise<boolean> {
+  const {access, constants} = await import('node:fs/promises')
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (await access(`${dir}/${cmd}`, constants.X_OK).then(() => true, () => false)) return true
+  }
+  return false
+}
 
 export type BaseBackupRun = {stdout: Readable; done: Promise<{exitCode: number; stderr: string}>}
 
-export async function startBaseBackup(binDir: string | undefined, conn: {host: string; port: number; user: string; password?: string}, label: string): Promise<BaseBackupRun> {
+export async function startBaseBackup(binDir: string | undefined, conn: {host: string; port: number; user: string; password?: string}, label: string, extraArgs: string[] = []): Promise<BaseBackupRun> {
   const {execa} = await import('execa')
   const bin = binDir ? `${binDir.replace(/\/$/, '')}/pg_basebackup` : 'pg_basebackup'
   const child = execa(bin, ['-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-D', '-', '-F', 'tar', '-X', 'fetch',
-    '--checkpoint=fast', '--label', label, '--verbose', '--no-password'], {
+    '--checkpoint=fast', '--label', label, '--verbose', '--no-password', ...extraArgs], {
     ...childEnvOptions({...pgTlsEnv(), PGPASSWORD: conn.password, PGCONNECT_TIMEOUT: '5'}),
     stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: {stdout: false, stderr: true}, reject: false,
   })
@@ -20,10 +30,23 @@ export async function startBaseBackup(binDir: string | undefined, conn: {host: s
   }
 }
 
-/** Untar a stream into a directory with tar(1). */
-export async function extractTar(stream: NodeJS.ReadableStream, dir: string, user?: {uid: number; gid: number}, signal?: AbortSignal): Promise<void> {
+/**
+ * Untar a stream into a directory with tar(1). zstd is decompressed in this process (node:zlib, on
+ * its worker threads); lz4 by tar through lz4(1), which must be installed.
+ */
+export async function extractTar(stream: NodeJS.ReadableStream, dir: string, user?: {uid: number; gid: number}, signal?: AbortSignal, compression: CompressionMethod = 'none'): Promise<void> {
   const {execa} = await import('execa')
-  const child = execa('tar', ['-x', '-f', '-', '-C', dir], {stdin: 'pipe', reject: false, ...childEnvOptions(), ...(user ? {uid: user.uid, gid: user.gid} : {})})
+  if (compression === 'zstd') {
+    const zlib = await import('node:zlib') as unknown as {createZstdDecompress?: (o?: {chunkSize?: number}) => NodeJS.ReadWriteStream}
+    if (!zlib.createZstdDecompress) throw failure('NODE_ZSTD_MISSING', `the base backup is zstd-compressed and this Node (${process.version}) has no zstd`, ['Run vaultctl on Node >= 22.15 (or 23.8+).'])
+    const raw = stream
+    // 1 MiB output chunks: with the default 16 KiB, the hops to zlib's threads made it 3x slower (5.2 s -> 1.8 s for 1.1 GB)
+    const z = zlib.createZstdDecompress({chunkSize: 1024 * 1024})
+    raw.on('error', (e) => (z as unknown as {destroy(e: Error): void}).destroy(e as Error))
+    stream = raw.pipe(z)
+  }
+  if (compression === 'lz4' && !(await commandExists('lz4'))) throw failure('LZ4_MISSING', 'the base backup is lz4-compressed and lz4(1) is not installed here', ['Install lz4 (apt-get install lz4), or take backups with zstd.'])
+  const child = execa('tar', ['-x', ...(compression === 'lz4' ? ['--use-compress-program=lz4'] : []), '-f', '-', '-C', dir], {stdin: 'pipe', reject: false, ...childEnvOptions(), ...(user ? {uid: user.uid, gid: user.gid} : {})})
   // tar waits for the end of its input: when the download fails or the run is interrupted, stop it.
   const stop = () => child.kill('SIGTERM')
   stream.on('error', stop)

@@ -12,6 +12,7 @@ import {waitUntil} from '../wait.js'
 import {deleteScheduledSwitchover, postAction} from './patroni.js'
 import {withPg, writableTimeline} from './postgres.js'
 import {backupId, parseBaseBackupLog, type BackupManifest} from '../backup/base.js'
+import {baseFileName, compressArgs} from '../backup/compression.js'
 import {parseHostPort, redisCommand} from './redis.js'
 
 export type OperationSecrets = {pgPassword?: string; redisPassword?: string; rds?: {accessKeyId?: string; secretAccessKey?: string}; s3?: {accessKeyId?: string; secretAccessKey?: string}}
@@ -162,7 +163,7 @@ async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'b
       const taken = ctx.state[backupKey] as OperationResult['pg.basebackup-to-s3'] | undefined
       if (!taken) throw failure('NO_BACKUP_TAKEN', 'no base backup was taken in this run: nothing to write a manifest for')
       const manifest: BackupManifest = {id: taken.id, cluster: taken.cluster, source: taken.source, startedAt: taken.startedAt, finishedAt: new Date().toISOString(),
-        timeline: taken.timeline, startLsn: taken.startLsn, endLsn: taken.endLsn, bytes: taken.bytes, sha256: taken.sha256, key: taken.key, format: 'tar', wal: 'included'}
+        timeline: taken.timeline, startLsn: taken.startLsn, endLsn: taken.endLsn, bytes: taken.bytes, sha256: taken.sha256, key: taken.key, format: 'tar', wal: 'included', compression: taken.compression}
       const key = `${op.basePrefix}${taken.id}/manifest.json`
       await putObject(client, op.bucket, key, JSON.stringify(manifest, null, 2) + '\n')
       return {key, manifest}
@@ -172,8 +173,9 @@ async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'b
     const {PassThrough} = await import('node:stream')
     const started = new Date()
     const id = backupId(started)
-    const key = `${op.basePrefix}${id}/base.tar`
-    const run = await startBaseBackup(op.binDir, {host: op.source.host, port: op.source.port, user: op.user, password: ctx.secrets.pgPassword}, `vaultctl-${id}`)
+    const compression = op.compression ?? {method: 'none' as const}
+    const key = `${op.basePrefix}${id}/${baseFileName(compression.method)}`
+    const run = await startBaseBackup(op.binDir, {host: op.source.host, port: op.source.port, user: op.user, password: ctx.secrets.pgPassword}, `vaultctl-${id}`, compressArgs(compression))
     const hash = createHash('sha256')
     let bytes = 0
     const tee = new PassThrough()
@@ -184,7 +186,8 @@ async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'b
     run.stdout.pipe(tee)
     const timer = setInterval(() => ctx.note(`${(bytes / 1024 / 1024).toFixed(0)} MiB uploaded`), 1000)
     let uploadError: unknown
-    const upload = uploadStream(client, op.bucket, key, tee, {}).catch((e: unknown) => (uploadError = e))
+    // an uncompressed tar of a large database needs bigger parts to stay within S3's 10,000
+    const upload = uploadStream(client, op.bucket, key, tee, {}, {partSize: (compression.method === 'none' ? 64 : 32) * 1024 * 1024, queueSize: 4}).catch((e: unknown) => (uploadError = e))
     const r = await run.done
     await upload
     clearInterval(timer)
@@ -198,7 +201,7 @@ async function backupOp(op: Extract<Operation, {kind: 'pg.basebackup-to-s3' | 'b
     if (!log.startLsn || !log.endLsn || !log.timeline) throw failure('PG_BASEBACKUP_LOG', `could not read start/end LSN from pg_basebackup's output: ${r.stderr.slice(-300)}`)
     const head = await headObject(client, op.bucket, key)
     if (!head || head.size !== bytes) throw failure('BACKUP_UPLOAD_SHORT', `s3://${op.bucket}/${key} has ${head?.size ?? 'no'} bytes, streamed ${bytes}`)
-    const result = {id, key, cluster: op.cluster, source: op.source, bytes, sha256: hash.digest('hex'), startLsn: log.startLsn, endLsn: log.endLsn, timeline: log.timeline, startedAt: started.toISOString()}
+    const result = {id, key, cluster: op.cluster, source: op.source, bytes, sha256: hash.digest('hex'), compression: compression.method, seconds: (Date.now() - started.getTime()) / 1000, startLsn: log.startLsn, endLsn: log.endLsn, timeline: log.timeline, startedAt: started.toISOString()}
     ctx.state[backupKey] = result
     return result
   } finally {

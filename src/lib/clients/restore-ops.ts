@@ -65,7 +65,7 @@ async function fetchBaseBackup(op: Op<'restore.fetch-base-backup'>, ctx: Operati
     stream.pipe(tee)
     const timer = setInterval(() => ctx.note(`${(bytes / 1024 / 1024).toFixed(0)} of ${(op.bytes / 1024 / 1024).toFixed(0)} MiB`), 1000)
     try {
-      await extractTar(tee, op.dataDir, op.owner, ctx.signal)
+      await extractTar(tee, op.dataDir, op.owner, ctx.signal, op.compression)
     } finally {
       clearInterval(timer)
       ctx.signal.removeEventListener('abort', stop)
@@ -86,7 +86,9 @@ async function fetchBaseBackup(op: Op<'restore.fetch-base-backup'>, ctx: Operati
  */
 async function prefetch(op: Op<'wal.prefetch'>, ctx: OperationContext): Promise<{fetched: number; failed: number}> {
   const {fetchWal} = await import('../backup/wal.js')
+  const {s3Client} = await import('./s3.js')
   const conn = {...op.s3, ...ctx.secrets.s3}
+  const client = await s3Client(conn) // one client, its connections reused, for every file
   const loc = {bucket: op.bucket, prefix: op.prefix, cluster: op.cluster}
   let next = 0
   let fetched = 0
@@ -95,7 +97,7 @@ async function prefetch(op: Op<'wal.prefetch'>, ctx: OperationContext): Promise<
     while (next < op.names.length && !ctx.signal.aborted) {
       const name = op.names[next++]!
       try {
-        const r = await fetchWal(conn, loc, name, join(op.spool, name))
+        const r = await fetchWal(conn, loc, name, join(op.spool, name), client)
         if (r.outcome === 'fetched') {
           fetched++
           own(op.owner, join(op.spool, name))
@@ -108,6 +110,7 @@ async function prefetch(op: Op<'wal.prefetch'>, ctx: OperationContext): Promise<
   try {
     await Promise.all(Array.from({length: op.workers}, worker))
   } finally {
+    client.destroy()
     if (existsSync(op.spool)) {
       if (op.complete && failed === 0 && !ctx.signal.aborted) writeFileSync(join(op.spool, '.complete'), '')
       writeFileSync(join(op.spool, '.done'), '')

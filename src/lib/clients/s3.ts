@@ -138,9 +138,14 @@ export async function listObjects(client: S3Client, bucket: string, prefix: stri
 }
 
 /** Multipart upload from a stream (no local copy); returns when S3 has the whole object. */
-export async function uploadStream(client: S3Client, bucket: string, key: string, body: NodeJS.ReadableStream, metadata: Record<string, string> = {}): Promise<void> {
+/**
+ * A multipart upload of a stream of unknown length, `queueSize` parts in flight. S3 allows 10,000
+ * parts: 32 MiB parts hold 312 GiB, 64 MiB parts 625 GiB.
+ */
+export async function uploadStream(client: S3Client, bucket: string, key: string, body: NodeJS.ReadableStream, metadata: Record<string, string> = {},
+  o: {partSize?: number; queueSize?: number} = {}): Promise<void> {
   const {Upload} = await import('@aws-sdk/lib-storage')
-  await new Upload({client, params: {Bucket: bucket, Key: key, Body: body as never, Metadata: metadata}, queueSize: 2, partSize: 8 * 1024 * 1024}).done()
+  await new Upload({client, params: {Bucket: bucket, Key: key, Body: body as never, Metadata: metadata}, queueSize: o.queueSize ?? 4, partSize: o.partSize ?? 32 * 1024 * 1024}).done()
 }
 
 export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {

@@ -59,9 +59,33 @@ const PgTlsSchema = z.strictObject({
   keyFile: z.string().optional(),
 }).refine((t) => !['verify-ca', 'verify-full'].includes(t.sslmode) || t.rootCertFile, {message: 'verify-ca and verify-full need rootCertFile (the CA that signed the server)', path: ['rootCertFile']})
 
+/** How base backups are compressed (on the server, by pg_basebackup) and WAL segments (by `wal push`). */
+const Compression = z.strictObject({
+  method: z.enum(['zstd', 'lz4', 'none']).default('zstd'),
+  /** zstd 1-22 (default 3), lz4 1-12 (default 1) */
+  level: z.number().int().min(1).max(22).optional(),
+  /** zstd only: compression threads on the server (0: one, in the backend itself) */
+  workers: z.number().int().min(0).max(64).default(2),
+}).refine((c) => c.method !== 'lz4' || c.level === undefined || c.level <= 12, {message: 'lz4 levels are 1-12', path: ['level']})
+  .refine((c) => c.method !== 'none' || c.level === undefined, {message: 'method none takes no level', path: ['level']})
+
+/** What `backup prune` keeps (architecture 8.1: full backups 30 days, WAL 7 days). */
+const Retention = z.strictObject({
+  /** full backups finished within this many days are kept */
+  fullDays: z.number().int().min(1).max(3650).default(30),
+  /** point-in-time restore reaches this many days back: the WAL from the newest backup before that instant on is kept */
+  walDays: z.number().int().min(1).max(3650).default(7),
+  /** never fewer complete backups than this, however old */
+  minBackups: z.number().int().min(1).max(1000).default(1),
+})
+
 const BackupLocation = z.strictObject({
   bucket: z.string().min(3),
   prefix: z.string().default('postgres/'),
+  compression: Compression.prefault({}),
+  /** WAL segments: zstd-compressed objects (restore reads both) or as PostgreSQL wrote them */
+  walCompression: z.enum(['zstd', 'none']).default('zstd'),
+  retention: Retention.prefault({}),
 })
 
 const PatroniSchema = z.strictObject({

@@ -3,6 +3,7 @@
 // and the plan hash covers it. Operations hold no secrets: the executor resolves them.
 import {createHash} from 'node:crypto'
 import type {BackupManifest} from '../backup/base.js'
+import {baseFileName, compressArgs, type BaseCompression, type CompressionMethod} from '../backup/compression.js'
 import {manualRestore, type RestoreOperation, type RestoreOperationResult} from './ops-restore.js'
 import {manualLab, type LabOperation, type LabOperationResult} from './ops-lab.js'
 import {manualS3, type S3Operation, type S3OperationResult} from './ops-s3.js'
@@ -98,10 +99,12 @@ export type WriteFiles = {kind: 'files.write'; dir: string; files: {name: string
 export type S3Where = {endpoint?: string; region: string; forcePathStyle: boolean}
 
 /**
- * pg_basebackup (tar, WAL fetched into it) from `source`, streamed to s3://bucket/basePrefix<id>/base.tar
+ * pg_basebackup (tar, WAL fetched into it, compressed on the server) from `source`, streamed to s3://bucket/basePrefix<id>/base.tar[.zst|.lz4]
  * (multipart, SHA-256 computed on the way, no local copy); the backup id is the UTC time of the run.
  */
-export type BaseBackupToS3 = {kind: 'pg.basebackup-to-s3'; source: {member: string; role: string; host: string; port: number}; user: string; binDir?: string; s3: S3Where; bucket: string; basePrefix: string; cluster: string}
+export type BaseBackupToS3 = {kind: 'pg.basebackup-to-s3'; source: {member: string; role: string; host: string; port: number}; user: string; binDir?: string; s3: S3Where; bucket: string; basePrefix: string; cluster: string
+  /** on the server (pg_basebackup --compress=server-...); absent in plans saved before compression: none */
+  compression?: BaseCompression}
 
 /** Write the manifest of the backup the previous step took: from then on the backup exists. */
 export type WriteManifest = {kind: 'backup.write-manifest'; s3: S3Where; bucket: string; basePrefix: string}
@@ -119,7 +122,7 @@ export type OperationResult = KubeOperationResult & RestoreOperationResult & Lab
   'patroni.await-scheduled': {present: boolean}
   'redis.command': {reply: string}
   'redis.await-failover': {agreedAfterMs: number; ownViewAfterMs: number | null}
-  'pg.basebackup-to-s3': {id: string; key: string; cluster: string; source: BaseBackupToS3['source']; bytes: number; sha256: string; startLsn: string; endLsn: string; timeline: number; startedAt: string}
+  'pg.basebackup-to-s3': {id: string; key: string; cluster: string; source: BaseBackupToS3['source']; bytes: number; sha256: string; compression: CompressionMethod; startLsn: string; endLsn: string; timeline: number; startedAt: string; seconds: number}
   'backup.write-manifest': {key: string; manifest: BackupManifest}
   'backup.mark-end': {restorePoint: string; switchedAt: string}
   'daemon.stop': {outcome: 'stopped' | 'killed' | 'not-running'}
@@ -187,7 +190,7 @@ export function manual(op: Operation): string {
     case 'redis.command':
       return shellLine(['redis-cli', ...hostPort(op.node), ...op.args])
     case 'pg.basebackup-to-s3':
-      return `ID=$(date -u +%Y%m%dT%H%M%SZ); PGPASSWORD=... ${shellLine([op.binDir ? `${op.binDir}/pg_basebackup` : 'pg_basebackup', '-h', op.source.host, '-p', String(op.source.port), '-U', op.user, '-D', '-', '-F', 'tar', '-X', 'fetch', '--checkpoint=fast'])} --label vaultctl-$ID --verbose | aws s3 cp - ${shellQuote(`s3://${op.bucket}/${op.basePrefix}`)}"$ID/base.tar"`
+      return `ID=$(date -u +%Y%m%dT%H%M%SZ); PGPASSWORD=... ${shellLine([op.binDir ? `${op.binDir}/pg_basebackup` : 'pg_basebackup', '-h', op.source.host, '-p', String(op.source.port), '-U', op.user, '-D', '-', '-F', 'tar', '-X', 'fetch', '--checkpoint=fast', ...compressArgs(op.compression ?? {method: 'none'})])} --label vaultctl-$ID --verbose | aws s3 cp - ${shellQuote(`s3://${op.bucket}/${op.basePrefix}`)}"$ID/${baseFileName(op.compression?.method)}"`
     case 'backup.write-manifest':
       return `aws s3 cp manifest.json ${shellQuote(`s3://${op.bucket}/${op.basePrefix}`)}"$ID/manifest.json"   # id, source, start/end LSN, timeline, size, sha256`
     case 'backup.mark-end':

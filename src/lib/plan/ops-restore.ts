@@ -5,6 +5,7 @@ import {z} from 'zod'
 import {join} from 'node:path'
 import {MARKER, SETTINGS_HEADER, recoverySettings, sidePaths, walRuntimeCommand, type SideSettings} from '../restore/settings.js'
 import {shellLine, shellQuote, type S3Where} from './operations.js'
+import {manualDecompress, type CompressionMethod} from '../backup/compression.js'
 
 /** The OS user a restored server runs as (when vaultctl runs as root: postgres). */
 export type Owner = {uid: number; gid: number}
@@ -22,7 +23,9 @@ export type PrepareRestore = {kind: 'restore.prepare'; restoresRoot: string; dat
 export type InstallWalRuntime = {kind: 'wal.install-runtime'; dir: string; cluster: string; endpoints: string[]; bucket: string; prefix: string; s3: S3Where; owner?: Owner}
 
 /** Stream a base backup from S3 through tar into the data directory, checking its SHA-256 against the manifest. */
-export type FetchBaseBackup = {kind: 'restore.fetch-base-backup'; s3: S3Where; bucket: string; key: string; sha256: string; bytes: number; dataDir: string; owner?: Owner}
+export type FetchBaseBackup = {kind: 'restore.fetch-base-backup'; s3: S3Where; bucket: string; key: string; sha256: string; bytes: number; dataDir: string; owner?: Owner
+  /** how the stored tar is compressed (absent: none) */
+  compression?: CompressionMethod}
 
 /** Start fetching WAL files into the spool in recovery order, in the background (restore_command reads them). */
 export type PrefetchWal = {kind: 'wal.prefetch'; s3: S3Where; bucket: string; prefix: string; cluster: string; names: string[]; spool: string; complete: boolean; owner?: Owner; workers: number}
@@ -159,7 +162,7 @@ export function manualRestore(op: RestoreOperation): string {
       return `mkdir -p -m 700 ${shellQuote(op.dir)} && ln -f "$(command -v node)" ${shellQuote(join(op.dir, 'node'))} && cp dist/wal.mjs ${shellQuote(join(op.dir, 'wal-bundle.mjs'))}   # + wal.yaml (s3://${op.bucket}/${op.prefix}, keys in ${join(op.dir, 'secrets')}, mode 600); then: ${rt.prefix} fetch NAME DEST ${rt.suffix}`
     }
     case 'restore.fetch-base-backup':
-      return `aws s3 cp ${shellQuote(`s3://${op.bucket}/${op.key}`)} - | tee >(sha256sum >&2) | tar -x -C ${shellQuote(op.dataDir)}   # sha256 must be ${op.sha256}${chown(op.owner, [op.dataDir], true)}`
+      return `aws s3 cp ${shellQuote(`s3://${op.bucket}/${op.key}`)} - | tee >(sha256sum >&2)${manualDecompress(op.compression ?? 'none')} | tar -x -C ${shellQuote(op.dataDir)}   # sha256 must be ${op.sha256}${chown(op.owner, [op.dataDir], true)}`
     case 'wal.prefetch':
       return `(for f in ${op.names.slice(0, 3).join(' ')}${op.names.length > 3 ? ` ...(${op.names.length} files in all)` : ''}; do vaultctl wal fetch "$f" ${shellQuote(op.spool)}/"$f"; done; ${op.complete ? `touch ${shellQuote(join(op.spool, '.complete'))}; ` : ''}touch ${shellQuote(join(op.spool, '.done'))}) & PREFETCH_PID=$!`
     case 'pg.recovery-settings': {

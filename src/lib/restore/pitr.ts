@@ -129,7 +129,7 @@ function sideSteps({src, opts, state, choice}: SideParts): Step[] {
     {id: 'wal-runtime', title: `install the restore_command runtime (vaultctl wal fetch) in ${runtimeDir}`, risk: 'write',
       op: {kind: 'wal.install-runtime', dir: runtimeDir, cluster: src.cluster, endpoints: src.endpoints, bucket: src.location.bucket, prefix: src.location.prefix, s3, ...(owner ? {owner} : {})}},
     {id: 'fetch-base-backup', title: `stream base backup ${manifest.id} (${(manifest.bytes / 1024 / 1024).toFixed(0)} MiB) from S3 into it, checking its SHA-256`, risk: 'write',
-      op: {kind: 'restore.fetch-base-backup', s3, bucket: src.location.bucket, key: manifest.key, sha256: manifest.sha256, bytes: manifest.bytes, dataDir, ...(owner ? {owner} : {})}},
+      op: {kind: 'restore.fetch-base-backup', s3, bucket: src.location.bucket, key: manifest.key, sha256: manifest.sha256, bytes: manifest.bytes, dataDir, ...(manifest.compression && manifest.compression !== 'none' ? {compression: manifest.compression} : {}), ...(owner ? {owner} : {})}},
     {id: 'prefetch-wal', title: `prefetch ${names.length} WAL files into ${spool} while recovery runs${chain.length > PREFETCH_MAX ? ` (first ${PREFETCH_MAX} segments; the rest on demand)` : ''}`, risk: 'write',
       op: {kind: 'wal.prefetch', s3, bucket: src.location.bucket, prefix: src.location.prefix, cluster: src.location.cluster, names, spool, complete: chain.length <= PREFETCH_MAX, workers: 8, ...(owner ? {owner} : {})}},
     {id: 'recovery-settings', title: `write recovery settings for ${target} (postgresql.auto.conf + recovery.signal), port ${port}, archiving off`, risk: 'write',
