@@ -1,16 +1,31 @@
 // Reads what the backup location holds: manifests, WAL objects, timeline histories.
-import {getObjectBytes, listObjects, s3Client, type S3Conn} from '../clients/s3.js'
+import {z} from 'zod'
+import {getObjectBytes, listObjects, s3Client, type ListedObject, type S3Conn} from '../clients/s3.js'
 import {BackupManifestSchema, type BackupManifest} from './base.js'
-import {basePrefix, walPrefix, type BackupLocation} from './layout.js'
+import {basePrefix, divergedPrefix, parseSegmentName, retentionKey, walPrefix, type BackupLocation} from './layout.js'
 import {computeWindow, parseHistory, type History, type WalObject, type Window} from './window.js'
 
-/** `invalid`: backups whose manifest is not one vaultctl wrote (never used for a restore). */
-export type Catalog = {backups: BackupManifest[]; incomplete: string[]; invalid: {id: string; problem: string}[]; wal: WalObject[]; histories: History[]; window: Window}
+export const RetentionMarkerSchema = z.object({walFrom: z.string().regex(/^[0-9A-F]{24}$/), prunedAt: z.string(), backupsKept: z.array(z.string())})
+export type RetentionMarker = z.infer<typeof RetentionMarkerSchema>
+
+/**
+ * `invalid`: backups whose manifest is not one vaultctl wrote (never used for a restore).
+ * `objects`: every current object under base/ (with sizes); `diverged`: the wal-diverged/ copies.
+ */
+export type Catalog = {backups: BackupManifest[]; incomplete: string[]; invalid: {id: string; problem: string}[]; wal: WalObject[]; histories: History[]; window: Window
+  objects: ListedObject[]; diverged: ListedObject[]; retention?: RetentionMarker}
 
 export async function readCatalog(conn: S3Conn, loc: BackupLocation): Promise<Catalog> {
   const client = await s3Client(conn)
   try {
-    const [baseObjs, walObjs] = await Promise.all([listObjects(client, loc.bucket, basePrefix(loc)), listObjects(client, loc.bucket, walPrefix(loc))])
+    const [baseObjs, walObjs, diverged, marker] = await Promise.all([listObjects(client, loc.bucket, basePrefix(loc)), listObjects(client, loc.bucket, walPrefix(loc)),
+      listObjects(client, loc.bucket, divergedPrefix(loc)), getObjectBytes(client, loc.bucket, retentionKey(loc))])
+    let retention: RetentionMarker | undefined
+    try {
+      retention = marker ? RetentionMarkerSchema.parse(JSON.parse(Buffer.from(marker.body).toString('utf8'))) : undefined
+    } catch {
+      retention = undefined // not ours: every missing segment is then reported as a gap, the safe reading
+    }
     const ids = new Map<string, Set<string>>()
     for (const o of baseObjs) {
       const [id, file] = o.key.slice(basePrefix(loc).length).split('/')
@@ -37,12 +52,14 @@ export async function readCatalog(conn: S3Conn, loc: BackupLocation): Promise<Ca
       backups.push(parsed.data)
     }))
     backups.sort((a, b) => a.id.localeCompare(b.id))
-    const wal: WalObject[] = walObjs.map((o) => ({name: o.key.slice(walPrefix(loc).length), lastModified: o.lastModified ?? new Date(0)}))
+    const wal: WalObject[] = walObjs.map((o) => ({name: o.key.slice(walPrefix(loc).length), lastModified: o.lastModified ?? new Date(0), size: o.size}))
     const histories = await Promise.all(wal.filter((w) => /^[0-9A-F]{8}\.history$/.test(w.name)).map(async (w) => {
       const body = await getObjectBytes(client, loc.bucket, `${walPrefix(loc)}${w.name}`)
       return parseHistory(parseInt(w.name.slice(0, 8), 16), Buffer.from(body?.body ?? new Uint8Array()).toString('utf8'))
     }))
-    return {backups, incomplete: incomplete.sort(), invalid: invalid.sort((a, b) => a.id.localeCompare(b.id)), wal, histories, window: computeWindow(backups, wal, histories)}
+    const walFrom = retention ? parseSegmentName(retention.walFrom)?.segno : undefined
+    return {backups, incomplete: incomplete.sort(), invalid: invalid.sort((a, b) => a.id.localeCompare(b.id)), wal, histories, window: computeWindow(backups, wal, histories, walFrom),
+      objects: baseObjs, diverged, ...(retention ? {retention} : {})}
   } finally {
     client.destroy()
   }

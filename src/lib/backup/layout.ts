@@ -7,6 +7,9 @@ import type {BaseFileName} from './compression.js'
 
 export type BackupLocation = {bucket: string; prefix: string; cluster: string}
 
+export const clusterPrefix = (l: BackupLocation) => root(l)
+/** Written by `backup prune`: the first WAL segment it keeps, so that the window reads what it removed as pruned, not as gaps. */
+export const retentionKey = (l: BackupLocation) => `${root(l)}retention.json`
 const root = (l: BackupLocation) => `${l.prefix.replace(/^\/+/, '').replace(/\/?$/, '/')}${l.cluster}/`
 export const walPrefix = (l: BackupLocation) => `${root(l)}wal/`
 export const walKey = (l: BackupLocation, name: string) => `${walPrefix(l)}${name}`

@@ -3,7 +3,7 @@
 import type {BackupManifest} from './base.js'
 import {parseLsn, parseSegmentName, segmentName, segnoOf, SEGMENT_SIZE, formatLsn} from './layout.js'
 
-export type WalObject = {name: string; lastModified: Date}
+export type WalObject = {name: string; lastModified: Date; size?: number}
 /** A timeline's history file: its ancestors with the LSN where each was left. */
 export type History = {tli: number; parents: {tli: number; switchLsn: number}[]}
 
@@ -36,6 +36,8 @@ export type BackupWindow = {
   lastSegment: string
   /** The first missing segment after which more WAL exists (a gap), if any. */
   gapAt?: string
+  /** The first missing segment, when `backup prune` removed it by the retention policy (not a gap: the window ends there on purpose). */
+  prunedAt?: string
 }
 
 export type Window = {
@@ -61,7 +63,11 @@ export function timelineFor(segno: number, history: History): number {
   return begins.reverse().find((e) => segnoOf(e.begin) <= segno)?.tli ?? history.tli
 }
 
-export function computeWindow(backups: BackupManifest[], wal: WalObject[], histories: History[]): Window {
+/**
+ * `walFrom`: the first segment number `backup prune` kept (its retention marker); a missing segment
+ * before it ends an older backup's window as pruned, not as a gap.
+ */
+export function computeWindow(backups: BackupManifest[], wal: WalObject[], histories: History[], walFrom?: number): Window {
   const segs = new Map<string, WalObject>()
   let maxTli = 1
   for (const w of wal) {
@@ -95,11 +101,13 @@ export function computeWindow(backups: BackupManifest[], wal: WalObject[], histo
       s++
     }
     if (!last) continue // not restorable yet: the segment holding the backup's end is not archived
-    const gapAt = s <= maxSegno ? segmentName(timelineFor(s, history), s) : undefined
+    const missing = s <= maxSegno ? segmentName(timelineFor(s, history), s) : undefined
+    const pruned = missing !== undefined && walFrom !== undefined && s < walFrom
+    const gapAt = pruned ? undefined : missing
     if (gapAt) gaps.add(gapAt)
     const archivedUntil = last.lastModified.toISOString()
     windows.push({backup: b.id, timeline: b.timeline, from: b.finishedAt, to: archivedUntil, archivedUntil, timeTargets: archivedUntil >= b.finishedAt, fromLsn: b.endLsn,
-      toLsn: formatLsn((s) * SEGMENT_SIZE - 1), lastSegment: segmentName(timelineFor(s - 1, history), s - 1), ...(gapAt ? {gapAt} : {})})
+      toLsn: formatLsn((s) * SEGMENT_SIZE - 1), lastSegment: segmentName(timelineFor(s - 1, history), s - 1), ...(gapAt ? {gapAt} : {}), ...(pruned ? {prunedAt: missing} : {})})
   }
   return summarise(windows, latest.tli, [...gaps], 'archive-times')
 }
@@ -131,7 +139,7 @@ export function backupFor(w: Window, t: Date): BackupWindow | undefined {
 
 export function describeWindow(w: Window): string {
   if (w.backups.length === 0) return 'nothing is restorable yet (no base backup with its WAL archived)'
-  return w.backups.map((b) => `${b.timeTargets ? `[${b.from} .. ${b.to}]` : `[--latest or --target-lsn only: no commit archived after ${b.from}]`} from backup ${b.backup}${b.gapAt ? ` (WAL gap at ${b.gapAt})` : ''}`).join('; ')
+  return w.backups.map((b) => `${b.timeTargets ? `[${b.from} .. ${b.to}]` : `[--latest or --target-lsn only: no commit archived after ${b.from}]`} from backup ${b.backup}${b.gapAt ? ` (WAL gap at ${b.gapAt})` : ''}${b.prunedAt ? ` (WAL from ${b.prunedAt} on pruned by retention)` : ''}`).join('; ')
 }
 
 /** The WAL file names recovery from `startLsn` reads along the window's recovery path, in order. */

@@ -270,7 +270,7 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
     return runKubeOperation(op, ctx)
   }
   switch (op.kind) {
-    case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy': {
+    case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy': case 's3.delete-objects': case 's3.put-json': {
       const {runS3Operation} = await import('./s3-ops.js')
       return runS3Operation(op, ctx)
     }

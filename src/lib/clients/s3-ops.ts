@@ -2,7 +2,7 @@
 // time, retried with backoff by the SDK (adaptive mode: 503 SlowDown, 5xx, connection resets),
 // with progress (keys/s, MB/s, ETA). A key that still fails is reported, the others go on.
 import {failure} from '../errors.js'
-import type {ApplyVersions, BatchCopy, PutBatchManifest, S3Operation, S3OperationResult} from '../plan/ops-s3.js'
+import type {ApplyVersions, BatchCopy, DeleteObjects, PutBatchManifest, S3Operation, S3OperationResult} from '../plan/ops-s3.js'
 import {createJobInput, manifestCsv, readReport} from '../s3/batch.js'
 import {waitUntil} from '../wait.js'
 import type {OperationContext} from './operations.js'
@@ -63,6 +63,43 @@ export async function runS3Operation(op: S3Operation, ctx: OperationContext): Pr
       return putBatchManifest(op, ctx)
     case 's3.batch-copy':
       return batchCopy(op, ctx)
+    case 's3.delete-objects':
+      return deleteObjects(op, ctx)
+    case 's3.put-json': {
+      const {s3Client, putObject} = await import('./s3.js')
+      const client = await s3Client({...op.s3, ...ctx.secrets.s3}, {maxAttempts: 8, retryMode: 'adaptive'})
+      try {
+        await putObject(client, op.bucket, op.key, JSON.stringify(op.body, null, 2) + '\n')
+        return {key: op.key}
+      } finally {
+        client.destroy()
+      }
+    }
+  }
+}
+
+/** Batch after batch; a key S3 refuses (Object Lock, access) is reported and the step fails after its batch. */
+async function deleteObjects(op: DeleteObjects, ctx: OperationContext): Promise<S3OperationResult['s3.delete-objects']> {
+  const {s3Client} = await import('./s3.js')
+  const {deleteBatch} = await import('./s3-versions.js')
+  const client = await s3Client({...op.s3, ...ctx.secrets.s3}, {maxAttempts: 8, retryMode: 'adaptive'})
+  const result: S3OperationResult['s3.delete-objects'] = {deleted: 0, failed: []}
+  const total = op.batches.reduce((n, b) => n + b.length, 0)
+  try {
+    for (const batch of op.batches) {
+      if (ctx.signal.aborted) throw new Error('interrupted')
+      const r = await deleteBatch(client, op.bucket, batch, ctx.signal)
+      result.deleted += r.deleted
+      result.failed.push(...r.failed)
+      ctx.note(`${result.deleted} of ${total} deleted`)
+      if (result.failed.length) {
+        throw failure('S3_DELETE_FAILED', `${result.failed.length} object(s) of s3://${op.bucket} were not deleted, e.g. ${result.failed[0]!.key}: ${result.failed[0]!.error}`,
+          ['Object Lock retention or a bucket policy refuses deletes: the objects stay; re-run after the retention ends, or without --delete-versions.'])
+      }
+    }
+    return result
+  } finally {
+    client.destroy()
   }
 }
 

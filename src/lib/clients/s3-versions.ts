@@ -178,3 +178,11 @@ export async function deleteKey(client: S3Client, bucket: string, key: string, s
   const {DeleteObjectCommand} = await import('@aws-sdk/client-s3')
   await client.send(new DeleteObjectCommand({Bucket: bucket, Key: key}), {abortSignal: signal})
 }
+
+/** One DeleteObjects request (at most 1,000 keys): what S3 deleted and what it refused, per key. */
+export async function deleteBatch(client: S3Client, bucket: string, refs: {key: string; versionId?: string}[], signal?: AbortSignal): Promise<{deleted: number; failed: {key: string; versionId?: string; error: string}[]}> {
+  const {DeleteObjectsCommand} = await import('@aws-sdk/client-s3')
+  const r = await client.send(new DeleteObjectsCommand({Bucket: bucket, Delete: {Objects: refs.map((x) => ({Key: x.key, ...(x.versionId ? {VersionId: x.versionId} : {})})), Quiet: true}}), {abortSignal: signal})
+  const failed = (r.Errors ?? []).map((e) => ({key: e.Key ?? '?', ...(e.VersionId ? {versionId: e.VersionId} : {}), error: `${e.Code ?? 'error'}: ${e.Message ?? ''}`.trim()}))
+  return {deleted: refs.length - failed.length, failed}
+}

@@ -170,7 +170,7 @@ export function awsCli(call: {api: string; params: Record<string, unknown>}): st
 export function manual(op: Operation): string {
   if (isKubeOperation(op)) return manualKube(op)
   switch (op.kind) {
-    case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy':
+    case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy': case 's3.delete-objects': case 's3.put-json':
       return manualS3(op)
     case 'program.run': case 'lab.prepare': case 'daemon.start': case 'patroni.await-healthy': case 'patroni.archive-command': case 'redis.form-cluster':
     case 's3.versioned-buckets': case 'prometheus.backfill': case 'file.write': case 'kube.nodes': case 'kube.apply': case 'kube.await-job':

@@ -23,12 +23,23 @@ export type PutBatchManifest = {kind: 's3.put-batch-manifest'; s3: S3Where; buck
  */
 export type BatchCopy = {kind: 's3.batch-copy'; s3: S3Where; control: {region: string; endpoint?: string}; job: BatchJob; pollSeconds: number; timeoutSeconds: number}
 
-export type S3Operation = ApplyVersions | PutBatchManifest | BatchCopy
+/**
+ * Delete objects (or, with versionId, one version for good), a DeleteObjects request per batch of
+ * at most 1,000, batch after batch (a backup's manifest goes in a batch before its data).
+ */
+export type DeleteObjects = {kind: 's3.delete-objects'; s3: S3Where; bucket: string; batches: {key: string; versionId?: string}[][]}
+
+/** Write one small JSON object. */
+export type PutJson = {kind: 's3.put-json'; s3: S3Where; bucket: string; key: string; body: unknown}
+
+export type S3Operation = ApplyVersions | PutBatchManifest | BatchCopy | DeleteObjects | PutJson
 
 export type S3OperationResult = {
   's3.apply-versions': {copied: number; deleted: number; bytes: number; seconds: number; failed: {key: string; error: string}[]}
   's3.put-batch-manifest': {rows: number; bytes: number; etag: string}
   's3.batch-copy': {jobId: string; status: string; reused: boolean; seconds: number} & BatchReport
+  's3.delete-objects': {deleted: number; failed: {key: string; versionId?: string; error: string}[]}
+  's3.put-json': {key: string}
 }
 
 /** The locks a copy keeps (the target bucket has Object Lock). */
@@ -43,6 +54,14 @@ const jsonArg = (v: unknown, vars: Record<string, string> = {}) => {
 }
 
 export function manualS3(op: S3Operation): string {
+  const endpointArgs = op.s3.endpoint ? ['--endpoint-url', op.s3.endpoint] : []
+  if (op.kind === 's3.delete-objects') {
+    return op.batches.map((b) => shellLine(['aws', ...endpointArgs, 's3api', 'delete-objects', '--bucket', op.bucket, '--delete',
+      JSON.stringify({Objects: b.map((r) => ({Key: r.key, ...(r.versionId ? {VersionId: r.versionId} : {})})), Quiet: true})])).join('\n')
+  }
+  if (op.kind === 's3.put-json') {
+    return `printf '%s\\n' ${shellQuote(JSON.stringify(op.body))} | ${shellLine(['aws', ...endpointArgs, 's3', 'cp', '-', `s3://${op.bucket}/${op.key}`])}`
+  }
   if (op.kind === 's3.put-batch-manifest') {
     return `cat > manifest.csv <<'EOF'\n${manifestCsv(op.fromBucket, op.copies)}EOF\n${shellLine(['aws', ...(op.s3.endpoint ? ['--endpoint-url', op.s3.endpoint] : []), 's3', 'cp', 'manifest.csv', `s3://${op.bucket}/${op.key}`])}`
   }
