@@ -102,3 +102,19 @@ describe('backup prune decisions', () => {
     expect(storageUsed(catalog(all), loc, versions)).toMatchObject({backups: 4, backupsBytes: 6000, incompleteBytes: 7, noncurrentVersions: 2, noncurrentBytes: 109, deleteMarkers: 1})
   })
 })
+
+describe('backup prune --delete-versions plan', () => {
+  it('deletes each pruned key by version id (no delete marker left behind), then the versions of keys deleted earlier', () => {
+    const b1 = backup(0.1, 1, 2)
+    const walKey = (n: string) => `postgres/c/wal/${n}`
+    const v = (key: string, versionId: string, o: {latest?: boolean; marker?: boolean} = {}) => ({key, versionId, isLatest: o.latest ?? false, deleteMarker: o.marker ?? false, lastModified: day(1).toISOString(), size: 10})
+    const versions = [v(walKey(segmentName(1, 1)), 'a', {latest: true}), v(walKey(segmentName(1, 1)), 'a0'), v('postgres/c/wal/old', 'm', {latest: true, marker: true}), v('postgres/c/wal/old', 'o')]
+    const d = decidePrune(catalog([b1]), loc, policy, day(27), versions)
+    const o = {s3: {region: 'r', forcePathStyle: true}, env: {name: 'lab', protected: false}, lifecycleNote: ''}
+    const ops = (deleteVersions: boolean) => Object.fromEntries(planPrune(d, loc, {...o, deleteVersions}).steps.filter((s) => s.op?.kind === 's3.delete-objects').map((s) => [s.id, (s.op as {batches: {key: string; versionId?: string}[][]}).batches.flat()]))
+    expect(ops(true).wal).toEqual([{key: walKey(segmentName(1, 1)), versionId: 'a'}, {key: walKey(segmentName(1, 1)), versionId: 'a0'}])
+    expect(ops(true).versions).toEqual([{key: 'postgres/c/wal/old', versionId: 'm'}, {key: 'postgres/c/wal/old', versionId: 'o'}])
+    expect(ops(false).wal).toEqual([{key: walKey(segmentName(1, 1))}])
+    expect(ops(false).versions).toBeUndefined()
+  })
+})

@@ -5,8 +5,9 @@ import {BackupManifestSchema, type BackupManifest} from './base.js'
 import {basePrefix, divergedPrefix, parseSegmentName, retentionKey, walPrefix, type BackupLocation} from './layout.js'
 import {computeWindow, parseHistory, type History, type WalObject, type Window} from './window.js'
 
-export const RetentionMarkerSchema = z.object({walFrom: z.string().regex(/^[0-9A-F]{24}$/), prunedAt: z.string(), backupsKept: z.array(z.string())})
-export type RetentionMarker = z.infer<typeof RetentionMarkerSchema>
+/** `backup prune`'s record: WAL before `walFrom` was removed by the policy. */
+export type RetentionMarker = {walFrom: string; prunedAt: string; backupsKept: string[]}
+export const RetentionMarkerSchema = z.object({walFrom: z.string().regex(/^[0-9A-F]{24}$/), prunedAt: z.string(), backupsKept: z.array(z.string())}) satisfies z.ZodType<RetentionMarker>
 
 /**
  * `invalid`: backups whose manifest is not one vaultctl wrote (never used for a restore).

@@ -18,7 +18,7 @@ import type {VersionEntry} from '../s3/versions.js'
 import type {BackupManifest} from './base.js'
 import type {Catalog, RetentionMarker} from './catalog.js'
 import {basePrefix, divergedPrefix, parseLsn, parseSegmentName, retentionKey, s3Url, segmentName, segnoOf, walPrefix, type BackupLocation} from './layout.js'
-import {computeWindow, type Window} from './window.js'
+import {computeWindow} from './window.js'
 
 export type Retention = {fullDays: number; walDays: number; minBackups: number}
 export type ObjectRef = {key: string; versionId?: string}
@@ -142,8 +142,17 @@ const chunk = <T>(xs: T[], n: number): T[][] => Array.from({length: Math.ceil(xs
 export type PruneOptions = {s3: S3Where; env: {name: string; protected: boolean}; deleteVersions: boolean; lifecycleNote: string}
 
 export function planPrune(d: PruneDecision, loc: BackupLocation, o: PruneOptions): Plan {
-  const del = (id: string, title: string, refs: ObjectRef[], first: ObjectRef[] = []): Step => ({id, title, risk: 'destructive',
-    op: {kind: 's3.delete-objects', s3: o.s3, bucket: loc.bucket, batches: [first, ...chunk(refs, 1000)].filter((x) => x.length)}})
+  // --delete-versions: each key's versions are deleted by id in its own step (a plain delete first
+  // would add a delete marker that stays); the versions of keys deleted before go in a last step.
+  const byKey = new Map<string, ObjectRef[]>()
+  if (o.deleteVersions) for (const r of d.versions?.delete ?? []) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r])
+  const used = new Set<string>()
+  const refs = (xs: ObjectRef[]) => xs.flatMap((r) => {
+    used.add(r.key)
+    return byKey.get(r.key) ?? [r]
+  })
+  const del = (id: string, title: string, keys: ObjectRef[], first: ObjectRef[] = []): Step => ({id, title, risk: 'destructive',
+    op: {kind: 's3.delete-objects', s3: o.s3, bucket: loc.bucket, batches: [refs(first), ...chunk(refs(keys), 1000)].filter((x) => x.length)}})
   const steps: Step[] = []
   if (d.walFrom && (d.wal.delete.length || d.diverged.delete.length)) {
     const marker: RetentionMarker = {walFrom: d.walFrom, prunedAt: d.at, backupsKept: d.keep.map((k) => k.id)}
@@ -159,7 +168,9 @@ export function planPrune(d: PruneDecision, loc: BackupLocation, o: PruneOptions
   if (d.wal.delete.length) steps.push(del('wal', `delete ${d.wal.delete.length} WAL files before ${d.walFrom} (${d.wal.delete[0]} .. ${d.wal.delete.at(-1)}, ${formatBytes(d.wal.deleteBytes)}); ${d.wal.kept} kept, history files always`, d.wal.delete.map((n) => ({key: `${walPrefix(loc)}${n}`}))))
   if (d.diverged.delete.length) steps.push(del('diverged', `delete ${d.diverged.delete.length} diverged WAL copies before ${d.walFrom}`, d.diverged.delete.map((key) => ({key}))))
   for (const i of d.incomplete.delete) steps.push(del(`incomplete-${i.id}`, `delete incomplete backup ${i.id} (no manifest, older than the newest backup and a day)`, i.keys.map((key) => ({key}))))
-  if (o.deleteVersions && d.versions?.delete.length) steps.push(del('versions', `delete ${d.versions.delete.length} old versions and delete markers of deleted objects for good (${formatBytes(d.versions.deleteBytes)})`, d.versions.delete))
+  const earlier = o.deleteVersions ? [...new Set((d.versions?.delete ?? []).map((r) => r.key).filter((k) => !used.has(k)))].map((key) => ({key})) : []
+  if (earlier.length) steps.push(del('versions', `delete every version and delete marker of ${earlier.length} object(s) deleted earlier, for good`, earlier))
+  if (o.deleteVersions) for (const s of steps) if (s.op?.kind === 's3.delete-objects' && s.id !== 'versions') s.title += ' (every version, for good)'
   const w = (x: {earliest?: string; latest?: string}) => (x.earliest ? `${x.earliest} .. ${x.latest}` : 'none')
   return {
     command: 'backup prune', env: o.env.name, protected: o.env.protected,
