@@ -31,12 +31,15 @@ export async function startBaseBackup(binDir: string | undefined, conn: {host: s
 }
 
 /**
- * Untar a stream into a directory with tar(1). zstd is decompressed in this process (node:zlib, on
- * its worker threads); lz4 by tar through lz4(1), which must be installed.
+ * Untar a stream into a directory with tar(1). Compressed tars are decompressed by tar through
+ * zstd(1) / lz4(1): only the compressed bytes pass through this process, and the decompressed ones
+ * go from one C program to the other (2.0 s instead of 2.7 s for 1.1 GB here). Without zstd(1),
+ * zstd is decompressed in this process (node:zlib); lz4 needs lz4(1).
  */
 export async function extractTar(stream: NodeJS.ReadableStream, dir: string, user?: {uid: number; gid: number}, signal?: AbortSignal, compression: CompressionMethod = 'none'): Promise<void> {
   const {execa} = await import('execa')
-  if (compression === 'zstd') {
+  const external = compression !== 'none' && await commandExists(compression)
+  if (compression === 'zstd' && !external) {
     const zlib = await import('node:zlib') as unknown as {createZstdDecompress?: (o?: {chunkSize?: number}) => NodeJS.ReadWriteStream}
     if (!zlib.createZstdDecompress) throw failure('NODE_ZSTD_MISSING', `the base backup is zstd-compressed and this Node (${process.version}) has no zstd`, ['Run vaultctl on Node >= 22.15 (or 23.8+).'])
     const raw = stream
@@ -45,8 +48,8 @@ export async function extractTar(stream: NodeJS.ReadableStream, dir: string, use
     raw.on('error', (e) => (z as unknown as {destroy(e: Error): void}).destroy(e as Error))
     stream = raw.pipe(z)
   }
-  if (compression === 'lz4' && !(await commandExists('lz4'))) throw failure('LZ4_MISSING', 'the base backup is lz4-compressed and lz4(1) is not installed here', ['Install lz4 (apt-get install lz4), or take backups with zstd.'])
-  const child = execa('tar', ['-x', ...(compression === 'lz4' ? ['--use-compress-program=lz4'] : []), '-f', '-', '-C', dir], {stdin: 'pipe', reject: false, ...childEnvOptions(), ...(user ? {uid: user.uid, gid: user.gid} : {})})
+  if (compression === 'lz4' && !external) throw failure('LZ4_MISSING', 'the base backup is lz4-compressed and lz4(1) is not installed here', ['Install lz4 (apt-get install lz4), or take backups with zstd.'])
+  const child = execa('tar', ['-x', ...(external ? [`--use-compress-program=${compression}`] : []), '-f', '-', '-C', dir], {stdin: 'pipe', reject: false, ...childEnvOptions(), ...(user ? {uid: user.uid, gid: user.gid} : {})})
   // tar waits for the end of its input: when the download fails or the run is interrupted, stop it.
   const stop = () => child.kill('SIGTERM')
   stream.on('error', stop)
