@@ -44,3 +44,11 @@ describe('base backup compression arguments', () => {
     expect([baseFileName('zstd'), baseFileName('lz4'), baseFileName('none'), baseFileName()]).toEqual(['base.tar.zst', 'base.tar.lz4', 'base.tar', 'base.tar'])
   })
 })
+
+describe('the lab\'s archive_command step, by hand', () => {
+  it('prints curl with the lab CA and the REST user, the password as a variable', async () => {
+    const {manual} = await import('../../src/lib/plan/operations.js')
+    const text = manual({kind: 'patroni.archive-command', apis: ['https://127.0.0.1:14008'], archiveCommand: 'x %p', rest: {username: 'vaultctl', caFile: '/lab dir/tls/ca.crt'}})
+    expect(text).toBe(`curl -s --cacert '/lab dir/tls/ca.crt' -u vaultctl:"$PATRONI_REST_PASSWORD" -XPOST https://127.0.0.1:14008/reload; curl -s --cacert '/lab dir/tls/ca.crt' -u vaultctl:"$PATRONI_REST_PASSWORD" -XPATCH https://127.0.0.1:14008/config -d '{"postgresql":{"parameters":{"archive_command":"x %p"}}}'`)
+  })
+})

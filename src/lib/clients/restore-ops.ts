@@ -132,7 +132,7 @@ async function recoverySettingsOp(op: Op<'pg.recovery-settings'>): R<'pg.recover
 
 async function awaitPromoted(op: Op<'pg.await-promoted'>, ctx: OperationContext): R<'pg.await-promoted'> {
   const started = (ctx.state[startedKey(op.logFile)] as number | undefined) ?? Date.now()
-  await waitUntil({what: `recovery to ${op.target} and promotion`, timeoutMs: op.timeoutMs, intervalMs: 250, maxIntervalMs: 250, signal: ctx.signal,
+  await waitUntil({what: `recovery to ${op.target} and promotion`, timeoutMs: op.timeoutMs, intervalMs: 100, maxIntervalMs: 100, signal: ctx.signal,
     code: 'RECOVERY_TIMEOUT', suggestions: [`It may still be replaying: see ${op.logFile}.`], onStatus: (m) => ctx.note(m)}, async () => {
     const fatal = serverFatal(readFileSync(op.logFile, 'utf8'))
     if (fatal) {

@@ -12,7 +12,7 @@ import {labEnvironmentFile, labEnvironmentText} from './environment.js'
 import {LAB_DIR_ENTRIES, PG_MEMBERS, REDIS_NODES, portOf, type PgMember, type LabComponent, type LabLayout, type S3Server} from './layout.js'
 import {clusterFormed} from './redis-cluster.js'
 import {
-  LAB_BUCKETS, LAB_REGION, allServices, checkReady, isRunning, memberDir, memberName, patroniUrl,
+  LAB_BUCKETS, LAB_REGION, PATRONI_REST_USER, allServices, labCaFile, checkReady, isRunning, memberDir, memberName, patroniUrl,
   pidFile, secretFile, servicePort, spawnSpec, walArchiveDir, type ServiceName,
 } from './services.js'
 import {archiveCommand} from './archiving.js'
@@ -135,7 +135,7 @@ function planPostgres(l: LabLayout, running: Record<ServiceName, boolean>, want:
       op: {kind: 'patroni.await-healthy', api: patroniUrl(l, 1), members: PG_MEMBERS.length, timeoutMs: 120_000, patronictlConfig: join(l.pgRoot, 'pg-1', 'patroni.yml')}})
   }
   steps.push({id: 'postgres-archiving', title: 'archive_command of the cluster: WAL to S3 through vaultctl wal push', risk: 'write',
-    op: {kind: 'patroni.archive-command', apis: PG_MEMBERS.map((i) => patroniUrl(l, i)), archiveCommand: archiveCommand(l, walArchiveDir(l))}})
+    op: {kind: 'patroni.archive-command', apis: PG_MEMBERS.map((i) => patroniUrl(l, i)), archiveCommand: archiveCommand(l, walArchiveDir(l)), rest: {username: PATRONI_REST_USER, caFile: labCaFile(l)}}})
 }
 
 async function planRedis(l: LabLayout, running: Record<ServiceName, boolean>, want: Want, steps: Step[]): Promise<void> {

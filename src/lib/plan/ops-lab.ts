@@ -19,7 +19,9 @@ export type StartDaemon = {kind: 'daemon.start'; layout: LabLayout; service: str
 export type AwaitPatroniHealthy = {kind: 'patroni.await-healthy'; api: string; members: number; timeoutMs: number; patronictlConfig: string}
 
 /** Set archive_command in Patroni's dynamic configuration (after each member re-read its patroni.yml). */
-export type SetArchiveCommand = {kind: 'patroni.archive-command'; apis: string[]; archiveCommand: string}
+export type SetArchiveCommand = {kind: 'patroni.archive-command'; apis: string[]; archiveCommand: string
+  /** for the printed curl: the REST user and CA (the password is $PATRONI_REST_PASSWORD) */
+  rest?: {username: string; caFile: string}}
 
 /** Form the Redis Cluster over the Redis protocol (3 masters, 3 replicas), or wait for a formed one to heal. */
 export type FormRedisCluster = {kind: 'redis.form-cluster'; nodes: string[]; everFormed: boolean; timeoutMs: number}
@@ -96,8 +98,11 @@ export function manualLab(op: LabOperation): string {
     case 'patroni.await-healthy':
       return `${shellLine(['patronictl', '-c', op.patronictlConfig, 'list'])}   # until a leader and ${op.members} running/streaming members`
     case 'patroni.archive-command':
-      return [...op.apis.map((a) => shellLine(['curl', '-s', '-XPOST', `${a}/reload`])),
-        shellLine(['curl', '-s', '-XPATCH', `${op.apis[0]}/config`, '-d', JSON.stringify({postgresql: {parameters: {archive_command: op.archiveCommand}}})])].join('; ')
+    {
+      const curl = `${shellLine(['curl', '-s', ...(op.rest ? ['--cacert', op.rest.caFile] : [])])}${op.rest ? ` -u ${shellQuote(op.rest.username)}:"$PATRONI_REST_PASSWORD"` : ''}`
+      return [...op.apis.map((a) => `${curl} ${shellLine(['-XPOST', `${a}/reload`])}`),
+        `${curl} ${shellLine(['-XPATCH', `${op.apis[0]}/config`, '-d', JSON.stringify({postgresql: {parameters: {archive_command: op.archiveCommand}}})])}`].join('; ')
+    }
     case 'redis.form-cluster':
       return op.everFormed
         ? `${shellLine(['redis-cli', ...hostPort(op.nodes[0]!), 'CLUSTER', 'INFO'])}   # until cluster_state:ok on every node`
