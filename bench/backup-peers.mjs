@@ -20,7 +20,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import pg from 'pg'
 import {parse, stringify} from 'yaml'
-import {S3Client, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListObjectVersionsCommand} from '@aws-sdk/client-s3'
+import {S3Client, CreateBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand} from '@aws-sdk/client-s3'
 
 const runs = Number(process.argv[2] ?? 3)
 const sizeGb = Number(process.argv[3] ?? 1)
@@ -138,17 +138,6 @@ doc.environments.bench.s3 = {...doc.environments.bench.s3, endpoint: `https://12
 writeFileSync(`${work}/vaultctl.yaml`, stringify(doc))
 const vEnv = {...process.env, VAULTCTL_CONFIG: `${work}/vaultctl.yaml`, VAULTCTL_ENV: 'bench', NO_COLOR: '1', VAULTCTL_AUDIT_FILE: `${work}/audit.jsonl`}
 const vaultctl = (args) => JSON.parse(run(process.execPath, [bin, ...args, '--json'], {env: vEnv}))
-
-const sizeOf = async (bucket, prefix) => {
-  let n = 0
-  let token
-  do {
-    const r = await s3.send(new ListObjectsV2Command({Bucket: bucket, Prefix: prefix, ContinuationToken: token}))
-    for (const o of r.Contents ?? []) n += o.Size
-    token = r.IsTruncated ? r.NextContinuationToken : undefined
-  } while (token)
-  return n
-}
 
 async function waitWritable(port, t0) {
   for (;;) {
