@@ -93,6 +93,7 @@ describe('backup validate', () => {
     } finally {
       // drop the damaged backup so later runs validate a good one
       await deleteObject(client, loc.bucket, backupKey(loc, newest.id, 'manifest.json'))
+      await deleteObject(client, loc.bucket, newest.key) // and its tar: no incomplete backup left for other tests
       client.destroy()
     }
   })
