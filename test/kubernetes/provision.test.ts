@@ -54,7 +54,7 @@ describe('provision on the lab\'s Kubernetes (helm against the real API server)'
     expect(ok.code, ok.stdout + ok.stderr).toBe(0)
     const check = ok.json<ProvisionValidateResult>().checks.find((c) => c.id === 'server-dry-run')!
     expect(check.status).toBe('passed')
-    expect(check.detail).toMatch(/^41\/41 manifests accepted by the API server at https:\/\/127\.0\.0\.1:\d+ \(server-side apply, dryRun=All\); \d+ bound for namespaces the chart creates were checked in namespace default$/)
+    expect(check.detail).toMatch(/^42\/42 manifests accepted by the API server at https:\/\/127\.0\.0\.1:\d+ \(server-side apply, dryRun=All\); \d+ bound for namespaces the chart creates were checked in namespace default$/)
     // a hand-edited render the offline schema cannot catch (an invalid label value) but the API server does
     const out = join(work, 'bad')
     expect((await cli(['provision', 'render', '--out', out, '--json'])).code).toBe(0)
@@ -73,7 +73,7 @@ describe('provision on the lab\'s Kubernetes (helm against the real API server)'
     const before = await cli(['provision', 'plan', '--json'])
     expect(before.code, before.stderr).toBe(0)
     expect(before.json<ProvisionPlanResult>().baseline).toMatchObject({kind: 'live', source: `release ${release} not installed in ${release}-system`})
-    expect(before.json<ProvisionPlanResult>().counts).toEqual({create: 41, update: 0, delete: 0})
+    expect(before.json<ProvisionPlanResult>().counts).toEqual({create: 42, update: 0, delete: 0})
     const dry = await cli(['provision', 'apply', '--dry-run', '--json'])
     expect(dry.json<ProvisionApplyResult>().plan.steps.map((s) => s.id)).toEqual(['write-files', 'helm-upgrade', 'helm-verify'])
     const r = await cli(['provision', 'apply', '--yes', '--json'])
