@@ -6,6 +6,7 @@ import type {BackupManifest} from '../../lib/backup/base.js'
 import {planBackupCreate} from '../../lib/backup/base.js'
 import type {BaseCompression} from '../../lib/backup/compression.js'
 import {backupTarget} from '../../lib/backup/location.js'
+import {s3Where} from '../../lib/s3/conn.js'
 import type {OperationResult} from '../../lib/plan/operations.js'
 import {stepResult} from '../../lib/plan/results.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
@@ -36,7 +37,7 @@ export default class BackupCreate extends BaseCommand<typeof BackupCreate> {
     const compression: BaseCompression = {method, ...(level === undefined || method === 'none' ? {} : {level}), ...(method === 'zstd' ? {workers: configured.workers} : {})}
     const binDir = env.postgres?.kind === 'patroni' ? env.postgres.binDir : undefined
     const state = await readClusterState(target.name, target.endpoints)
-    const plan = planBackupCreate(target, state, binDir, {...(conn.endpoint ? {endpoint: conn.endpoint} : {}), region: conn.region, forcePathStyle: conn.forcePathStyle},
+    const plan = planBackupCreate(target, state, binDir, s3Where(conn),
       location, {name, protected: env.protected}, env.slo.replicationLagBytes.warn, compression)
     const result = await this.runPlan(plan, {secrets: {pgPassword: target.password, s3: {accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey}}})
     const manifest = result.dryRun ? undefined : stepResult<OperationResult['backup.write-manifest']>(result.execution, 'manifest')?.manifest

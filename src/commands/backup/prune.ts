@@ -4,7 +4,8 @@ import {readCatalog} from '../../lib/backup/catalog.js'
 import {clusterPrefix, s3Url} from '../../lib/backup/layout.js'
 import {backupTarget} from '../../lib/backup/location.js'
 import {decidePrune, planPrune, storageUsed, type PruneDecision, type StorageUsed} from '../../lib/backup/retention.js'
-import {versioningNote} from '../../lib/backup/storage.js'
+import {observeVersions, versioningNote} from '../../lib/backup/storage.js'
+import {s3Where} from '../../lib/s3/conn.js'
 import {refusal} from '../../lib/errors.js'
 import {instantFlag, optionalIntFlag} from '../../lib/flags.js'
 import type {ExecutionResult, PlanData} from '../../lib/plan/types.js'
@@ -36,12 +37,11 @@ export default class BackupPrune extends BaseCommand<typeof BackupPrune> {
       throw refusal('PRUNE_IN_FUTURE', `--at ${at.toISOString()} is later than now: it would delete what the policy keeps today`, ['Look with --dry-run, or add --force to run it.'])
     }
     const policy = {fullDays: flags['keep-full-days'] ?? retention.fullDays, walDays: flags['keep-wal-days'] ?? retention.walDays, minBackups: flags['min-backups'] ?? retention.minBackups}
-    const {observeVersions} = await import('../../lib/backup/storage.js')
     const [catalog, seen] = await Promise.all([readCatalog(conn, location), observeVersions(conn, location)])
     const decision = decidePrune(catalog, location, policy, at, seen.versions)
     const storage = storageUsed(catalog, location, seen.versions)
     const versioning = versioningNote(seen, location)
-    const plan = planPrune(decision, location, {s3: {...(conn.endpoint ? {endpoint: conn.endpoint} : {}), region: conn.region, forcePathStyle: conn.forcePathStyle},
+    const plan = planPrune(decision, location, {s3: s3Where(conn),
       env: {name, protected: env.protected}, deleteVersions: flags['delete-versions'], lifecycleNote: versioning})
     if (!plan.steps.length) {
       this.out(`Nothing to prune in ${s3Url(location, clusterPrefix(location))}: ${decision.keep.length} backup(s) kept (${decision.keep.map((k) => `${k.id}: ${k.why}`).join('; ') || 'none'}).\n${versioning}`)

@@ -5,14 +5,8 @@ import {childEnvOptions} from './child-env.js'
 import {pgTlsEnv} from './postgres.js'
 import {failure} from '../errors.js'
 import type {CompressionMethod} from '../backup/compression.js'
+import {which} from '../lab/binaries.js'
 
-async function commandExists(cmd: string): Promise<boolean> {
-  const {access, constants} = await import('node:fs/promises')
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    if (await access(`${dir}/${cmd}`, constants.X_OK).then(() => true, () => false)) return true
-  }
-  return false
-}
 
 export type BaseBackupRun = {stdout: Readable; done: Promise<{exitCode: number; stderr: string}>}
 
@@ -38,7 +32,7 @@ export async function startBaseBackup(binDir: string | undefined, conn: {host: s
  */
 export async function extractTar(stream: NodeJS.ReadableStream, dir: string, user?: {uid: number; gid: number}, signal?: AbortSignal, compression: CompressionMethod = 'none'): Promise<void> {
   const {execa} = await import('execa')
-  const external = compression !== 'none' && await commandExists(compression)
+  const external = compression !== 'none' && which(compression) !== undefined
   if (compression === 'zstd' && !external) {
     const zlib = await import('node:zlib') as unknown as {createZstdDecompress?: (o?: {chunkSize?: number}) => NodeJS.ReadWriteStream}
     if (!zlib.createZstdDecompress) throw failure('NODE_ZSTD_MISSING', `the base backup is zstd-compressed and this Node (${process.version}) has no zstd`, ['Run vaultctl on Node >= 22.15 (or 23.8+).'])

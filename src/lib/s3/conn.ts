@@ -1,6 +1,7 @@
 // The S3 connection of an environment, with credentials read from their references.
 import type {S3Conn} from '../clients/s3.js'
 import type {Environment} from '../config/schema.js'
+import type {S3Where} from '../plan/operations.js'
 import {resolveSecret} from '../config/secrets.js'
 import {usageError} from '../errors.js'
 
@@ -9,6 +10,10 @@ export function s3Of(env: Environment, name: string): NonNullable<Environment['s
   if (!env.s3) throw usageError('NO_S3', `environment ${name} has no s3 section`, ['Add s3: {endpoint, region, buckets} to its config.'])
   return env.s3
 }
+
+/** Where an operation reaches S3, as a plan carries it: no credentials (the executor resolves them). */
+export const s3Where = (conn: Pick<S3Conn, 'endpoint' | 'region' | 'forcePathStyle'>): S3Where =>
+  ({...(conn.endpoint ? {endpoint: conn.endpoint} : {}), region: conn.region, forcePathStyle: conn.forcePathStyle})
 
 export function s3Conn(s3: NonNullable<Environment['s3']>): S3Conn {
   return {

@@ -8,6 +8,7 @@ import type {OpStep, Plan} from '../plan/types.js'
 import {batchToken, manifestCsv, type CopyAction} from './batch.js'
 import type {S3Client, S3Conn} from '../clients/s3.js'
 import {ARCHIVED, currentOf, groupByKey, guaranteedSince, isLocked, keyAction, mapKey, shardOf, type BucketLock, type KeyAction, type KeyHistory, type LifecycleRule, type RestoreMode, type VersionEntry, type VersionLock} from './versions.js'
+import {s3Where} from './conn.js'
 
 export type S3RestoreOptions = {
   bucket: string
@@ -206,11 +207,10 @@ export function planS3Restore(env: {name: string; protected: boolean}, conn: Pic
   }}
 }
 
-const where = (conn: Pick<S3Conn, 'endpoint' | 'region' | 'forcePathStyle'>) => ({...(conn.endpoint ? {endpoint: conn.endpoint} : {}), region: conn.region, forcePathStyle: conn.forcePathStyle})
 
 function applyStep(o: S3RestoreOptions, conn: Pick<S3Conn, 'endpoint' | 'region' | 'forcePathStyle'>, actions: S3KeyAction[], title: string, id = 'apply-versions'): OpStep {
   return {id, title, risk: inPlace(o) ? 'destructive' : 'write',
-    op: {kind: 's3.apply-versions', s3: where(conn), fromBucket: source(o), toBucket: target(o), actions, concurrency: o.concurrency, multipartThreshold: o.multipartThreshold, partSize: o.partSize}}
+    op: {kind: 's3.apply-versions', s3: s3Where(conn), fromBucket: source(o), toBucket: target(o), actions, concurrency: o.concurrency, multipartThreshold: o.multipartThreshold, partSize: o.partSize}}
 }
 
 /**
@@ -242,9 +242,9 @@ function batchSteps(o: S3RestoreOptions, e: BatchEngine, conn: Pick<S3Conn, 'end
     const suffix = classes.length > 1 ? `-${(cls || 'standard').toLowerCase()}` : ''
     return [
       {id: `batch-manifest${suffix}`, title: `write the manifest of ${group.length} copies to s3://${e.reportBucket}/${dir}/manifest.csv`, risk: 'write' as const,
-        op: {kind: 's3.put-batch-manifest' as const, s3: where(conn), bucket: e.reportBucket, key: `${dir}/manifest.csv`, fromBucket: source(o), copies: group}},
+        op: {kind: 's3.put-batch-manifest' as const, s3: s3Where(conn), bucket: e.reportBucket, key: `${dir}/manifest.csv`, fromBucket: source(o), copies: group}},
       {id: `batch-copy${suffix}`, title: `S3 Batch Operations: ${group.length} server-side copies into s3://${target(o)}/${toPrefix ?? ''}${cls ? ` (${cls})` : ''}, then its completion report`, risk: inPlace(o) ? 'destructive' as const : 'write' as const,
-        op: {kind: 's3.batch-copy' as const, s3: where(conn), control: {region: conn.region, ...(e.controlEndpoint ? {endpoint: e.controlEndpoint} : {})}, pollSeconds: e.pollSeconds, timeoutSeconds: e.timeoutSeconds,
+        op: {kind: 's3.batch-copy' as const, s3: s3Where(conn), control: {region: conn.region, ...(e.controlEndpoint ? {endpoint: e.controlEndpoint} : {})}, pollSeconds: e.pollSeconds, timeoutSeconds: e.timeoutSeconds,
           job: {accountId: e.accountId, roleArn: e.roleArn, fromBucket: source(o), toBucket: target(o), ...(toPrefix ? {targetKeyPrefix: toPrefix} : {}), ...(cls ? {storageClass: cls} : {}),
             manifest: {bucket: e.reportBucket, key: `${dir}/manifest.csv`}, report: {bucket: e.reportBucket, prefix: dir}, token,
             scope: `vaultctl restore s3 into s3://${target(o)}/${toPrefix ?? o.prefix}`, description: `vaultctl restore s3 into s3://${target(o)}/${toPrefix ?? o.prefix}: ${token.slice(0, 16)}, ${group.length} copies`}}},
