@@ -4,6 +4,7 @@
 import {failure, refusal} from '../errors.js'
 import type {Operation, OperationResult} from '../plan/operations.js'
 import {isKubeOperation} from '../plan/ops-kube.js'
+import {isDrillOperation} from '../plan/ops-drill.js'
 import {firstCluster, readClusterState} from '../postgres/cluster-state.js'
 import {isHealthyState, normalizeRole} from '../postgres/roles.js'
 import {agreement} from '../redis/agreement.js'
@@ -268,6 +269,10 @@ export async function runOperation(op: Operation, ctx: OperationContext): Promis
   if (isKubeOperation(op)) {
     const {runKubeOperation} = await import('./kube-ops.js')
     return runKubeOperation(op, ctx)
+  }
+  if (isDrillOperation(op)) {
+    const {runDrillOperation} = await import('./drill-ops.js')
+    return runDrillOperation(op, ctx)
   }
   switch (op.kind) {
     case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy': case 's3.delete-objects': case 's3.put-json': {

@@ -30,6 +30,16 @@ async function sslOptions(): Promise<false | Record<string, unknown>> {
   }
 }
 
+/** A connection kept open by its caller (the drill's probe); each query gives up after `timeoutMs`. */
+export async function pgClient(conn: PgConn, timeoutMs: number): Promise<Client> {
+  const pg = await import('pg')
+  const ssl = tls?.sslmode === 'prefer' ? false : await sslOptions()
+  const c = new pg.default.Client({...conn, ssl, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs})
+  c.on('error', () => {})
+  await c.connect()
+  return c
+}
+
 export async function withPg<T>(conn: PgConn, fn: (c: Client) => Promise<T>, timeoutMs = 3000): Promise<T> {
   const pg = await import('pg')
   // 'prefer' is libpq's "try TLS, else plain": node-postgres has no such mode, so plain is used.

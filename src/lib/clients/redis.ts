@@ -23,6 +23,21 @@ async function redisTls(): Promise<Record<string, unknown> | undefined> {
     ...(t.keyFile ? {key: readPem(t.keyFile)} : {})}
 }
 
+/** A Redis Cluster client (the drill's probe: it follows slots as a client library does); commands give up after `timeoutMs`. */
+export async function redisCluster(seeds: string[], password: string | undefined, timeoutMs: number): Promise<import('ioredis').Cluster> {
+  const {Cluster} = await import('ioredis')
+  const tls = await redisTls()
+  const c = new Cluster(seeds.map(parseHostPort), {
+    redisOptions: {password, ...(access.username ? {username: access.username} : {}), ...(tls ? {tls} : {}), connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0},
+    slotsRefreshTimeout: timeoutMs, slotsRefreshInterval: 1000, retryDelayOnFailover: 100, retryDelayOnClusterDown: 100, retryDelayOnTryAgain: 100,
+    clusterRetryStrategy: () => null, enableOfflineQueue: true, lazyConnect: true,
+  })
+  c.on('error', () => {})
+  // Not connected here: the first command connects, so a caller can always disconnect() it, even while
+  // a connect to a hung node is pending (else the process would linger until that gives up).
+  return c
+}
+
 /** One short-lived connection to a single node (not cluster mode: we talk to each node ourselves). */
 export async function withRedis<T>(conn: RedisConn, fn: (r: RedisClient) => Promise<T>, timeoutMs = 2000): Promise<T> {
   const {Redis} = await import('ioredis')

@@ -1,6 +1,7 @@
 // The shape of vaultctl.yaml. Strict objects everywhere: a misspelt key is an error that names
 // its path, never silently ignored. Defaults come from the architecture document (sections 2.1,
 // 6.3 and 8.1-8.2).
+import {SCENARIOS} from '../drill/scenarios.js'
 import {z} from 'zod'
 import {parseDuration, parseSize} from '../units.js'
 
@@ -244,6 +245,11 @@ export const ProvisionSchema = z.strictObject({
   eksctlSchema: z.string().optional(),
 })
 
+/** Per-scenario RPO/RTO targets of `vaultctl drill` (defaults: the architecture's, see `vaultctl drill list`). */
+export const DrillsSchema = z.strictObject({
+  targets: z.partialRecord(z.enum(SCENARIOS), z.strictObject({rpo: Duration.optional(), rto: Duration.optional()})).optional(),
+})
+
 export const EnvironmentSchema = z.strictObject({
   description: z.string().optional(),
   protected: z.boolean().default(false),
@@ -257,6 +263,7 @@ export const EnvironmentSchema = z.strictObject({
   pricing: PricingSchema,
   rightsizing: RightsizingSchema,
   provision: ProvisionSchema.optional(),
+  drills: DrillsSchema.optional(),
 })
 export type Environment = z.infer<typeof EnvironmentSchema>
 export type EnvironmentInput = z.input<typeof EnvironmentSchema>

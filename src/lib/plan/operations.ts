@@ -8,6 +8,7 @@ import {manualRestore, type RestoreOperation, type RestoreOperationResult} from 
 import {manualLab, type LabOperation, type LabOperationResult} from './ops-lab.js'
 import {manualS3, type S3Operation, type S3OperationResult} from './ops-s3.js'
 import {isKubeOperation, manualKube, type KubeOperation, type KubeOperationResult} from './ops-kube.js'
+import {isDrillOperation, manualDrill, type DrillOperation, type DrillOperationResult} from './ops-drill.js'
 
 /** Patroni's REST API: a switchover, failover, or the cancellation of a scheduled one. */
 export type PatroniRequest = {
@@ -112,10 +113,10 @@ export type WriteManifest = {kind: 'backup.write-manifest'; s3: S3Where; bucket:
 /** On the leader: a restore point named after the backup, a committing transaction, a WAL switch (restorable at once). */
 export type MarkBackupEnd = {kind: 'backup.mark-end'; leader: {member: string; host: string; port: number}; user: string; database: string}
 
-export type Operation = KubeOperation | RestoreOperation | LabOperation | S3Operation | WriteFiles | BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
+export type Operation = DrillOperation | KubeOperation | RestoreOperation | LabOperation | S3Operation | WriteFiles | BaseBackupToS3 | WriteManifest | MarkBackupEnd | StopDaemon | StopPostgres | PurgeLab | Exec | HelmExpectStatus | PatroniRequest | AwaitWritableLeader | AwaitReplicas | AwaitScheduled | RedisCommand | AwaitRedisFailover | RdsCallOp | AwaitRdsAvailable
 
 /** What each operation returns when it has run. */
-export type OperationResult = KubeOperationResult & RestoreOperationResult & LabOperationResult & S3OperationResult & {
+export type OperationResult = DrillOperationResult & KubeOperationResult & RestoreOperationResult & LabOperationResult & S3OperationResult & {
   'patroni.request': {status: number; text: string} | {status: 'sent'}
   'patroni.await-writable-leader': {leader: string; timeline: number; afterMs: number; response?: {status: number; text: string}; notes: string[]}
   'patroni.await-replicas': {streamingAfterMs: number | null; oldLeaderRejoined: boolean | null; members: {name: string; role: string; state: string; timeline?: number; lagBytes?: number}[]; notes: string[]}
@@ -169,6 +170,7 @@ export function awsCli(call: {api: string; params: Record<string, unknown>}): st
 /** The command an operator would type to do what `op` does. */
 export function manual(op: Operation): string {
   if (isKubeOperation(op)) return manualKube(op)
+  if (isDrillOperation(op)) return manualDrill(op)
   switch (op.kind) {
     case 's3.apply-versions': case 's3.put-batch-manifest': case 's3.batch-copy': case 's3.delete-objects': case 's3.put-json':
       return manualS3(op)

@@ -54,3 +54,11 @@ export function parseClusterNodes(text: string): ClusterNode[] {
     }
   })
 }
+
+/** Does a CLUSTER NODES slot list ("0-5460", "5461") include `slot`? */
+export function ownsSlot(ranges: string[], slot: number): boolean {
+  return ranges.some((r) => {
+    const [a, b] = r.split('-').map(Number)
+    return Number.isInteger(a) && slot >= a! && slot <= (b ?? a)!
+  })
+}
