@@ -3,10 +3,10 @@ import {BaseCommand} from '../../base-command.js'
 import {VaultctlError, errorMessage} from '../../lib/errors.js'
 import {durationFlag, intFlag} from '../../lib/flags.js'
 import {formatDrill} from '../../lib/drill/format.js'
-import {chooseScenarios, drillSecrets, historyDirOf, prepareDrill, type DrillRunResult} from '../../lib/drill/run.js'
+import {chooseScenarios, drillSecrets, historyDirOf, prepareDrill, type DrillRunSummary} from '../../lib/drill/run.js'
 import type {DrillRecord} from '../../lib/drill/history.js'
 
-export type {DrillRunResult}
+export type DrillRunResult = DrillRunSummary
 
 export default class DrillRun extends BaseCommand<typeof DrillRun> {
   static override summary = 'Rehearse a disaster scenario: inject the fault, recover, measure RTO and RPO as a client saw them, undo, check health, record'
@@ -56,7 +56,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
       } catch (error) {
         // The drill's always-steps ran (undo, health, record): say what was measured, then go on.
         const e = error instanceof VaultctlError ? error : undefined
-        const execution = (e?.details as DrillRunResult['drills'][number]['execution'] | undefined)
+        const execution = (e?.details as DrillRunSummary['drills'][number]['execution'] | undefined)
         const file = (execution?.steps?.find((s) => s.id === 'record')?.result as {file?: string} | undefined)?.file
         const full = file ? await readRecord(file) : undefined
         result.drills.push({scenario: id, run: String(prepared.plan.observed?.run), error: {code: e?.code ?? 'INTERNAL', message: errorMessage(error)}, ...(execution ? {execution} : {}), ...(full ? {record: full} : {})})

@@ -13,7 +13,7 @@ import {planDrill, unsupported, type DrillOptions} from './plan.js'
 import {isScenario, scenariosFor, SCENARIOS, targetsOf, type Cadence, type ScenarioId} from './scenarios.js'
 
 export type DrillOutcome = {scenario: ScenarioId; run?: string; plan?: PlanData; record?: DrillRecord; execution?: ExecutionResult; error?: {code: string; message: string}}
-export type DrillRunResult = {dryRun: boolean; env: string; met: boolean; drills: DrillOutcome[]; skipped: {scenario: ScenarioId; reason: string}[]}
+export type DrillRunSummary = {dryRun: boolean; env: string; met: boolean; drills: DrillOutcome[]; skipped: {scenario: ScenarioId; reason: string}[]}
 
 export function chooseScenarios(args: string[], schedule?: string): ScenarioId[] {
   if (args.length && schedule) throw usageError('USAGE', 'name scenarios or --schedule, not both')
