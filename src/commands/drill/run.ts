@@ -59,7 +59,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
         const execution = (e?.details as DrillRunSummary['drills'][number]['execution'] | undefined)
         const file = (execution?.steps?.find((s) => s.id === 'record')?.result as {file?: string} | undefined)?.file
         const full = file ? await readRecord(file) : undefined
-        result.drills.push({scenario: id, run: String(prepared.plan.observed?.run), error: {code: e?.code ?? 'INTERNAL', message: errorMessage(error)}, ...(execution ? {execution} : {}), ...(full ? {record: full} : {})})
+        result.drills.push({scenario: id, run: String(prepared.plan.observed?.run), error: {code: e?.code ?? 'INTERNAL', message: errorMessage(error), ...(e?.suggestions.length ? {suggestions: e.suggestions} : {})}, ...(execution ? {execution} : {}), ...(full ? {record: full} : {})})
         if (scenarios.length === 1 && !this.jsonEnabled()) throw error
         this.note(`drill ${id} failed: ${errorMessage(error)}`)
         exit = Math.max(exit, e?.exit ?? 1)

@@ -282,9 +282,14 @@ async function record(op: Extract<DrillOperation, {kind: 'drill.record'}>, ctx: 
   const measured = ctx.state[MEASURED] as {rpoSeconds?: number; rtoSeconds?: number} | undefined
   const f = figures(op.scenarioKind, measures, m, measured)
   const v = verdict(f, op.targets)
+  const failed = ctx.state['plan.failed'] as {step: string; error: string} | undefined
+  if (failed) {
+    v.met = false
+    v.missed.unshift(`the drill failed at step ${failed.step}: ${failed.error}`)
+  }
   const rec: DrillRecord = {v: 1, run: op.run, scenario: op.scenario, env: op.env, at: new Date(m.faultAt ?? Date.now()).toISOString(), finishedAt: new Date().toISOString(),
     targets: op.targets, ...f, ...v, phases: phases(m), marks: Object.fromEntries(Object.entries(m).map(([k, t]) => [k, new Date(t as number).toISOString()])), measures,
-    status: 'completed'}
+    status: failed ? 'failed' : 'completed', ...(failed ? {failedStep: failed.step} : {})}
   ctx.state['drill.record'] = rec
   const file = drillRecordFile(op.dir, op.env, op.scenario, op.run)
   mkdirSync(dirname(file), {recursive: true})

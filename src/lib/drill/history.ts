@@ -25,7 +25,9 @@ export type DrillRecord = {
   phases: Phases
   marks: Record<string, string>
   measures: TargetMeasure[]
-  status: 'completed'
+  /** failed: a step of the drill failed (the undo, probe, health and record steps still ran) */
+  status: 'completed' | 'failed'
+  failedStep?: string
 }
 
 export const DrillRecordSchema = z.looseObject({

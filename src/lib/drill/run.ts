@@ -12,7 +12,7 @@ import {observeDrill} from './observe.js'
 import {planDrill, unsupported, type DrillOptions} from './plan.js'
 import {isScenario, scenariosFor, SCENARIOS, targetsOf, type Cadence, type ScenarioId} from './scenarios.js'
 
-export type DrillOutcome = {scenario: ScenarioId; run?: string; plan?: PlanData; record?: DrillRecord; execution?: ExecutionResult; error?: {code: string; message: string}}
+export type DrillOutcome = {scenario: ScenarioId; run?: string; plan?: PlanData; record?: DrillRecord; execution?: ExecutionResult; error?: {code: string; message: string; suggestions?: string[]}}
 export type DrillRunSummary = {dryRun: boolean; env: string; met: boolean; drills: DrillOutcome[]; skipped: {scenario: ScenarioId; reason: string}[]}
 
 export function chooseScenarios(args: string[], schedule?: string): ScenarioId[] {
