@@ -129,10 +129,21 @@ describe('drill plans', () => {
     expect((p.steps[2]!.op as Extract<DrillOperation, {kind: 'drill.vaultctl'}>).argv).toEqual(expect.arrayContaining(['--undelete', '--to', '{beforeFault}']))
   })
 
+  it('namespace deletion seeds its own namespace, backs it up, deletes it, restores it with Velero, and always deletes it at the end', () => {
+    const p = planDrill('namespace-deletion', observed({kube: {cluster: {kubeconfig: '/k', context: 'lab'}, velero: true}}), env, opts)
+    expect(p.steps.map((s) => s.id)).toEqual(['seed', 'backup', 'fault', 'restore', 'verify', 'cleanup', 'healthy', 'record'])
+    const ns = 'vaultctl-drill-20261127t220000000z'
+    expect(p.steps[2]!.op).toMatchObject({kind: 'drill.kube-delete-namespace', namespace: ns, fault: true})
+    expect((p.steps[3]!.op as Extract<DrillOperation, {kind: 'drill.vaultctl'}>).argv.slice(0, 6)).toEqual(['restore', 'velero', '--from-backup', ns, '--include-namespaces', ns])
+    expect(p.steps.find((s) => s.id === 'cleanup')!.always).toBe(true)
+    expect(planData(p).steps[2]!.manual).toBe(`FAULT_AT=$(date -u +%FT%T.%3NZ); kubectl --kubeconfig /k --context lab delete namespace ${ns} --wait`)
+  })
+
   it('scenarios an environment cannot run are refused with the reason; a schedule only lists its cadence and more frequent ones', () => {
     expect(unsupported('postgres-primary-loss', observed({lab: undefined}))).toMatch(/lab's processes/)
     expect(unsupported('redis-cache-loss', observed({redis: undefined}))).toMatch(/no redis/)
-    expect(unsupported('namespace-deletion', observed())).toMatch(/not automated yet/)
+    expect(unsupported('namespace-deletion', observed())).toMatch(/no Kubernetes cluster/)
+    expect(unsupported('namespace-deletion', observed({kube: {cluster: {kubeconfig: '/k'}, velero: false}}))).toMatch(/no velero section/)
     expect(unsupported('postgres-switchover', observed({lab: undefined}))).toBeUndefined()
     expect(() => planDrill('postgres-primary-loss', observed({lab: undefined}), env, opts)).toThrow(/cannot run on lab/)
     expect(() => planDrill('postgres-primary-loss', observed({postgres: {...observed().postgres!, leader: undefined}}), env, opts)).toThrow(/no running leader/)

@@ -34,8 +34,19 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     const result: DrillRunResult = {dryRun: Boolean(this.flags['dry-run'] || this.flags['plan-out']), env: r.name, met: true, drills: [], skipped: []}
     let exit = 0
     for (const id of scenarios) {
-      const prepared = await prepareDrill(id, r, historyDirOf(this.auditFile()), {signal: this.flags.signal as 'SIGKILL' | 'SIGSTOP', timeoutMs: this.flags.timeout * 1000,
-        intervalMs: this.flags['probe-interval'], childArgs, confirmArgs}, Boolean(this.flags.schedule))
+      let prepared
+      try {
+        prepared = await prepareDrill(id, r, historyDirOf(this.auditFile()), {signal: this.flags.signal as 'SIGKILL' | 'SIGSTOP', timeoutMs: this.flags.timeout * 1000,
+          intervalMs: this.flags['probe-interval'], childArgs, confirmArgs}, Boolean(this.flags.schedule))
+      } catch (error) {
+        // Refused before anything ran (no base backup, no leader): one scenario says so; a schedule goes on with the next.
+        if (scenarios.length === 1) throw error
+        const e = error instanceof VaultctlError ? error : undefined
+        result.drills.push({scenario: id, error: {code: e?.code ?? 'INTERNAL', message: errorMessage(error), ...(e?.suggestions.length ? {suggestions: e.suggestions} : {})}})
+        this.note(`drill ${id} not run: ${errorMessage(error)}`)
+        exit = Math.max(exit, e?.exit ?? 1)
+        continue
+      }
       if ('skip' in prepared) {
         result.skipped.push({scenario: id, reason: prepared.skip})
         this.note(`skipped ${id}: ${prepared.skip}`)

@@ -23,6 +23,7 @@ const MARKS = 'drill.marks'
 const BEFORE = 'drill.beforeFault'
 const KEPT = 'drill.keptDataDir'
 const MEASURED = 'drill.measured'
+const BACKUP_AT = 'drill.backupAt'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const marks = (ctx: OperationContext): Marks => (ctx.state[MARKS] ??= {}) as Marks
@@ -178,8 +179,17 @@ async function runVaultctl(op: Extract<DrillOperation, {kind: 'drill.vaultctl'}>
         m.verifiedAt = Date.now()
         const res = r.json as {execution?: {steps?: {id: string; result?: {lastTransactionAt?: string}}[]}} | undefined
         const last = res?.execution?.steps?.map((s) => s.result?.lastTransactionAt).find(Boolean)
-        ctx.state[MEASURED] = {rtoSeconds: (m.verifiedAt - t0) / 1000, ...(last ? {rpoSeconds: Math.max(0, (t0 - new Date(last).getTime()) / 1000)} : {})}
+        // RPO: what a restore at t0 would have lost: the probe's writes acknowledged before t0 and
+        // after the restored instance's last transaction (the oldest of them dates the loss).
+        const lastAt = last ? new Date(last).getTime() : undefined
+        const missing = probeOf(ctx)?.attempts.filter((a) => a.target === 'postgres' && a.op === 'write' && a.ok && a.endedAt < t0 && (lastAt === undefined || a.endedAt > lastAt)) ?? []
+        ctx.state[MEASURED] = {rtoSeconds: (m.verifiedAt - t0) / 1000, ...(lastAt === undefined && !probeOf(ctx) ? {} : {rpoSeconds: missing.length ? (t0 - missing[0]!.endedAt) / 1000 : 0})}
         if (r.exitCode !== 0) throw failure('DRILL_VALIDATION_FAILED', `backup validate failed a check: ${JSON.stringify((r.json as {checks?: unknown})?.checks ?? r.stderr.slice(-500))}`)
+      }
+      // The backup the recovery will restore: the data it holds is as old as its end (the RPO of a restore from it).
+      if (op.purpose === 'prepare') ctx.state[BACKUP_AT] = Date.now()
+      if (op.purpose === 'recovery' && ctx.state[BACKUP_AT] !== undefined && m.faultAt !== undefined) {
+        ctx.state[MEASURED] = {rpoSeconds: Math.max(0, (m.faultAt - (ctx.state[BACKUP_AT] as number)) / 1000)}
       }
       const kept = (r.json as {cluster?: {oldDataDir?: string}} | undefined)?.cluster?.oldDataDir
       if (kept) ctx.state[KEPT] = kept
@@ -213,23 +223,13 @@ async function verify(op: Extract<DrillOperation, {kind: 'drill.verify'}>, ctx: 
       return missing.length === 0 ? {done: true, value: `${wanted.length} objects written before the fault back`} : {done: false, status: `${missing.length} of ${wanted.length} objects missing`}
     }
     const ns = op.namespace!
-    const r = await vaultctlRaw(ns.argv)
-    const items = (r as {items?: unknown[]} | undefined)?.items
-    return items && items.length >= ns.configMaps ? {done: true, value: `${items.length} ConfigMaps back in ${ns.name}`} : {done: false, status: `${items?.length ?? 0} ConfigMaps in ${ns.name}`}
+    const {clusterConfig, namespaceContents} = await import('./kube.js')
+    const have = ((await namespaceContents(await clusterConfig(ns.cluster), ns.name)) ?? []).filter((x) => x.startsWith('configmap/drill-')).length
+    return have === ns.configMaps ? {done: true, value: `${have} ConfigMaps back in ${ns.name}`} : {done: false, status: `${have} of ${ns.configMaps} ConfigMaps in ${ns.name}`}
   })
   m.verifiedAt = Date.now()
   m.recoveredAt ??= m.verifiedAt
   return {verified: what, afterMs: m.verifiedAt - t0}
-}
-
-async function vaultctlRaw(argv: string[]): Promise<unknown> {
-  const {run} = await import('./exec.js')
-  const r = await run(argv[0]!, argv.slice(1), {timeoutMs: 30_000, pass: Object.keys(process.env)})
-  try {
-    return JSON.parse(r.stdout)
-  } catch {
-    return undefined
-  }
 }
 
 async function probeStop(op: Extract<DrillOperation, {kind: 'drill.probe-stop'}>, ctx: OperationContext): Promise<DrillOperationResult['drill.probe-stop']> {
@@ -310,8 +310,31 @@ async function record(op: Extract<DrillOperation, {kind: 'drill.record'}>, ctx: 
   return {file, ...(s3Key ? {s3Key} : {}), marks: m}
 }
 
+async function kubeSeed(op: Extract<DrillOperation, {kind: 'drill.kube-seed'}>): Promise<DrillOperationResult['drill.kube-seed']> {
+  const {applyObjects, clusterConfig} = await import('./kube.js')
+  const labels = {'vaultctl.io/drill': op.run}
+  const objects = [{apiVersion: 'v1', kind: 'Namespace', metadata: {name: op.namespace, labels}},
+    ...Array.from({length: op.configMaps}, (_, i) => ({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: `drill-${i + 1}`, namespace: op.namespace, labels}, data: {n: String(i + 1)}}))]
+  return {objects: await applyObjects(await clusterConfig(op.cluster), objects)}
+}
+
+async function kubeDeleteNamespace(op: Extract<DrillOperation, {kind: 'drill.kube-delete-namespace'}>, ctx: OperationContext): Promise<DrillOperationResult['drill.kube-delete-namespace']> {
+  const {clusterConfig, deleteObjects, namespaceContents} = await import('./kube.js')
+  const kc = await clusterConfig(op.cluster)
+  if (op.fault) markFault(ctx)
+  const t0 = Date.now()
+  const deleted = (await deleteObjects(kc, [{apiVersion: 'v1', kind: 'Namespace', name: op.namespace}])).length > 0
+  await waitUntil({what: `namespace ${op.namespace} gone`, timeoutMs: op.timeoutMs, intervalMs: 200, maxIntervalMs: 1000, signal: ctx.signal}, async () =>
+    (await namespaceContents(kc, op.namespace)) === undefined ? {done: true, value: true} : {done: false, status: 'terminating'})
+  return {deleted, goneAfterMs: Date.now() - t0}
+}
+
 export async function runDrillOperation(op: DrillOperation, ctx: OperationContext): Promise<DrillOperationResult[DrillOperation['kind']]> {
   switch (op.kind) {
+    case 'drill.kube-seed':
+      return kubeSeed(op)
+    case 'drill.kube-delete-namespace':
+      return kubeDeleteNamespace(op, ctx)
     case 'drill.probe-start':
       return probeStart(op, ctx)
     case 'drill.signal':

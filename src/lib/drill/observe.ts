@@ -12,6 +12,7 @@ import {readTopology} from '../redis/topology.js'
 import {s3Conn, s3Where} from '../s3/conn.js'
 import {backupTarget} from '../backup/location.js'
 import {auditS3Target} from '../audit/s3.js'
+import {clusterOf} from '../kube/cluster.js'
 import {ownsSlot} from '../redis/cluster.js'
 import {redisKey} from '../clients/drill-probe.js'
 import type {DrillObserved, LabProcesses} from './plan.js'
@@ -63,6 +64,8 @@ export async function observeDrill(id: ScenarioId, r: ResolvedEnvironment, histo
     }
   }
   if (env.s3) o.s3 = {s3: s3Where(s3Conn(env.s3)), bucket: env.s3.buckets.data}
+  const cluster = clusterOf(env)
+  if (cluster) o.kube = {cluster, velero: Boolean(env.velero)}
   const audit = (() => {
     try {
       return auditS3Target(r.loaded, r.name)

@@ -3,6 +3,7 @@
 // Undo, probe stop, health check and record are `always` steps: they run even when the drill fails.
 import type {Plan, Step} from '../plan/types.js'
 import type {S3Where} from '../plan/operations.js'
+import type {KubeWhere} from '../plan/ops-lab.js'
 import type {DrillOperation, ProbeSpec} from '../plan/ops-drill.js'
 import {refusal} from '../errors.js'
 import {SCENARIO_INFO, type ScenarioId} from './scenarios.js'
@@ -19,6 +20,8 @@ export type DrillObserved = {
   postgres?: {cluster: string; endpoints: string[]; user: string; database: string; leader?: string; backups: number; kubernetes: boolean}
   redis?: {nodes: string[]; victim?: {address: string; slot: number}}
   s3?: {s3: S3Where; bucket: string}
+  /** the environment's Kubernetes cluster, and whether it has Velero configured */
+  kube?: {cluster: KubeWhere; velero: boolean}
   /** where the record goes */
   historyDir: string
   auditS3?: {s3: S3Where; bucket: string; prefix: string}
@@ -36,6 +39,9 @@ export type DrillOptions = {
 
 type Env = {name: string; protected: boolean}
 
+/** Longer than the architecture's archive_timeout (WAL shipped at least every minute). */
+export const VALIDATION_WARMUP_MS = 65_000
+
 /** Why the scenario cannot run on this environment (undefined: it can). */
 export function unsupported(id: ScenarioId, o: DrillObserved): string | undefined {
   const s = SCENARIO_INFO[id]
@@ -43,7 +49,8 @@ export function unsupported(id: ScenarioId, o: DrillObserved): string | undefine
     if (n === 'postgres' && !o.postgres) return 'the environment has no Patroni postgres section'
     if (n === 'redis' && !o.redis) return 'the environment has no redis section'
     if (n === 's3' && !o.s3) return 'the environment has no s3 section'
-    if (n === 'kubernetes' || n === 'velero') return 'namespace-deletion is not automated yet: rehearse it with `vaultctl backup velero create` and `vaultctl restore velero` (architecture 8.3)'
+    if (n === 'kubernetes' && !o.kube) return 'the environment names no Kubernetes cluster (kubernetes.kubeconfig or kubernetes.context)'
+    if (n === 'velero' && !o.kube?.velero) return 'the environment has no velero section'
   }
   if ((id === 'postgres-primary-loss' || id === 'redis-master-loss' || id === 'redis-cache-loss') && !o.lab) {
     return 'its fault is injected into the lab\'s processes (kill -9 by pid file); on a Kubernetes environment, pod faults are not automated yet'
@@ -70,8 +77,10 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
   const probing = Boolean(probe.postgres || probe.redis || probe.s3)
   const steps: Step[] = []
   if (probing) {
-    steps.push(step('probe', `start the probe: a write and a read every ${opts.intervalMs} ms to ${[probe.postgres && 'PostgreSQL (the leader)', probe.redis && 'Redis Cluster', probe.s3 && `s3://${probe.s3.bucket}/${probe.s3.prefix}`].filter(Boolean).join(', ')}${id === 'postgres-corruption' ? '; seed 1000 rows of the drill\'s own' : ''}`, 'write',
-      {kind: 'drill.probe-start', probe, warmupMs: 2000, ...(id === 'postgres-corruption' ? {seedRows: 1000} : {})}))
+    steps.push(step('probe', `start the probe${id === 'backup-validation' ? ` (${VALIDATION_WARMUP_MS / 1000} s before the restore test: longer than archive_timeout)` : ''}: a write and a read every ${opts.intervalMs} ms to ${[probe.postgres && 'PostgreSQL (the leader)', probe.redis && 'Redis Cluster', probe.s3 && `s3://${probe.s3.bucket}/${probe.s3.prefix}`].filter(Boolean).join(', ')}${id === 'postgres-corruption' ? '; seed 1000 rows of the drill\'s own' : ''}`, 'write',
+      // The daily restore test measures the WAL shipping lag: the probe must write for longer than
+      // archive_timeout (the architecture's 1 min) before the restore, or an idle database's lag looks like loss.
+      {kind: 'drill.probe-start', probe, warmupMs: id === 'backup-validation' ? VALIDATION_WARMUP_MS : 2000, ...(id === 'postgres-corruption' ? {seedRows: 1000} : {})}))
   }
   const labUp = (purpose: 'recovery' | 'undo') => step(purpose === 'undo' ? 'undo' : 'recover', purpose === 'undo' ? 'undo the fault: start the lab\'s stopped services again (they rejoin their clusters)' : 'start every Redis node again: each loads its AOF',
     'write', {kind: 'drill.vaultctl', purpose, argv: ['lab', 'up', '--dir', lab!.dir], timeoutMs: 180_000})
@@ -149,8 +158,21 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
         {kind: 'drill.vaultctl', purpose: 'validate', argv: child(['backup', 'validate']), timeoutMs: opts.timeoutMs}))
       healthy = ['postgres']
       break
-    case 'namespace-deletion':
+    case 'namespace-deletion': {
+      const cluster = o.kube!.cluster
+      const ns = `vaultctl-drill-${run.toLowerCase()}`
+      const backup = ns
+      steps.push(step('seed', `create the drill's namespace ${ns} with 20 ConfigMaps`, 'write', {kind: 'drill.kube-seed', cluster, namespace: ns, configMaps: 20, run}))
+      steps.push(step('backup', `back it up with Velero (${backup}, kept 24 h)`, 'write',
+        {kind: 'drill.vaultctl', purpose: 'prepare', argv: child(['backup', 'velero', 'create', '--name', backup, '--include-namespaces', ns, '--ttl', '24h', '--timeout', `${Math.round(opts.timeoutMs / 1000)}s`]), timeoutMs: opts.timeoutMs + 30_000}))
+      steps.push(step('fault', `FAULT: delete the namespace ${ns} and wait until it is gone`, 'destructive', {kind: 'drill.kube-delete-namespace', cluster, namespace: ns, fault: true, timeoutMs: opts.timeoutMs}))
+      steps.push(step('restore', `recover: vaultctl restore velero from ${backup}`, 'write',
+        {kind: 'drill.vaultctl', purpose: 'recovery', argv: child(['restore', 'velero', '--from-backup', backup, '--include-namespaces', ns, '--yes', ...opts.confirmArgs, '--timeout', `${Math.round(opts.timeoutMs / 1000)}s`]), timeoutMs: opts.timeoutMs + 30_000}))
+      steps.push(step('verify', `verify: the 20 ConfigMaps are back in ${ns}`, 'read', {kind: 'drill.verify', timeoutMs: 60_000, namespace: {cluster, name: ns, configMaps: 20}}))
+      steps.push(always(step('cleanup', `delete the drill's namespace ${ns} (its Velero backup expires in 24 h)`, 'write', {kind: 'drill.kube-delete-namespace', cluster, namespace: ns, fault: false, timeoutMs: opts.timeoutMs})))
+      healthy = ['kubernetes']
       break
+    }
   }
   if (probing) steps.push(always(step('probe-stop', 'stop the probe; read back every acknowledged write', 'read', {kind: 'drill.probe-stop', rewindToFault: rewind})))
   steps.push(healthOf(healthy))

@@ -4,6 +4,7 @@
 // src/lib/clients/drill-ops.ts.
 import {shellLine, shellQuote, type S3Where} from './operations.js'
 import type {Attempt, Marks, TargetMeasure} from '../drill/measure.js'
+import type {KubeWhere} from './ops-lab.js'
 
 export type ProbeSpec = {
   run: string
@@ -45,11 +46,17 @@ export type DrillAwaitRecovery = {kind: 'drill.await-recovery'; timeoutMs: numbe
  */
 export type DrillVaultctl = {kind: 'drill.vaultctl'; purpose: 'recovery' | 'undo' | 'prepare' | 'validate'; argv: string[]; timeoutMs: number; retryCodes?: string[]; retryForMs?: number}
 
+/** The namespace-deletion drill's own namespace, with `configMaps` ConfigMaps labelled with the run. */
+export type DrillKubeSeed = {kind: 'drill.kube-seed'; cluster: KubeWhere; namespace: string; configMaps: number; run: string}
+
+/** Delete a namespace and wait until it is gone (`fault`: the drill's fault; else its clean-up). */
+export type DrillKubeDeleteNamespace = {kind: 'drill.kube-delete-namespace'; cluster: KubeWhere; namespace: string; fault: boolean; timeoutMs: number}
+
 /** Check that the lost data is back: the seeded rows, the probe's objects, the namespace's ConfigMaps. */
 export type DrillVerify = {kind: 'drill.verify'; timeoutMs: number
   rows?: {endpoints: string[]; user: string; database: string; run: string; count: number}
   objects?: {s3: S3Where; bucket: string; prefix: string}
-  namespace?: {argv: string[]; name: string; configMaps: number}}
+  namespace?: {cluster: KubeWhere; name: string; configMaps: number}}
 
 /** Remove the data directory a restore --into cluster kept (the drill verified the restored data). */
 export type DrillRemoveKept = {kind: 'drill.remove-kept'}
@@ -65,10 +72,12 @@ export type DrillRecordOp = {kind: 'drill.record'; dir: string; scenario: string
   /** the copy in S3 (audit.s3), when configured */
   s3?: {s3: S3Where; bucket: string; key: string}}
 
-export type DrillOperation = DrillProbeStart | DrillSignal | DrillDeleteRows | DrillDeletePrefix | DrillSwitchWal | DrillAwaitRecovery | DrillVaultctl | DrillVerify | DrillRemoveKept
+export type DrillOperation = DrillKubeSeed | DrillKubeDeleteNamespace | DrillProbeStart | DrillSignal | DrillDeleteRows | DrillDeletePrefix | DrillSwitchWal | DrillAwaitRecovery | DrillVaultctl | DrillVerify | DrillRemoveKept
   | DrillProbeStop | DrillAwaitHealthy | DrillRecordOp
 
 export type DrillOperationResult = {
+  'drill.kube-seed': {objects: string[]}
+  'drill.kube-delete-namespace': {deleted: boolean; goneAfterMs: number}
   'drill.probe-start': {targets: string[]; seeded?: number; startedAt: string}
   'drill.signal': {signalled: {name: string; pid: number}[]; at: string}
   'drill.delete-rows': {deleted: number; at: string}
@@ -87,6 +96,8 @@ export const isDrillOperation = (op: {kind: string}): op is DrillOperation => op
 
 const psql = (endpoints: string[], user: string, database: string, sql: string) =>
   `psql -h "$LEADER_HOST" -p "$LEADER_PORT" -U ${shellQuote(user)} -d ${shellQuote(database)} -c ${shellQuote(sql)}   # the leader: curl -s ${endpoints[0]}/leader`
+
+const kubeArgs = (c: KubeWhere) => ['--kubeconfig', c.kubeconfig, ...(c.context ? ['--context', c.context] : [])]
 
 export function manualDrill(op: DrillOperation): string {
   switch (op.kind) {
@@ -117,7 +128,11 @@ export function manualDrill(op: DrillOperation): string {
     case 'drill.verify':
       if (op.rows) return psql(op.rows.endpoints, op.rows.user, op.rows.database, `select count(*) = ${op.rows.count} from vaultctl_drill.corruption where run = '${op.rows.run}'`)
       if (op.objects) return `${shellLine(['aws', 's3', 'ls', '--recursive', `s3://${op.objects.bucket}/${op.objects.prefix}`])}   # every object the probe wrote before the fault, with its content`
-      return `${shellLine(op.namespace?.argv ?? [])}   # ${op.namespace?.configMaps} ConfigMaps back in ${op.namespace?.name}`
+      return `${shellLine(['kubectl', ...kubeArgs(op.namespace!.cluster), 'get', 'configmaps', '-n', op.namespace!.name, '-l', 'vaultctl.io/drill'])}   # ${op.namespace!.configMaps} ConfigMaps back`
+    case 'drill.kube-seed':
+      return `${shellLine(['kubectl', ...kubeArgs(op.cluster), 'create', 'namespace', op.namespace])} && for i in $(seq 1 ${op.configMaps}); do ${shellLine(['kubectl', ...kubeArgs(op.cluster), '-n', op.namespace, 'create', 'configmap'])} drill-$i --from-literal=n=$i; done`
+    case 'drill.kube-delete-namespace':
+      return `${op.fault ? 'FAULT_AT=$(date -u +%FT%T.%3NZ); ' : ''}${shellLine(['kubectl', ...kubeArgs(op.cluster), 'delete', 'namespace', op.namespace, '--wait'])}`
     case 'drill.remove-kept':
       return 'rm -rf "$OLD_DATA_DIR"   # the data directory the restore kept (its result: cluster.oldDataDir)'
     case 'drill.probe-stop':
