@@ -38,10 +38,11 @@ function markFault(ctx: OperationContext, at = Date.now()): void {
 /** vaultctl itself: the same entry point and Node as this process. */
 const selfEntry = () => fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 
-async function vaultctl(argv: string[], timeoutMs: number): Promise<{exitCode: number; json?: unknown; stderr: string}> {
+async function vaultctl(argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<{exitCode: number; json?: unknown; stderr: string}> {
   const {run} = await import('./exec.js')
   // The same program with the same rights: it resolves the same secret references, so it gets this environment.
-  const r = await run(process.execPath, [selfEntry(), ...argv, '--json'], {timeoutMs, pass: Object.keys(process.env)})
+  // Ctrl-C of the drill reaches it as SIGTERM (vaultctl's own executor then stops at a step boundary and records).
+  const r = await run(process.execPath, [selfEntry(), ...argv, '--json'], {timeoutMs, pass: Object.keys(process.env), ...(signal ? {signal} : {})})
   let json: unknown
   try {
     json = r.stdout.trim() ? JSON.parse(r.stdout) : undefined
@@ -172,7 +173,7 @@ async function runVaultctl(op: Extract<DrillOperation, {kind: 'drill.vaultctl'}>
   for (;;) {
     attempts++
     ctx.note(`vaultctl ${argv.join(' ')}${attempts > 1 ? ` (attempt ${attempts})` : ''}`)
-    const r = await vaultctl(argv, op.timeoutMs)
+    const r = await vaultctl(argv, op.timeoutMs, ctx.signal)
     const err = errorCode(r.json)
     if (r.exitCode === 0 || (op.purpose === 'validate' && r.exitCode === 1 && !err)) {
       if (op.purpose === 'validate') {
@@ -259,21 +260,30 @@ async function probeStop(op: Extract<DrillOperation, {kind: 'drill.probe-stop'}>
   return {measures, attempts: probe.attempts.length, sample: failed.slice(0, 5)}
 }
 
+const RANK = {ok: 0, warn: 1, crit: 2} as const
+
 async function awaitHealthy(op: Extract<DrillOperation, {kind: 'drill.await-healthy'}>, ctx: OperationContext): Promise<DrillOperationResult['drill.await-healthy']> {
   const t0 = Date.now()
+  const before = new Map((op.baseline ?? []).map((b) => [b.key, b.rating]))
   let left: string[]
+  let preExisting: string[]
   for (;;) {
     const r = await vaultctl(op.argv, 60_000)
-    const res = r.json as {components?: {rows: {component: string; name: string; rating: string; state: string; detail: string}[]}[]} | undefined
-    left = (res?.components ?? []).flatMap((c) => c.rows).filter((x) => x.rating !== 'ok').map((x) => `${x.component} ${x.name}: ${x.state} (${x.detail})`)
-    if (r.exitCode === 0) return {healthy: true, afterMs: Date.now() - t0, left: []}
+    const res = r.json as {components?: {rows: {component: string; name: string; rating: keyof typeof RANK; state: string; detail: string}[]}[]} | undefined
+    const bad = (res?.components ?? []).flatMap((c) => c.rows).filter((x) => x.rating !== 'ok')
+    const describe = (x: (typeof bad)[number]) => `${x.component} ${x.name}: ${x.state} (${x.detail})`
+    // A row that was already as bad before the drill is reported, not counted against it.
+    const worse = bad.filter((x) => RANK[x.rating] > RANK[before.get(`${x.component} ${x.name}`) ?? 'ok'])
+    left = worse.map(describe)
+    preExisting = bad.filter((x) => !worse.includes(x)).map(describe)
+    if (res && worse.length === 0) return {healthy: true, afterMs: Date.now() - t0, left: [], ...(preExisting.length ? {preExisting} : {})}
     if (!res) left = [r.stderr.trim().split('\n').slice(-2).join(' ')]
     if (Date.now() - t0 > op.timeoutMs || ctx.signal.aborted) break
     ctx.note(`not healthy yet: ${left.slice(0, 2).join('; ')}`)
     await sleep(2000)
   }
-  throw failure('DRILL_LEFT_UNHEALTHY', `after the drill, ${op.components.join(', ')} ${left.length === 1 ? 'is' : 'are'} not healthy: ${left.join('; ')}`,
-    ['Fix what is named (`vaultctl status`), e.g. `vaultctl lab up` for a lab service that is not running.'], undefined, {result: {healthy: false, afterMs: Date.now() - t0, left}})
+  throw failure('DRILL_LEFT_UNHEALTHY', `after the drill, ${op.components.join(', ')} ${left.length === 1 ? 'is' : 'are'} not healthy: ${left.join('; ')}${preExisting.length ? ` (already before the drill: ${preExisting.join('; ')})` : ''}`,
+    ['Fix what is named (`vaultctl status`), e.g. `vaultctl lab up` for a lab service that is not running.'], undefined, {result: {healthy: false, afterMs: Date.now() - t0, left, ...(preExisting.length ? {preExisting} : {})}})
 }
 
 async function record(op: Extract<DrillOperation, {kind: 'drill.record'}>, ctx: OperationContext): Promise<DrillOperationResult['drill.record']> {

@@ -15,7 +15,7 @@ import {auditS3Target} from '../audit/s3.js'
 import {clusterOf} from '../kube/cluster.js'
 import {ownsSlot} from '../redis/cluster.js'
 import {redisKey} from '../clients/drill-probe.js'
-import type {DrillObserved, LabProcesses} from './plan.js'
+import {healthComponents, type DrillObserved, type LabProcesses} from './plan.js'
 import {SCENARIO_INFO, type ScenarioId} from './scenarios.js'
 
 /** The lab an environment comes from: its config file lies in a lab directory (lab.json beside it). */
@@ -28,6 +28,18 @@ export function labOf(r: ResolvedEnvironment): LabProcesses | undefined {
     postgres: l.components.includes('postgres') ? PG_MEMBERS.map((i) => ({member: memberName(i), patroniPidFile: pidFile(l, `patroni-${i}`), postmasterPidFile: join(memberDir(l, i), 'data', 'postmaster.pid')})) : [],
     redis: l.components.includes('redis') ? REDIS_NODES.map((i) => ({address: `127.0.0.1:${portOf(l, `redis-${i}`)}`, pidFile: pidFile(l, `redis-${i}`)})) : [],
   }
+}
+
+/** What decides whether a scenario can run here, from the config alone (no network): for `drill list`. */
+export function configuredFor(r: ResolvedEnvironment): DrillObserved {
+  const env = r.env
+  const lab = labOf(r)
+  const cluster = clusterOf(env)
+  return {run: '', historyDir: '', ...(lab ? {lab} : {}),
+    ...(env.postgres?.kind === 'patroni' ? {postgres: {cluster: env.postgres.cluster, endpoints: env.postgres.endpoints, user: env.postgres.user, database: env.postgres.database, backups: 0, kubernetes: Boolean(env.postgres.kubernetes)}} : {}),
+    ...(env.redis ? {redis: {nodes: env.redis.nodes}} : {}),
+    ...(env.s3 ? {s3: {s3: s3Where(s3Conn(env.s3)), bucket: env.s3.buckets.data}} : {}),
+    ...(cluster ? {kube: {cluster, velero: Boolean(env.velero)}} : {})}
 }
 
 export const runId = (d = new Date()) => d.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z')
@@ -74,5 +86,9 @@ export async function observeDrill(id: ScenarioId, r: ResolvedEnvironment, histo
     }
   })()
   if (audit) o.auditS3 = {s3: s3Where(audit.conn), bucket: audit.bucket, prefix: audit.prefix}
+  // What was not ok before the drill: the health check at its end judges only what got worse.
+  const {collectStatus} = await import('../status/collect.js')
+  const before = await collectStatus(r.name, env, healthComponents(id))
+  o.baseline = before.components.flatMap((c) => c.rows).filter((x) => x.rating !== 'ok').map((x) => ({key: `${x.component} ${x.name}`, rating: x.rating as 'warn' | 'crit'}))
   return o
 }

@@ -22,6 +22,8 @@ export type DrillObserved = {
   s3?: {s3: S3Where; bucket: string}
   /** the environment's Kubernetes cluster, and whether it has Velero configured */
   kube?: {cluster: KubeWhere; velero: boolean}
+  /** the rows of `vaultctl status` that were not ok before the drill (component, name, rating) */
+  baseline?: {key: string; rating: 'warn' | 'crit'}[]
   /** where the record goes */
   historyDir: string
   auditS3?: {s3: S3Where; bucket: string; prefix: string}
@@ -41,6 +43,11 @@ type Env = {name: string; protected: boolean}
 
 /** Longer than the architecture's archive_timeout (WAL shipped at least every minute). */
 export const VALIDATION_WARMUP_MS = 65_000
+
+/** The components whose health the drill checks at its end. */
+export function healthComponents(id: ScenarioId): ('postgres' | 'redis' | 's3' | 'kubernetes')[] {
+  return id.startsWith('postgres') || id === 'backup-validation' ? ['postgres'] : id.startsWith('redis') ? ['redis'] : id === 's3-prefix-deletion' ? ['s3'] : ['kubernetes']
+}
 
 /** Why the scenario cannot run on this environment (undefined: it can). */
 export function unsupported(id: ScenarioId, o: DrillObserved): string | undefined {
@@ -84,9 +91,8 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
   }
   const labUp = (purpose: 'recovery' | 'undo') => step(purpose === 'undo' ? 'undo' : 'recover', purpose === 'undo' ? 'undo the fault: start the lab\'s stopped services again (they rejoin their clusters)' : 'start every Redis node again: each loads its AOF',
     'write', {kind: 'drill.vaultctl', purpose, argv: ['lab', 'up', '--dir', lab!.dir], timeoutMs: 180_000})
-  const healthOf = (components: string[]) => always(step('healthy', `check that ${components.join(' and ')} ${components.length > 1 ? 'are' : 'is'} healthy again (vaultctl status, every row ok)`, 'read',
-    {kind: 'drill.await-healthy', argv: child(['status', ...components.flatMap((c) => ['--component', c])]), components, timeoutMs: 120_000}))
-  let healthy: string[] = []
+  const healthOf = (components: string[]) => always(step('healthy', `check that ${components.join(' and ')} ${components.length > 1 ? 'are' : 'is'} healthy again (vaultctl status: every row ok, or no worse than before the drill)`, 'read',
+    {kind: 'drill.await-healthy', argv: child(['status', ...components.flatMap((c) => ['--component', c])]), components, timeoutMs: 120_000, baseline: o.baseline ?? []}))
   let rewind = false
 
   switch (id) {
@@ -98,14 +104,12 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
       steps.push(step('await-failover', `wait for Patroni to elect a new leader and the probe to write again (at most ${opts.timeoutMs / 1000} s)`, 'read',
         {kind: 'drill.await-recovery', timeoutMs: opts.timeoutMs, patroni: {endpoints: pg!.endpoints, oldLeader: leader.member}}))
       steps.push(always(labUp('undo')))
-      healthy = ['postgres']
       break
     }
     case 'postgres-switchover':
       steps.push(step('switchover', 'the planned switchover: vaultctl failover postgres (the best replica, verified writable on a new timeline)', 'write',
         {kind: 'drill.vaultctl', purpose: 'recovery', argv: child(['failover', 'postgres', '--yes', ...opts.confirmArgs, '--timeout', `${Math.round(opts.timeoutMs / 1000)}s`]), timeoutMs: opts.timeoutMs + 30_000,
           retryCodes: ['PRECONDITION_FAILED', 'NO_CANDIDATE'], retryForMs: 30_000}))
-      healthy = ['postgres']
       break
     case 'postgres-corruption': {
       if (pg!.backups === 0) throw refusal('DRILL_NO_BACKUP', `there is no base backup of ${pg!.cluster}: a point-in-time restore has nothing to start from`, ['Take one first: `vaultctl backup create`.'])
@@ -119,7 +123,6 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
       steps.push(step('verify', 'verify: the 1000 seeded rows are back on the leader', 'read',
         {kind: 'drill.verify', timeoutMs: 60_000, rows: {endpoints: pg!.endpoints, user: pg!.user, database: pg!.database, run, count: 1000}}))
       steps.push(step('remove-kept', 'remove the data directory the restore kept (the restored data is verified)', 'destructive', {kind: 'drill.remove-kept'}))
-      healthy = ['postgres']
       rewind = true
       break
     }
@@ -134,7 +137,6 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
       steps.push(always(opts.signal === 'SIGSTOP'
         ? step('undo', `undo the fault: SIGCONT ${v.address} (it rejoins as a replica)`, 'write', {kind: 'drill.signal', signal: 'SIGCONT', fault: false, targets: [{name: `redis ${v.address}`, pidFile: victim.pidFile}]})
         : labUp('undo')))
-      healthy = ['redis']
       break
     }
     case 'redis-cache-loss':
@@ -142,7 +144,6 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
         {kind: 'drill.signal', signal: 'SIGKILL', fault: true, targets: lab!.redis.map((r) => ({name: `redis ${r.address}`, pidFile: r.pidFile}))}))
       steps.push(always(labUp('recovery')))
       steps.push(step('await-recovery', 'wait for the probe to write again', 'read', {kind: 'drill.await-recovery', timeoutMs: opts.timeoutMs}))
-      healthy = ['redis']
       break
     case 's3-prefix-deletion': {
       const prefix = probe.s3!.prefix
@@ -150,13 +151,11 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
       steps.push(step('restore', 'recover: vaultctl restore s3 --undelete to 1 ms before the fault', 'write',
         {kind: 'drill.vaultctl', purpose: 'recovery', argv: child(['restore', 's3', '--bucket', o.s3!.bucket, '--prefix', prefix, '--to', '{beforeFault}', '--undelete', '--yes', ...opts.confirmArgs]), timeoutMs: opts.timeoutMs}))
       steps.push(step('verify', 'verify: every object the probe wrote before the fault is back', 'read', {kind: 'drill.verify', timeoutMs: 60_000, objects: {s3: o.s3!.s3, bucket: o.s3!.bucket, prefix}}))
-      healthy = ['s3']
       break
     }
     case 'backup-validation':
       steps.push(step('validate', 'the daily restore test: vaultctl backup validate (restore the newest backup to its latest WAL, check, tear down), timed', 'write',
         {kind: 'drill.vaultctl', purpose: 'validate', argv: child(['backup', 'validate']), timeoutMs: opts.timeoutMs}))
-      healthy = ['postgres']
       break
     case 'namespace-deletion': {
       const cluster = o.kube!.cluster
@@ -170,12 +169,11 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
         {kind: 'drill.vaultctl', purpose: 'recovery', argv: child(['restore', 'velero', '--from-backup', backup, '--include-namespaces', ns, '--yes', ...opts.confirmArgs, '--timeout', `${Math.round(opts.timeoutMs / 1000)}s`]), timeoutMs: opts.timeoutMs + 30_000}))
       steps.push(step('verify', `verify: the 20 ConfigMaps are back in ${ns}`, 'read', {kind: 'drill.verify', timeoutMs: 60_000, namespace: {cluster, name: ns, configMaps: 20}}))
       steps.push(always(step('cleanup', `delete the drill's namespace ${ns} (its Velero backup expires in 24 h)`, 'write', {kind: 'drill.kube-delete-namespace', cluster, namespace: ns, fault: false, timeoutMs: opts.timeoutMs})))
-      healthy = ['kubernetes']
       break
     }
   }
   if (probing) steps.push(always(step('probe-stop', 'stop the probe; read back every acknowledged write', 'read', {kind: 'drill.probe-stop', rewindToFault: rewind})))
-  steps.push(healthOf(healthy))
+  steps.push(healthOf(healthComponents(id)))
   steps.push(always(step('record', `record the drill: RTO and RPO against the targets (RTO ${s.targets.rtoSeconds === opts.targets.rtoSeconds ? '' : 'env '}${opts.targets.rtoSeconds} s, RPO ${opts.targets.rpoSeconds} s)`, 'write',
     {kind: 'drill.record', dir: o.historyDir, scenario: id, env: env.name, run, targets: opts.targets, scenarioKind: s.kind,
       ...(o.auditS3 ? {s3: {s3: o.auditS3.s3, bucket: o.auditS3.bucket, key: `${o.auditS3.prefix}drills/${env.name}/${id}/${run}.json`}} : {})})))

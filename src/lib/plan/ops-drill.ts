@@ -65,7 +65,9 @@ export type DrillRemoveKept = {kind: 'drill.remove-kept'}
 export type DrillProbeStop = {kind: 'drill.probe-stop'; rewindToFault: boolean}
 
 /** `vaultctl status` until every row of these components is ok, or say what is left. */
-export type DrillAwaitHealthy = {kind: 'drill.await-healthy'; argv: string[]; components: string[]; timeoutMs: number}
+export type DrillAwaitHealthy = {kind: 'drill.await-healthy'; argv: string[]; components: string[]; timeoutMs: number
+  /** rows not ok before the drill: the same or better after it is not the drill's doing (reported, not failed) */
+  baseline?: {key: string; rating: 'warn' | 'crit'}[]}
 
 /** Append the drill's record (JSON) to the history. */
 export type DrillRecordOp = {kind: 'drill.record'; dir: string; scenario: string; env: string; run: string; targets: {rpoSeconds: number; rtoSeconds: number}; scenarioKind: 'availability' | 'data'
@@ -88,7 +90,7 @@ export type DrillOperationResult = {
   'drill.verify': {verified: string; afterMs: number}
   'drill.remove-kept': {removed?: string}
   'drill.probe-stop': {measures: TargetMeasure[]; attempts: number; sample: Attempt[]}
-  'drill.await-healthy': {healthy: boolean; afterMs: number; left: string[]}
+  'drill.await-healthy': {healthy: boolean; afterMs: number; left: string[]; preExisting?: string[]}
   'drill.record': {file: string; s3Key?: string; marks: Marks}
 }
 
