@@ -32,8 +32,17 @@ export async function leaderConn(endpoints: string[], user: string, database: st
 
 function postgresDriver(spec: NonNullable<ProbeSpec['postgres']>, run: string, password: string | undefined, timeoutMs: number): Driver {
   let client: Client | undefined
+  let closed = false
   const connect = async () => {
-    client ??= await pgClient(await leaderConn(spec.endpoints, spec.user, spec.database, password), timeoutMs)
+    if (!client) {
+      const c = await pgClient(await leaderConn(spec.endpoints, spec.user, spec.database, password), timeoutMs)
+      // An attempt that outlived its timeout may connect after close(): that connection must not stay open.
+      if (closed) {
+        void c.end().catch(() => {})
+        throw new Error('the probe is closed')
+      }
+      client = c
+    }
     return client
   }
   const drop = (error: unknown) => {
@@ -53,6 +62,7 @@ function postgresDriver(spec: NonNullable<ProbeSpec['postgres']>, run: string, p
       return new Set(r.rows.map((x) => Number(x.seq)))
     },
     close: async () => {
+      closed = true
       await client?.end().catch(() => {})
       client = undefined
     },
@@ -62,8 +72,17 @@ function postgresDriver(spec: NonNullable<ProbeSpec['postgres']>, run: string, p
 function redisDriver(spec: NonNullable<ProbeSpec['redis']>, run: string, password: string | undefined, timeoutMs: number): Driver {
   let cluster: Cluster | undefined
   let last = 0
+  let closed = false
   const connect = async () => {
-    cluster ??= await redisCluster(spec.nodes, password, timeoutMs)
+    if (!cluster) {
+      const c = await redisCluster(spec.nodes, password, timeoutMs)
+      // Created after close() by an attempt that outlived its timeout: its slot-refresh timer would keep the process alive.
+      if (closed) {
+        c.disconnect()
+        throw new Error('the probe is closed')
+      }
+      cluster = c
+    }
     return cluster
   }
   const drop = (error: unknown) => {
@@ -94,6 +113,7 @@ function redisDriver(spec: NonNullable<ProbeSpec['redis']>, run: string, passwor
       return found
     },
     close: async () => {
+      closed = true
       cluster?.disconnect()
       cluster = undefined
     },
@@ -103,9 +123,17 @@ function redisDriver(spec: NonNullable<ProbeSpec['redis']>, run: string, passwor
 function s3Driver(spec: NonNullable<ProbeSpec['s3']>, secrets: OperationSecrets, timeoutMs: number): Driver {
   let client: S3Client | undefined
   let last = 0
+  let closed = false
   const connect = async () => {
     const {s3Client} = await import('./s3.js')
-    client ??= await s3Client({...spec.s3, ...secrets.s3}, {maxAttempts: 1})
+    if (!client) {
+      const c = await s3Client({...spec.s3, ...secrets.s3}, {maxAttempts: 1})
+      if (closed) {
+        c.destroy()
+        throw new Error('the probe is closed')
+      }
+      client = c
+    }
     return client
   }
   const abort = () => AbortSignal.timeout(timeoutMs)
@@ -125,6 +153,7 @@ function s3Driver(spec: NonNullable<ProbeSpec['s3']>, secrets: OperationSecrets,
       return new Set(objects.map((o) => Number(o.key.slice(spec.prefix.length))).filter((n) => Number.isInteger(n)))
     },
     close: async () => {
+      closed = true
       client?.destroy()
       client = undefined
     },
