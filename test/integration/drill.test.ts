@@ -166,9 +166,13 @@ describe('drill', () => {
     expect(d.execution?.steps.find((s) => s.id === 'undo')?.status).toBe('succeeded')
     expect(d.record).toMatchObject({status: 'failed', failedStep: 'await-failover', met: false})
     await eventually('redis healthy after the interrupted drill', 60_000, () => healthy('redis'))
+    // Run again to its end: a record, the fault undone (the cluster's own failover is what it measures:
+    // once in ~20 lab runs it did not fail a SIGSTOPped master over within 60 s, exit 4, reported as such).
     const again = await drill(['redis-master-loss', '--signal', 'SIGSTOP', '--timeout', '60s'])
-    expect([0, 1], again.stderr).toContain(again.code)
-    expect(recordOf(again.res).status).toBe('completed')
+    expect([0, 1, 4], again.stderr).toContain(again.code)
+    expect(recordOf(again.res).status).toBe(again.code === 4 ? 'failed' : 'completed')
+    expect(again.res.drills[0]!.execution!.steps.find((s) => s.id === 'undo')?.status).toBe('succeeded')
+    expect(stopped()).toEqual([])
   })
 
   it('redis-cache-loss: every node killed and started again from its AOF; at most the last second lost', async () => {
@@ -204,7 +208,7 @@ describe('drill', () => {
     expect(pg.drills).toBeGreaterThanOrEqual(1)
     const redis = rep.scenarios.find((s) => s.scenario === 'redis-master-loss')!
     expect(redis.drills).toBe(4) // SIGKILL, the failed and the interrupted SIGSTOP drills, and the re-run
-    expect(redis.history.filter((h) => !h.met)).toHaveLength(2)
+    expect(redis.history.filter((h) => !h.met).length).toBeGreaterThanOrEqual(2)
     expect(redis.latest?.met).toBe(redis.history.at(-1)!.met)
     expect(rep.missed.length).toBe(rep.scenarios.filter((x) => x.latest && !x.latest.met).length)
     expect(r.code).toBe(rep.missed.length ? 1 : 0)

@@ -107,6 +107,7 @@ describe('drill plans', () => {
     const stop = planDrill('redis-master-loss', observed(), env, {...opts, signal: 'SIGSTOP'})
     expect(stop.steps.find((s) => s.id === 'undo')!.op).toMatchObject({kind: 'drill.signal', signal: 'SIGCONT', targets: [{pidFile: '/tmp/lab/run/redis-3.pid'}]})
     expect(stop.steps.find((s) => s.id === 'await-failover')!.op).toMatchObject({redis: {oldMaster: '127.0.0.1:7003', slot: 15032}})
+    expect(() => planDrill('redis-master-loss', observed({redis: {nodes: [], victim: {address: '127.0.0.1:7003', slot: 1, replicas: 0}}}), env, opts)).toThrow(/no healthy replica/)
     const kill = planDrill('redis-master-loss', observed(), env, opts)
     expect(kill.steps.find((s) => s.id === 'undo')!.op).toMatchObject({kind: 'drill.vaultctl', argv: ['lab', 'up', '--dir', '/tmp/lab']})
   })

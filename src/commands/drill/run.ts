@@ -78,6 +78,10 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     }
     result.met = result.drills.every((d) => !d.error && (d.record?.met ?? true))
     if (exit) process.exitCode = exit
+    // A drill talks to servers it has just hung or killed: should a client library leave a timer behind
+    // (seen with ioredis' cluster client), the drill must still end once its result is out (CronJobs wait
+    // for the process). Unref'd: it fires only when something else would keep the process alive.
+    setTimeout(() => process.exit(), 5000).unref()
     return result
   }
 }

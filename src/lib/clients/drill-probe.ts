@@ -73,9 +73,13 @@ function redisDriver(spec: NonNullable<ProbeSpec['redis']>, run: string, passwor
   let cluster: Cluster | undefined
   let last = 0
   let closed = false
+  let rotation = 0
   const connect = async () => {
     if (!cluster) {
-      const c = await redisCluster(spec.nodes, password, timeoutMs)
+      // Each new client starts from the next seed: one hung node first in the list cannot stall every reconnect.
+      rotation++
+      const seeds = spec.nodes.map((_, i) => spec.nodes[(i + rotation) % spec.nodes.length]!)
+      const c = await redisCluster(seeds, password, timeoutMs)
       // Created after close() by an attempt that outlived its timeout: its slot-refresh timer would keep the process alive.
       if (closed) {
         c.disconnect()

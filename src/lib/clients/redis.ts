@@ -28,11 +28,15 @@ export async function redisCluster(seeds: string[], password: string | undefined
   const {Cluster} = await import('ioredis')
   const tls = await redisTls()
   const c = new Cluster(seeds.map(parseHostPort), {
-    redisOptions: {password, ...(access.username ? {username: access.username} : {}), ...(tls ? {tls} : {}), connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0},
-    slotsRefreshTimeout: timeoutMs, slotsRefreshInterval: 1000, retryDelayOnFailover: 100, retryDelayOnClusterDown: 100, retryDelayOnTryAgain: 100,
+    // A third of the caller's budget per node: a hung node among the seeds is passed over in time.
+    redisOptions: {password, ...(access.username ? {username: access.username} : {}), ...(tls ? {tls} : {}), connectTimeout: Math.ceil(timeoutMs / 3), commandTimeout: timeoutMs, maxRetriesPerRequest: 0},
+    slotsRefreshTimeout: Math.ceil(timeoutMs / 3), slotsRefreshInterval: 0, retryDelayOnFailover: 100, retryDelayOnClusterDown: 100, retryDelayOnTryAgain: 100,
     clusterRetryStrategy: () => null, enableOfflineQueue: true, lazyConnect: true,
   })
   c.on('error', () => {})
+  // No periodic slot refresh (slotsRefreshInterval 0): ioredis re-arms that timer when a refresh
+  // finishes after disconnect(), which kept a finished drill's process alive. The probe drops and
+  // re-creates the client after any error, which reads the slots again.
   // Not connected here: the first command connects, so a caller can always disconnect() it, even while
   // a connect to a hung node is pending (else the process would linger until that gives up).
   return c

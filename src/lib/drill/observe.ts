@@ -72,7 +72,7 @@ export async function observeDrill(id: ScenarioId, r: ResolvedEnvironment, histo
       const seed = topology.views.find((v) => v.reachable)!.address
       const slot = Number(await redisCommand({...parseHostPort(seed), password}, 'CLUSTER', 'KEYSLOT', redisKey(run, 1)))
       const master = topology.nodes.find((n) => n.role === 'master' && !n.failing && ownsSlot(n.slots, slot))
-      if (master) o.redis.victim = {address: master.address, slot}
+      if (master) o.redis.victim = {address: master.address, slot, replicas: topology.nodes.filter((n) => n.masterId === master.id && !n.failing).length}
     }
   }
   if (env.s3) o.s3 = {s3: s3Where(s3Conn(env.s3)), bucket: env.s3.buckets.data}

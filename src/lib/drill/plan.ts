@@ -18,7 +18,7 @@ export type DrillObserved = {
   run: string
   lab?: LabProcesses
   postgres?: {cluster: string; endpoints: string[]; user: string; database: string; leader?: string; backups: number; kubernetes: boolean}
-  redis?: {nodes: string[]; victim?: {address: string; slot: number}}
+  redis?: {nodes: string[]; victim?: {address: string; slot: number; replicas?: number}}
   s3?: {s3: S3Where; bucket: string}
   /** the environment's Kubernetes cluster, and whether it has Velero configured */
   kube?: {cluster: KubeWhere; velero: boolean}
@@ -130,6 +130,7 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
       const v = o.redis!.victim
       const victim = v && lab!.redis.find((r) => r.address === v.address)
       if (!v || !victim) throw refusal('DRILL_NO_MASTER', 'no lab master serves the probe\'s slot: the cluster is not healthy', ['`vaultctl status --component redis`'])
+      if (v.replicas === 0) throw refusal('DRILL_NO_REPLICA', `master ${v.address} has no healthy replica: nothing could take its slots, the drill would only take them down`, ['`vaultctl status --component redis` shows the replicas; wait for replica migration or add one.'])
       steps.push(step('fault', `FAULT: ${opts.signal === 'SIGSTOP' ? 'SIGSTOP (hang)' : 'kill -9'} the master ${v.address}, which serves the probe's slot ${v.slot}`, 'destructive',
         {kind: 'drill.signal', signal: opts.signal, fault: true, targets: [{name: `redis ${v.address}`, pidFile: victim.pidFile}]}))
       steps.push(step('await-failover', `wait for the cluster to promote a replica and the probe to write again (at most ${opts.timeoutMs / 1000} s)`, 'read',
