@@ -26,6 +26,10 @@ const MEASURED = 'drill.measured'
 const BACKUP_AT = 'drill.backupAt'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** SQL on the cluster's leader as Patroni names it now (it may have changed during the drill). */
+const onLeader = <T>(t: {endpoints: string[]; user: string; database: string}, ctx: OperationContext, fn: (c: import('pg').Client) => Promise<T>): Promise<T> =>
+  leaderConn(t.endpoints, t.user, t.database, ctx.secrets.pgPassword).then((conn) => withPg(conn, fn))
+
 const marks = (ctx: OperationContext): Marks => (ctx.state[MARKS] ??= {}) as Marks
 const probeOf = (ctx: OperationContext) => ctx.state[PROBE] as Probe | undefined
 
@@ -58,7 +62,7 @@ async function probeStart(op: Extract<DrillOperation, {kind: 'drill.probe-start'
   const p = op.probe
   if (p.postgres) {
     const pg = p.postgres
-    await withPg(await leaderConn(pg.endpoints, pg.user, pg.database, ctx.secrets.pgPassword), async (c) => {
+    await onLeader(pg, ctx, async (c) => {
       await c.query('create schema if not exists vaultctl_drill')
       await c.query(`create table if not exists ${PROBE_TABLE}(run text not null, seq int not null, acked_at timestamptz not null default clock_timestamp(), primary key (run, seq))`)
       // The drill's rows of earlier runs (a day and older) go: the table stays small.
@@ -158,9 +162,8 @@ async function awaitRecovery(op: Extract<DrillOperation, {kind: 'drill.await-rec
 
 async function runVaultctl(op: Extract<DrillOperation, {kind: 'drill.vaultctl'}>, ctx: OperationContext): Promise<DrillOperationResult['drill.vaultctl']> {
   const before = ctx.state[BEFORE] as string | undefined
-  const argv = op.argv.map((a) => a === '{beforeFault}' ? before ?? (() => {
-    throw failure('DRILL_NO_FAULT', 'no fault instant was recorded: the restore has no target')
-  })() : a)
+  if (op.argv.includes('{beforeFault}') && !before) throw failure('DRILL_NO_FAULT', 'no fault instant was recorded: the restore has no target')
+  const argv = op.argv.map((a) => (a === '{beforeFault}' ? before! : a))
   const m = marks(ctx)
   const t0 = Date.now()
   if (op.purpose === 'recovery' || op.purpose === 'validate') {
@@ -211,7 +214,7 @@ async function verify(op: Extract<DrillOperation, {kind: 'drill.verify'}>, ctx: 
     suggestions: ['The recovery ran but the data is not back: look at the recovery step\'s output before anything else.']}, async () => {
     if (op.rows) {
       const r = op.rows
-      const n = await withPg(await leaderConn(r.endpoints, r.user, r.database, ctx.secrets.pgPassword), async (c) =>
+      const n = await onLeader(r, ctx, async (c) =>
         Number((await c.query<{n: string}>(`select count(*) as n from ${CORRUPTION_TABLE} where run = $1`, [r.run])).rows[0]!.n))
       return n === r.count ? {done: true, value: `${n} seeded rows back`} : {done: false, status: `${n} of ${r.count} seeded rows`}
     }
@@ -350,7 +353,7 @@ export async function runDrillOperation(op: DrillOperation, ctx: OperationContex
     case 'drill.signal':
       return signal(op, ctx)
     case 'drill.delete-rows': {
-      const {deleted, at} = await withPg(await leaderConn(op.endpoints, op.user, op.database, ctx.secrets.pgPassword), async (c) => {
+      const {deleted, at} = await onLeader(op, ctx, async (c) => {
         // The instant as the database sees it: the restore target is 1 ms before it.
         const t = (await c.query<{t: Date}>('select clock_timestamp() as t')).rows[0]!.t
         markFault(ctx, Date.now())
@@ -376,7 +379,7 @@ export async function runDrillOperation(op: DrillOperation, ctx: OperationContex
       }
     }
     case 'drill.switch-wal': {
-      const lsn = await withPg(await leaderConn(op.endpoints, op.user, op.database, ctx.secrets.pgPassword), async (c) =>
+      const lsn = await onLeader(op, ctx, async (c) =>
         (await c.query<{lsn: string}>('select pg_switch_wal()::text as lsn')).rows[0]!.lsn)
       return {lsn}
     }
