@@ -1,9 +1,9 @@
 // Helpers for integration tests against the running lab.
-import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {parse, stringify} from 'yaml'
 import {join} from 'node:path'
-import {inject} from 'vitest'
+import {inject, onTestFailed} from 'vitest'
 import type {StatusResult} from '../../src/lib/status/collect.js'
 import {vaultctl, type CliResult} from './cli.js'
 import {setPatroniAccess} from '../../src/lib/clients/patroni.js'
@@ -91,4 +91,28 @@ export function protectedLabConfig(dir = inject('labDir')): string {
   const file = join(mkdtempSync(join(tmpdir(), 'vaultctl-prot-')), 'vaultctl.yaml')
   writeFileSync(file, stringify(doc))
   return file
+}
+
+/** After a failed test: `lab up` starts again whatever the test stopped, so that the files after it do not fail for it. */
+export const labUpIfFailed = (dir?: string) => onTestFailed(async () => {
+  const r = await labCli(['lab', 'up'], dir)
+  console.warn(`a failed test left the lab to heal: lab up exited ${r.code}`)
+})
+
+/**
+ * An into-cluster restore of this lab's cluster that a failed test left unfinished (the cluster
+ * paused, replicas stopped) is finished the documented way, the same command again, so that the
+ * files after it find a working cluster. Does nothing when every restore completed.
+ */
+export async function finishIntoClusterRestores(dir = inject('labDir')): Promise<void> {
+  const root = '/var/lib/postgresql/vaultctl-restores'
+  const apis = new Set(['patroni-1', 'patroni-2', 'patroni-3'].map((s) => `https://127.0.0.1:${labPorts(dir)[s]}`))
+  for (const f of existsSync(root) ? readdirSync(root).filter((x) => x.endsWith('.into-cluster.json')) : []) {
+    const rec = JSON.parse(readFileSync(join(root, f), 'utf8')) as {status?: string; target: string; leader: {api: string}}
+    if (rec.status === 'complete' || !apis.has(rec.leader.api)) continue
+    const time = /^time (\S+) \(UTC\)$/.exec(rec.target)?.[1]
+    const lsn = /^LSN (\S+)$/.exec(rec.target)?.[1]
+    const r = await labCli(['restore', 'pitr', '--into', 'cluster', ...(time ? ['--target-time', time] : lsn ? ['--target-lsn', lsn] : ['--latest']), '--yes'], dir)
+    console.warn(`a failed test left the restore to ${rec.target} unfinished: the same command again exited ${r.code}${r.code ? `\n${r.stderr}` : ''}`)
+  }
 }

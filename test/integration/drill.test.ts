@@ -5,15 +5,14 @@
 // reported exactly as the database shows them) and that the lab is healthy afterwards.
 import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {inject} from 'vitest'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, inject, it} from 'vitest'
 import type {DrillRunResult} from '../../src/commands/drill/run.js'
 import type {DrillReportResult} from '../../src/commands/drill/report.js'
 import type {DrillListResult} from '../../src/commands/drill/list.js'
 import type {DrillRecord} from '../../src/lib/drill/history.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
 import {leaderConn} from '../../src/lib/clients/drill-probe.js'
-import {eventually, labCli, labEnv, labLayoutJson, labSecret, patroniApi, protectedLabConfig, status} from '../helpers/lab.js'
+import {eventually, finishIntoClusterRestores, labCli, labEnv, labLayoutJson, labSecret, patroniApi, protectedLabConfig, status} from '../helpers/lab.js'
 import {BIN, vaultctl} from '../helpers/cli.js'
 import {spawn} from 'node:child_process'
 
@@ -35,6 +34,7 @@ const probeRows = async (run: string) => withPg(await leaderConn(pgEndpoints(), 
 const ackedSeqs = (rec: DrillRecord, target: string) => rec.measures.find((m) => m.target === target)!
 
 describe('drill', () => {
+  afterAll(() => finishIntoClusterRestores(), 600_000)
   it('drill list says which scenarios run on the lab and why the others do not', async () => {
     const r = await labCli(['drill', 'list', '--json'])
     expect(r.code).toBe(0)

@@ -5,7 +5,7 @@ import {getCluster, patchConfig} from '../../src/lib/clients/patroni.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
 import type {FailoverPostgresResult} from '../../src/commands/failover/postgres.js'
 import {BIN} from '../helpers/cli.js'
-import {childPid, eventually, labCli, labEnv, patroniApi, pgConn, pidOf, postmasterPid, protectedLabConfig, sleep, status} from '../helpers/lab.js'
+import {childPid, eventually, labCli, labEnv, labUpIfFailed, patroniApi, pgConn, pidOf, postmasterPid, protectedLabConfig, sleep, status} from '../helpers/lab.js'
 
 const api = () => patroniApi('pg-1')
 const anyApi = async () => {
@@ -178,6 +178,7 @@ describe('failover postgres', () => {
   })
 
   it('fails over when the leader is gone: refused while it is healthy, then --failover to the named candidate', async () => {
+    labUpIfFailed()
     await eventually('healthy', 90_000, healthy)
     const before = await topology()
     const candidate = before.replicas[1]!

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {redisCommand} from '../../src/lib/clients/redis.js'
 import type {FailoverRedisResult} from '../../src/commands/failover/redis.js'
 import {parseClusterNodes, type ClusterNode} from '../../src/lib/redis/cluster.js'
-import {eventually, labCli, labPorts, pidOf, status} from '../helpers/lab.js'
+import {eventually, labCli, labPorts, labUpIfFailed, pidOf, status} from '../helpers/lab.js'
 
 const nodes = async (): Promise<ClusterNode[]> => {
   for (const [k, port] of Object.entries(labPorts())) {
@@ -70,6 +70,7 @@ describe('failover redis', () => {
   })
 
   it('a master that is down: default refused with force/takeover explained; --mode force promotes its replica', async () => {
+    labUpIfFailed()
     await eventually('healthy', 60_000, healthy)
     const all = await nodes()
     const master = all.find((n) => n.role === 'master')!

@@ -11,7 +11,7 @@ import type {RestorePitrResult} from '../../src/commands/restore/pitr.js'
 import {getCluster} from '../../src/lib/clients/patroni.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
 import {BIN} from '../helpers/cli.js'
-import {eventually, labCli, labEnv, labLayoutJson, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
+import {eventually, finishIntoClusterRestores, labCli, labEnv, labLayoutJson, patroniApi, pgConn, sleep, status} from '../helpers/lab.js'
 
 type Json = RestorePitrResult & {error?: {code: string; message: string; suggestions: string[]}}
 const members = ['pg-1', 'pg-2', 'pg-3']
@@ -45,7 +45,8 @@ beforeAll(async () => {
   timelineBefore = (await getCluster(patroniApi('pg-1'))).members.find((m) => m.role === 'leader' || m.role === 'master')!.timeline!
 }, 180_000)
 
-afterAll(() => {
+afterAll(async () => {
+  await finishIntoClusterRestores()
   // The kept pre-restore data directories and the side logs of this test.
   const root = labLayoutJson().pgRoot
   for (const m of members) {

@@ -4,7 +4,7 @@ import {instantQuery} from '../../src/lib/clients/prometheus.js'
 import {getCluster} from '../../src/lib/clients/patroni.js'
 import {redisCommand} from '../../src/lib/clients/redis.js'
 import {parseClusterNodes} from '../../src/lib/redis/cluster.js'
-import {eventually, labCli, labPorts, pidOf, rows, status} from '../helpers/lab.js'
+import {eventually, labCli, labPorts, labUpIfFailed, pidOf, rows, status} from '../helpers/lab.js'
 
 let problems = ''
 /** status exits 0; otherwise what it flagged is kept for the failure message. */
@@ -62,6 +62,7 @@ describe('status on a healthy lab', () => {
 
 describe('status finds what is broken', () => {
   it('a stopped Patroni member is crit (exit 1), and `lab up` brings it back', async () => {
+    labUpIfFailed()
     await becomesHealthy('lab healthy', 60_000)
     const ports = labPorts()
     const cluster = await getCluster(`https://127.0.0.1:${ports['patroni-1']}`)
@@ -78,12 +79,15 @@ describe('status finds what is broken', () => {
   })
 
   it('a killed Redis replica is crit (exit 1), and `lab up` brings it back', async () => {
+    labUpIfFailed()
     await becomesHealthy('lab healthy', 60_000)
     const ports = labPorts()
     const nodes = parseClusterNodes(String(await redisCommand({host: '127.0.0.1', port: ports['redis-1']!}, 'CLUSTER', 'NODES')))
     const replica = nodes.find((n) => n.role === 'replica')!
     const port = Number(replica.address.split(':')[1])
     const service = Object.entries(ports).find(([k, p]) => k.startsWith('redis-') && p === port)![0]
+    // Asked afterwards: a node other than the one killed (any node may be a replica by now).
+    const witness = nodes.find((n) => n.id !== replica.id)!.address.split(':')[1]
     process.kill(pidOf(service), 'SIGKILL')
     const {code, res} = await status(['--component', 'redis'])
     expect(code).toBe(1)
@@ -92,7 +96,7 @@ describe('status finds what is broken', () => {
     expect(row.detail).toMatch(/does not answer/)
     // The rest of the cluster also flags it once node-timeout (2 s) passes.
     await eventually('cluster flags the dead replica', 20_000, async () => {
-      const n = parseClusterNodes(String(await redisCommand({host: '127.0.0.1', port: ports['redis-1']!}, 'CLUSTER', 'NODES')))
+      const n = parseClusterNodes(String(await redisCommand({host: '127.0.0.1', port: Number(witness)}, 'CLUSTER', 'NODES')))
       return n.find((x) => x.id === replica.id)?.failing === true
     })
     const up = await labCli(['lab', 'up'])

@@ -250,18 +250,39 @@ async function verifyWritable(op: Op<'pg.verify-writable'>, ctx: OperationContex
   return {timeline: w.timeline, verifySql: rows}
 }
 
+/** A replica whose reinitialisation ended without it running: Patroni removes the data directory of a failed clone and, paused, never retries. */
+const REINIT_FAILED = (state: string | undefined) => state !== undefined && (state === 'stopped' || state === 'crashed' || /failed/.test(state))
+const REINIT_RETRY_AFTER_MS = 10_000
+const REINIT_ATTEMPTS = 3
+
+async function askReinit(m: {name: string; api: string}, force: boolean, ctx: OperationContext): Promise<void> {
+  await waitUntil({what: `POST ${m.api}/reinitialize accepted`, timeoutMs: 60_000, intervalMs: 500, maxIntervalMs: 500, signal: ctx.signal, onStatus: (s) => ctx.note(s)}, async () => {
+    const res = await postReinitialize(m.api, force)
+    return res.status === 200 ? {done: true, value: res} : {done: false, status: `${m.name}: ${res.status} ${res.text}`}
+  })
+}
+
 async function reinitReplicas(op: Op<'patroni.reinit-replicas'>, ctx: OperationContext): R<'patroni.reinit-replicas'> {
+  const asked = new Map<string, {at: number; attempts: number}>()
   for (const m of op.replicas) {
-    await waitUntil({what: `POST ${m.api}/reinitialize accepted`, timeoutMs: 60_000, intervalMs: 500, maxIntervalMs: 500, signal: ctx.signal, onStatus: (s) => ctx.note(s)}, async () => {
-      const res = await postReinitialize(m.api, true)
-      return res.status === 200 ? {done: true, value: res} : {done: false, status: `${m.name}: ${res.status} ${res.text}`}
-    })
+    await askReinit(m, true, ctx)
+    asked.set(m.name, {at: Date.now(), attempts: 1})
   }
   let replicas = op.replicas.map((r) => ({name: r.name} as OperationResult['patroni.reinit-replicas']['replicas'][number]))
   await waitUntil({what: `every replica streaming from ${op.leader}`, timeoutMs: op.timeoutMs, intervalMs: 500, maxIntervalMs: 1000, signal: ctx.signal, onStatus: (s) => ctx.note(s)}, async () => {
     const s = await readClusterState(op.cluster, op.endpoints)
     const rows = op.replicas.map((r) => s.members.find((m) => m.name === r.name))
     replicas = op.replicas.map((r, i) => ({name: r.name, ...(rows[i]?.state ? {state: rows[i]!.state} : {}), ...(rows[i]?.timeline === undefined ? {} : {timeline: rows[i]!.timeline})}))
+    // A clone that failed (the leader busy, a connection dropped) is asked again, without force
+    // so that one still in progress is never cancelled; a persistent failure still ends in the timeout.
+    for (const [i, r] of op.replicas.entries()) {
+      const a = asked.get(r.name)!
+      if (REINIT_FAILED(rows[i]?.state) && Date.now() - a.at >= REINIT_RETRY_AFTER_MS && a.attempts < REINIT_ATTEMPTS) {
+        ctx.note(`${r.name} is ${rows[i]!.state} after its reinitialisation: asking again (attempt ${a.attempts + 1} of ${REINIT_ATTEMPTS})`)
+        const res = await postReinitialize(r.api, false)
+        asked.set(r.name, {at: Date.now(), attempts: a.attempts + (res.status === 200 ? 1 : 0)})
+      }
+    }
     const tl = s.leader?.name === op.leader ? s.leader.timeline : undefined
     const ok = tl !== undefined && rows.every((m) => m && m.role === 'replica' && isHealthyState(m.state) && m.timeline === tl && m.lagBytes !== undefined)
     return ok ? {done: true, value: true} : {done: false, status: replicas.map((r) => `${r.name} ${r.state ?? '?'} tl ${r.timeline ?? '?'}`).join(', ')}
