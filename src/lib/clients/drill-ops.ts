@@ -10,6 +10,7 @@ import {CORRUPTION_TABLE, PROBE_TABLE, Probe, leaderConn} from './drill-probe.js
 import {withPg} from './postgres.js'
 import {failure, refusal, errorMessage} from '../errors.js'
 import {waitUntil} from '../wait.js'
+import {shellLine} from '../shell.js'
 import {figures, loss, outage, phases, verdict, type Marks, type TargetMeasure} from '../drill/measure.js'
 import {firstCluster} from '../postgres/cluster-state.js'
 import {normalizeRole} from '../postgres/roles.js'
@@ -56,7 +57,7 @@ async function vaultctl(argv: string[], timeoutMs: number, signal?: AbortSignal)
   return {exitCode: r.exitCode, json, stderr: r.stderr}
 }
 
-const errorCode = (json: unknown) => (json as {error?: {code?: string; message?: string}} | undefined)?.error
+const errorCode = (json: unknown) => (json as {error?: {code?: string; message?: string; suggestions?: string[]}} | undefined)?.error
 
 async function probeStart(op: Extract<DrillOperation, {kind: 'drill.probe-start'}>, ctx: OperationContext): Promise<DrillOperationResult['drill.probe-start']> {
   const p = op.probe
@@ -203,7 +204,10 @@ async function runVaultctl(op: Extract<DrillOperation, {kind: 'drill.vaultctl'}>
       await sleep(1000)
       continue
     }
-    throw failure('DRILL_COMMAND_FAILED', `vaultctl ${argv.join(' ')} exited ${r.exitCode}: ${err ? `${err.code}: ${err.message}` : r.stderr.trim().split('\n').slice(-3).join(' ')}`)
+    // What the command itself advised, then how to finish it by hand: a recovery stopped half-way
+    // (a restore that paused the cluster) is completed by the same command again.
+    throw failure('DRILL_COMMAND_FAILED', `vaultctl ${argv.join(' ')} exited ${r.exitCode}: ${err ? `${err.code}: ${err.message}` : r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      [...(err?.suggestions ?? []), ...(op.purpose === 'recovery' ? [`Finish the recovery: ${shellLine(['vaultctl', ...argv])}`] : [])])
   }
 }
 
