@@ -3,7 +3,7 @@
 // test on the new timeline). Each test checks that the probe really saw what happened (an outage
 // above zero and below the timeout; no acknowledged write lost by a planned switch; lost writes
 // reported exactly as the database shows them) and that the lab is healthy afterwards.
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {afterAll, describe, expect, inject, it} from 'vitest'
 import type {DrillRunResult} from '../../src/commands/drill/run.js'
@@ -11,8 +11,9 @@ import type {DrillReportResult} from '../../src/commands/drill/report.js'
 import type {DrillListResult} from '../../src/commands/drill/list.js'
 import type {DrillRecord} from '../../src/lib/drill/history.js'
 import {withPg} from '../../src/lib/clients/postgres.js'
+import {getCluster} from '../../src/lib/clients/patroni.js'
 import {leaderConn} from '../../src/lib/clients/drill-probe.js'
-import {eventually, finishIntoClusterRestores, labCli, labEnv, labLayoutJson, labSecret, patroniApi, protectedLabConfig, status} from '../helpers/lab.js'
+import {eventually, finishIntoClusterRestores, labCli, labEnv, labLayoutJson, labSecret, patroniApi, protectedLabConfig, sleep, status} from '../helpers/lab.js'
 import {BIN, vaultctl} from '../helpers/cli.js'
 import {spawn} from 'node:child_process'
 
@@ -31,6 +32,20 @@ const pgEndpoints = () => ['pg-1', 'pg-2', 'pg-3'].map((m) => patroniApi(m))
 const pgPassword = () => labSecret('postgres-superuser')
 const probeRows = async (run: string) => withPg(await leaderConn(pgEndpoints(), 'postgres', 'postgres', pgPassword()), async (c) =>
   new Set((await c.query<{seq: number}>('select seq from vaultctl_drill.probe where run = $1', [run])).rows.map((r) => Number(r.seq))))
+/** The pid of a running `vaultctl restore pitr --into cluster` (the drill's child), if any. */
+const restoreChild = (): number | undefined => {
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    const cmd = (() => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8')
+      } catch {
+        return ''
+      }
+    })()
+    if (cmd.includes('restore\0pitr\0--into\0cluster') && !cmd.includes('--dry-run')) return Number(d)
+  }
+  return undefined
+}
 const ackedSeqs = (rec: DrillRecord, target: string) => rec.measures.find((m) => m.target === target)!
 
 describe('drill', () => {
@@ -78,6 +93,42 @@ describe('drill', () => {
     // The data directory the restore kept is gone (a second drill would be refused otherwise).
     const restored = res.drills[0]!.execution!.steps.find((s) => s.id === 'remove-kept')!.result as {removed?: string}
     expect(restored.removed).toMatch(/data/)
+  })
+
+  it('postgres-corruption whose restore dies half-way (kill -9 once Patroni is paused): the drill fails, its undo finishes the restore, and the cluster is not left paused', async () => {
+    await eventually('postgres healthy', 90_000, () => healthy('postgres'))
+    const running = drill(['postgres-corruption'])
+    // The restore's child process, killed as soon as it has paused the cluster (the outage has begun).
+    let killed = 0
+    while (!killed) {
+      const paused = await getCluster(patroniApi('pg-1')).then((c) => Boolean(c.pause), () => false)
+      const pid = paused ? restoreChild() : undefined
+      if (pid) {
+        process.kill(pid, 'SIGKILL')
+        killed = pid
+      }
+      if (await Promise.race([running.then(() => true), sleep(100).then(() => false)])) break
+    }
+    const {code, res, stderr} = await running
+    expect(killed, 'the restore was never seen with the cluster paused').toBeGreaterThan(0)
+    expect(code, stderr).not.toBe(0)
+    const rec = recordOf(res)
+    expect(rec).toMatchObject({scenario: 'postgres-corruption', status: 'failed', failedStep: 'restore', met: false})
+    const steps = res.drills[0]!.execution!.steps
+    expect(steps.find((s) => s.id === 'verify')!.status).not.toBe('succeeded')
+    const finish = steps.find((s) => s.id === 'finish-restore')!
+    expect(finish.status, JSON.stringify(finish)).toBe('succeeded')
+    const done = finish.result as {skipped?: string; exitCode: number; result?: {cluster?: {oldDataDir?: string; resumed?: boolean}}}
+    expect(done.skipped).toBeUndefined()
+    expect(done.result?.cluster?.resumed).toBe(true)
+    // The undo restored the data (to before the fault) and resumed Patroni; the health step agrees.
+    expect(steps.find((s) => s.id === 'healthy')!.status).toBe('succeeded')
+    expect((await getCluster(patroniApi('pg-1'))).pause ?? false).toBe(false)
+    const n = await withPg(await leaderConn(pgEndpoints(), 'postgres', 'postgres', pgPassword()), async (c) =>
+      Number((await c.query<{n: string}>('select count(*) as n from vaultctl_drill.corruption where run = $1', [rec.run])).rows[0]!.n))
+    expect(n).toBe(1000)
+    // What the drill's remove-kept step would have removed, had the drill passed.
+    rmSync(done.result!.cluster!.oldDataDir!, {recursive: true, force: true})
   })
 
   it('postgres-primary-loss after that restore: Patroni fails over, the probe saw the outage, lost writes are what the database lacks, and the old leader rejoins', async () => {

@@ -114,8 +114,15 @@ describe('drill plans', () => {
 
   it('corruption restores to just before the fault, verifies the seeded rows, and passes --confirm to the restore on a protected environment', () => {
     const p = planDrill('postgres-corruption', observed(), {name: 'staging', protected: true}, {...opts, childArgs: ['--env', 'staging'], confirmArgs: ['--confirm', 'staging']})
-    expect(ops(p)).toEqual(['drill.probe-start', 'drill.delete-rows', 'drill.switch-wal', 'drill.vaultctl', 'drill.verify', 'drill.remove-kept', 'drill.probe-stop', 'drill.await-healthy', 'drill.record'])
+    expect(ops(p)).toEqual(['drill.probe-start', 'drill.delete-rows', 'drill.switch-wal', 'drill.vaultctl', 'drill.vaultctl', 'drill.verify', 'drill.remove-kept', 'drill.probe-stop', 'drill.await-healthy', 'drill.record'])
     const restore = p.steps.find((s) => s.id === 'restore')!.op as Extract<DrillOperation, {kind: 'drill.vaultctl'}>
+    // Its undo: the same restore again (without the drill's time limit), run even when the drill failed.
+    const finish = p.steps.find((s) => s.id === 'finish-restore')!
+    expect(finish.always).toBe(true)
+    expect(finish.op).toMatchObject({kind: 'drill.vaultctl', purpose: 'finish', afterFailureOf: 'restore'})
+    const timeoutAt = restore.argv.indexOf('--timeout')
+    expect((finish.op as typeof restore).argv).toEqual(restore.argv.filter((_a, i) => i !== timeoutAt && i !== timeoutAt + 1))
+    expect(planData(p).steps.find((s) => s.id === 'finish-restore')!.manual).toMatch(/^vaultctl restore pitr .*--dry-run --json \| jq -e \.plan\.observed\.continuing && vaultctl restore pitr .*--target-time "\$BEFORE_FAULT"/)
     expect(restore.argv.slice(0, 6)).toEqual(['restore', 'pitr', '--into', 'cluster', '--target-time', '{beforeFault}'])
     expect(restore.argv).toEqual(expect.arrayContaining(['--confirm', 'staging', '--env', 'staging']))
     expect(restore.retryCodes).toContain('TARGET_AFTER_LAST_COMMIT')

@@ -116,10 +116,16 @@ export function planDrill(id: ScenarioId, o: DrillObserved, env: Env, opts: Dril
       steps.push(step('fault', 'FAULT: delete the drill\'s 1000 seeded rows (vaultctl_drill.corruption) on the leader; the instant just before is the restore target', 'destructive',
         {kind: 'drill.delete-rows', endpoints: pg!.endpoints, user: pg!.user, database: pg!.database, run}))
       steps.push(step('switch-wal', 'switch WAL on the leader so the commits after the fault are archived', 'write', {kind: 'drill.switch-wal', endpoints: pg!.endpoints, user: pg!.user, database: pg!.database}))
+      const restore = ['restore', 'pitr', '--into', 'cluster', '--target-time', '{beforeFault}', '--yes', ...opts.confirmArgs,
+        '--verify-sql', `select count(*) = 1000 from vaultctl_drill.corruption where run = '${run}'`]
       steps.push(step('restore', 'recover: vaultctl restore pitr --into cluster to 1 ms before the fault, verified by the seeded rows (retried while that WAL is being archived)', 'destructive',
-        {kind: 'drill.vaultctl', purpose: 'recovery', argv: child(['restore', 'pitr', '--into', 'cluster', '--target-time', '{beforeFault}', '--yes', ...opts.confirmArgs,
-          '--verify-sql', `select count(*) = 1000 from vaultctl_drill.corruption where run = '${run}'`, '--timeout', `${Math.round(opts.timeoutMs / 1000)}s`]),
-        timeoutMs: opts.timeoutMs + 60_000, retryCodes: ['TARGET_AFTER_LAST_COMMIT', 'TARGET_OUTSIDE_WINDOW'], retryForMs: 180_000}))
+        {kind: 'drill.vaultctl', purpose: 'recovery', argv: child([...restore, '--timeout', `${Math.round(opts.timeoutMs / 1000)}s`]), timeoutMs: opts.timeoutMs + 60_000,
+          retryCodes: ['TARGET_AFTER_LAST_COMMIT', 'TARGET_OUTSIDE_WINDOW'], retryForMs: 180_000}))
+      // The undo of a restore that failed half-way (the cluster paused, replicas stopped) is the
+      // restore finished: the same command continues it, with restore's own time limit (15 min);
+      // the drill still counts as failed.
+      steps.push(always(step('finish-restore', 'undo: if the restore failed half-way, run it again to finish it (it continues from its record; Patroni is resumed at its end)', 'destructive',
+        {kind: 'drill.vaultctl', purpose: 'finish', afterFailureOf: 'restore', argv: child(restore), timeoutMs: 16 * 60_000})))
       steps.push(step('verify', 'verify: the 1000 seeded rows are back on the leader', 'read',
         {kind: 'drill.verify', timeoutMs: 60_000, rows: {endpoints: pg!.endpoints, user: pg!.user, database: pg!.database, run, count: 1000}}))
       steps.push(step('remove-kept', 'remove the data directory the restore kept (the restored data is verified)', 'destructive', {kind: 'drill.remove-kept'}))

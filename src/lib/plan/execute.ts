@@ -192,7 +192,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Exe
     }
     const step = plan.steps[failedAt]!
     // The clean-up steps may say so in what they record (a drill's record: the drill failed here).
-    state['plan.failed'] = {step: step.id, error: redact(errorMessage(failError ?? error))}
+    state['plan.failed'] = {step: step.id, error: redact(errorMessage(failError ?? error)), interrupted: controller.signal.aborted}
     await runAlwaysSteps(plan, failedAt, records, state, opts.secrets ?? {})
     const next = nextAdvice(plan, step, records.filter((r) => r.status === 'succeeded'), controller.signal.aborted)
     await finish(controller.signal.aborted ? 'interrupted' : 'failed', next)

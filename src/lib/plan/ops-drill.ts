@@ -44,7 +44,14 @@ export type DrillAwaitRecovery = {kind: 'drill.await-recovery'; timeoutMs: numbe
  * replaced by the instant 1 ms before the fault; a refusal with one of `retryCodes` is retried
  * until `retryForMs` (WAL still being archived).
  */
-export type DrillVaultctl = {kind: 'drill.vaultctl'; purpose: 'recovery' | 'undo' | 'prepare' | 'validate'; argv: string[]; timeoutMs: number; retryCodes?: string[]; retryForMs?: number}
+/**
+ * vaultctl itself as a child process. `finish`: after a failed drill, the recovery command again,
+ * only if its dry run says it would continue one left half-way (a restore --into cluster that
+ * paused the cluster); never after an interrupt, which the operator asked for.
+ */
+export type DrillVaultctl = {kind: 'drill.vaultctl'; purpose: 'recovery' | 'undo' | 'prepare' | 'validate' | 'finish'; argv: string[]; timeoutMs: number; retryCodes?: string[]; retryForMs?: number
+  /** purpose `finish`: the recovery step whose failure it finishes */
+  afterFailureOf?: string}
 
 /** The namespace-deletion drill's own namespace, with `configMaps` ConfigMaps labelled with the run. */
 export type DrillKubeSeed = {kind: 'drill.kube-seed'; cluster: KubeWhere; namespace: string; configMaps: number; run: string}
@@ -86,7 +93,7 @@ export type DrillOperationResult = {
   'drill.delete-prefix': {deleted: number; at: string}
   'drill.switch-wal': {lsn: string}
   'drill.await-recovery': {detectedAfterMs?: number; decidedAfterMs?: number; recoveredAfterMs: number; newLeader?: string; newMaster?: string}
-  'drill.vaultctl': {exitCode: number; seconds: number; attempts: number; result?: unknown}
+  'drill.vaultctl': {exitCode: number; seconds: number; attempts: number; result?: unknown; skipped?: string}
   'drill.verify': {verified: string; afterMs: number}
   'drill.remove-kept': {removed?: string}
   'drill.probe-stop': {measures: TargetMeasure[]; attempts: number; sample: Attempt[]}
@@ -125,8 +132,11 @@ export function manualDrill(op: DrillOperation): string {
       return op.patroni
         ? `watch -n0.5 ${shellQuote(`curl -s ${op.patroni.endpoints.at(-1)}/cluster`)}   # until a leader other than ${op.patroni.oldLeader} runs, and the probe writes again`
         : `watch -n0.5 ${shellQuote(`redis-cli -h ${op.redis?.nodes.at(-1)?.split(':')[0]} -p ${op.redis?.nodes.at(-1)?.split(':')[1]} cluster nodes`)}   # until ${op.redis?.oldMaster} is marked fail and a replica took its slots, and the probe writes again`
-    case 'drill.vaultctl':
-      return `vaultctl ${shellLine(op.argv).replaceAll(shellQuote('{beforeFault}'), '"$BEFORE_FAULT"').replaceAll('{beforeFault}', '"$BEFORE_FAULT"')}${op.argv.includes('{beforeFault}') ? '   # BEFORE_FAULT: 1 ms before $FAULT_AT' : ''}`
+    case 'drill.vaultctl': {
+      const line = (argv: string[]) => `vaultctl ${shellLine(argv).replaceAll(shellQuote('{beforeFault}'), '"$BEFORE_FAULT"').replaceAll('{beforeFault}', '"$BEFORE_FAULT"')}`
+      if (op.purpose === 'finish') return `${line([...op.argv, '--dry-run', '--json'])} | jq -e .plan.observed.continuing && ${line(op.argv)}   # only after a failure, if the recovery stopped half-way`
+      return `${line(op.argv)}${op.argv.includes('{beforeFault}') ? '   # BEFORE_FAULT: 1 ms before $FAULT_AT' : ''}`
+    }
     case 'drill.verify':
       if (op.rows) return psql(op.rows.endpoints, op.rows.user, op.rows.database, `select count(*) = ${op.rows.count} from vaultctl_drill.corruption where run = '${op.rows.run}'`)
       if (op.objects) return `${shellLine(['aws', 's3', 'ls', '--recursive', `s3://${op.objects.bucket}/${op.objects.prefix}`])}   # every object the probe wrote before the fault, with its content`

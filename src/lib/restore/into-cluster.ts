@@ -181,7 +181,7 @@ export function planIntoCluster(src: PitrSource, env: {name: string; protected: 
   return {window: side.window, outcome, plan: {
     command: 'restore pitr', env: env.name, protected: env.protected, confirmOnProtected: true,
     summary: `replace the data of cluster ${src.cluster} with its state at ${rec.target}: restore and verify beside ${leader.name}'s data directory, then pause, stop, swap (old data kept in ${rec.oldDir}), start, reinitialise ${replicas.length} replica(s), resume${cont ? ' (continuing an interrupted run)' : ''}`,
-    observed: {...side.plan.observed, leader: leader.name, timeline: rec.oldTimeline, members: [leader, ...replicas].map((m) => `${m.name} ${m.dataDir}`), stateFile: s.stateFile},
+    observed: {...side.plan.observed, leader: leader.name, timeline: rec.oldTimeline, members: [leader, ...replicas].map((m) => `${m.name} ${m.dataDir}`), stateFile: s.stateFile, continuing: cont},
     fingerprint: {leader: s.cluster.leader?.name ?? null, timeline: s.cluster.leader?.timeline ?? null, paused: s.cluster.paused, continuing: cont, swapped: s.oldDirExists, sideDone: s.sideDone, side: side.plan.fingerprint ?? null},
     preconditions: cont ? [] : [leaderUnchanged(src, leader.name, rec.oldTimeline)], steps,
     recovery: `The cluster's data before the restore is in ${rec.oldDir} (once the swap step ran) and stays there. Re-run the same command to continue from where it stopped. To go back instead: with the cluster paused, stop PostgreSQL on ${leader.name}, mv ${leader.dataDir} ${rec.restoredDir}; mv ${rec.oldDir} ${leader.dataDir}; POST /restart on ${leader.api}; resume; then remove ${s.stateFile}.`,
