@@ -2,7 +2,7 @@
 // oclif manifest), installed with `npm i -g` into a temporary prefix, runs --help, lab up and
 // status; and on an old Node it says so in one line.
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -23,6 +23,8 @@ function sh(cmd: string, args: string[], cwd = work, timeoutMs = 600_000) {
 
 afterAll(() => {
   if (existsSync(join(prefix, 'bin', 'vaultctl'))) sh(join(prefix, 'bin', 'vaultctl'), ['lab', 'down', '--dir', labDir, '--purge', '--yes'])
+  // The clone, its node_modules, the tarball and the install: ~440 MB a run.
+  rmSync(work, {recursive: true, force: true})
 })
 
 describe('npm package', () => {
