@@ -161,6 +161,20 @@ async function awaitRecovery(op: Extract<DrillOperation, {kind: 'drill.await-rec
     recoveredAfterMs: (m.recoveredAt ?? Date.now()) - fault, ...(newLeader ? {newLeader} : {}), ...(newMaster ? {newMaster} : {})}
 }
 
+/** The command's argv with the restore target filled in; undefined when it needs one and no fault was injected. */
+function argvOf(op: Extract<DrillOperation, {kind: 'drill.vaultctl'}>, ctx: OperationContext): string[] | undefined {
+  const before = ctx.state[BEFORE] as string | undefined
+  if (op.argv.includes('{beforeFault}') && !before) return undefined
+  return op.argv.map((a) => (a === '{beforeFault}' ? before! : a))
+}
+
+/** A child vaultctl that failed: its own error and suggestions, then how to run it by hand. */
+function commandFailed(what: string, argv: string[], r: {exitCode: number; json?: unknown; stderr: string}, byHand: string | undefined) {
+  const err = errorCode(r.json)
+  return failure('DRILL_COMMAND_FAILED', `${what}vaultctl ${argv.join(' ')} exited ${r.exitCode}: ${err ? `${err.code}: ${err.message}` : r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    [...(err?.suggestions ?? []), ...(byHand ? [`${byHand}: ${shellLine(['vaultctl', ...argv])}`] : [])])
+}
+
 /**
  * After a failed drill: the recovery command again when it stopped half-way (its dry run says it
  * would continue), so that the drill does not leave the cluster paused. Not after an interrupt
@@ -171,28 +185,23 @@ async function finishRecovery(op: Extract<DrillOperation, {kind: 'drill.vaultctl
   const t0 = Date.now()
   const failed = ctx.state['plan.failed'] as {step: string; interrupted?: boolean} | undefined
   const skip = (why: string) => ({exitCode: 0, seconds: (Date.now() - t0) / 1000, attempts: 0, skipped: why})
-  const before = ctx.state[BEFORE] as string | undefined
   if (!failed || failed.step !== op.afterFailureOf) return skip(`the step ${op.afterFailureOf ?? '?'} did not fail`)
-  if (op.argv.includes('{beforeFault}') && !before) return skip('no fault was injected')
-  const argv = op.argv.map((a) => (a === '{beforeFault}' ? before! : a))
+  const argv = argvOf(op, ctx)
+  if (!argv) return skip('no fault was injected')
   if (failed.interrupted) return skip(`the drill was interrupted: finish the recovery with: ${shellLine(['vaultctl', ...argv])}`)
   const dry = await vaultctl([...argv, '--dry-run', '--json'], 60_000, ctx.signal)
   const continuing = (dry.json as {plan?: {observed?: {continuing?: unknown}}} | undefined)?.plan?.observed?.continuing === true
   if (!continuing) return skip(dry.exitCode === 0 ? 'nothing was left half-way' : `its dry run exited ${dry.exitCode}: ${errorCode(dry.json)?.message ?? dry.stderr.trim().split('\n').at(-1) ?? ''}`)
   ctx.note(`the recovery stopped half-way: vaultctl ${argv.join(' ')}`)
   const r = await vaultctl(argv, op.timeoutMs, ctx.signal)
-  if (r.exitCode !== 0) {
-    const err = errorCode(r.json)
-    throw failure('DRILL_COMMAND_FAILED', `finishing the recovery failed: vaultctl ${argv.join(' ')} exited ${r.exitCode}${err ? `: ${err.code}: ${err.message}` : ''}`, [...(err?.suggestions ?? []), `Finish it by hand: ${shellLine(['vaultctl', ...argv])}`])
-  }
+  if (r.exitCode !== 0) throw commandFailed('finishing the recovery failed: ', argv, r, 'Finish it by hand')
   return {exitCode: 0, seconds: (Date.now() - t0) / 1000, attempts: 1, ...(r.json === undefined ? {} : {result: r.json})}
 }
 
 async function runVaultctl(op: Extract<DrillOperation, {kind: 'drill.vaultctl'}>, ctx: OperationContext): Promise<DrillOperationResult['drill.vaultctl']> {
   if (op.purpose === 'finish') return finishRecovery(op, ctx)
-  const before = ctx.state[BEFORE] as string | undefined
-  if (op.argv.includes('{beforeFault}') && !before) throw failure('DRILL_NO_FAULT', 'no fault instant was recorded: the restore has no target')
-  const argv = op.argv.map((a) => (a === '{beforeFault}' ? before! : a))
+  const argv = argvOf(op, ctx)
+  if (!argv) throw failure('DRILL_NO_FAULT', 'no fault instant was recorded: the restore has no target')
   const m = marks(ctx)
   const t0 = Date.now()
   if (op.purpose === 'recovery' || op.purpose === 'validate') {
@@ -232,10 +241,8 @@ async function runVaultctl(op: Extract<DrillOperation, {kind: 'drill.vaultctl'}>
       await sleep(1000)
       continue
     }
-    // What the command itself advised, then how to finish it by hand: a recovery stopped half-way
-    // (a restore that paused the cluster) is completed by the same command again.
-    throw failure('DRILL_COMMAND_FAILED', `vaultctl ${argv.join(' ')} exited ${r.exitCode}: ${err ? `${err.code}: ${err.message}` : r.stderr.trim().split('\n').slice(-3).join(' ')}`,
-      [...(err?.suggestions ?? []), ...(op.purpose === 'recovery' ? [`Finish the recovery: ${shellLine(['vaultctl', ...argv])}`] : [])])
+    // A recovery stopped half-way (a restore that paused the cluster) is completed by the same command again.
+    throw commandFailed('', argv, r, op.purpose === 'recovery' ? 'Finish the recovery' : undefined)
   }
 }
 
